@@ -1,0 +1,94 @@
+// A private PostgreSQL cluster for the local stack, built from the machine's own binaries.
+// Postgres refuses to run as root, so when we are root the cluster belongs to the `postgres`
+// system user (created by Debian's package) and every pg command runs as that user.
+
+import { dirname, fromFileUrl, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+
+export interface Cluster {
+  dataDir: string;
+  port: number;
+  url: string;
+}
+
+const PASSWORD = "postgres";
+
+function binDir(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root)
+    ? [...Deno.readDirSync(root)].map((e) => Number(e.name)).filter((v) => v >= 15).sort((a, b) => b - a)
+    : [];
+  if (!versions.length) {
+    throw new Error("PostgreSQL 15+ server binaries not found (apt-get install postgresql)");
+  }
+  return join(root, String(versions[0]), "bin");
+}
+
+function isRoot(): boolean {
+  return Deno.uid?.() === 0;
+}
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  const [file, argv] = isRoot() ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
+  const out = await new Deno.Command(file, { args: argv, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed:\n${text}`);
+  return text;
+}
+
+async function chownToPostgres(path: string) {
+  if (!isRoot()) return;
+  const out = await new Deno.Command("chown", { args: ["-R", "postgres:postgres", path] }).output();
+  if (!out.success) throw new Error(`chown ${path} failed`);
+}
+
+/** Creates the cluster on first use; returns whether it was created now. */
+export async function initCluster(dataDir: string): Promise<boolean> {
+  dataDir = resolve(dataDir);
+  if (existsSync(join(dataDir, "PG_VERSION"))) return false;
+  await Deno.mkdir(dataDir, { recursive: true });
+  await Deno.chmod(dataDir, 0o700);
+  const pwfile = join(dirname(dataDir), ".pgpass-init");
+  await Deno.writeTextFile(pwfile, PASSWORD + "\n");
+  await chownToPostgres(dataDir);
+  await chownToPostgres(pwfile);
+  try {
+    await run(join(binDir(), "initdb"), [
+      "-D", dataDir, "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
+      "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`,
+    ]);
+  } finally {
+    await Deno.remove(pwfile).catch(() => {});
+  }
+  return true;
+}
+
+export async function startCluster(dataDir: string, port: number): Promise<Cluster> {
+  dataDir = resolve(dataDir);
+  const socketDir = join(dirname(dataDir), "db-socket");
+  await Deno.mkdir(socketDir, { recursive: true });
+  await chownToPostgres(socketDir);
+  await stopCluster(dataDir); // a cluster left running by a killed stack
+  const options = [
+    `-p ${port}`,
+    "-c listen_addresses=127.0.0.1",
+    `-c unix_socket_directories=${socketDir}`,
+    "-c max_connections=200",
+    "-c shared_buffers=256MB",
+    "-c fsync=on",
+    "-c log_min_messages=warning",
+  ].join(" ");
+  await run(join(binDir(), "pg_ctl"), [
+    "-D", dataDir, "-o", options, "-l", join(dirname(dataDir), "postgres.log"), "-w", "-t", "60", "start",
+  ]);
+  return { dataDir, port, url: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/postgres` };
+}
+
+export async function stopCluster(dataDir: string): Promise<void> {
+  dataDir = resolve(dataDir);
+  if (!existsSync(join(dataDir, "postmaster.pid"))) return;
+  await run(join(binDir(), "pg_ctl"), ["-D", dataDir, "-m", "fast", "-w", "stop"])
+    .catch(() => {});
+}
+
+export const BASE_SQL_PATH = fromFileUrl(new URL("./supabase-base.sql", import.meta.url));
