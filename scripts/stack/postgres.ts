@@ -2,7 +2,8 @@
 // Postgres refuses to run as root, so when we are root the cluster belongs to the `postgres`
 // system user (created by Debian's package) and every pg command runs as that user.
 
-import { dirname, fromFileUrl, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { existsSync } from "node:fs";
 
 export interface Cluster {

@@ -261,6 +261,8 @@ end
 $$;
 
 -- settle_request: record usage and charge; idempotent (a second call changes nothing).
+-- p_message_id lets the caller name the assistant message before it exists (it is announced
+-- to the client at the start of the stream).
 create function public.settle_request(
   p_request_id uuid,
   p_input_tokens integer,
@@ -269,7 +271,8 @@ create function public.settle_request(
   p_price_version text,
   p_latency_ms integer,
   p_status text,
-  p_content text default null
+  p_content text default null,
+  p_message_id uuid default null
 ) returns jsonb
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -289,9 +292,10 @@ begin
           p_price_version, p_latency_ms, p_status);
 
   if r.conversation_id is not null and p_content is not null then
-    insert into public.messages (conversation_id, user_id, role, content, model, request_id, cost,
+    insert into public.messages (id, conversation_id, user_id, role, content, model, request_id, cost,
                                  input_tokens, output_tokens, status)
-    values (r.conversation_id, r.user_id, 'assistant', p_content, r.model, r.id, p_cost, p_input_tokens,
+    values (coalesce(p_message_id, extensions.gen_random_uuid()), r.conversation_id, r.user_id, 'assistant',
+            p_content, r.model, r.id, p_cost, p_input_tokens,
             p_output_tokens, case p_status when 'complete' then 'complete' when 'error' then 'error'
                                             else 'partial' end)
     returning id into v_message;
@@ -418,7 +422,7 @@ $$;
 
 revoke execute on function
   public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text),
-  public.settle_request(uuid, integer, integer, numeric, text, integer, text, text),
+  public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid),
   public.release_request(uuid, text),
   public.release_stale_requests(interval),
   public.increment_user_requests(uuid),
@@ -428,7 +432,7 @@ revoke execute on function
 from public, anon, authenticated;
 grant execute on function
   public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text),
-  public.settle_request(uuid, integer, integer, numeric, text, integer, text, text),
+  public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid),
   public.release_request(uuid, text),
   public.release_stale_requests(interval),
   public.increment_user_requests(uuid),

@@ -1,0 +1,193 @@
+// The local Edge Functions host: every folder in supabase/functions/ (but _shared) runs as its
+// own Deno process and is reached at /functions/v1/<name>/…, as on Supabase. The request the
+// function sees has the path /<name>/… (what Hono's basePath('/<name>') expects there too).
+// verify_jwt from config.toml is honoured the way the platform does it: with it on, a request
+// without a valid project JWT never reaches the function (CORS preflights always do).
+
+import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { parse as parseToml } from "smol-toml";
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
+
+export interface FunctionSpec {
+  name: string;
+  entry: string;
+  verifyJwt: boolean;
+}
+
+/** The functions in a project and their verify_jwt setting (default true, as on Supabase). */
+export function discoverFunctions(supabaseDir: string): FunctionSpec[] {
+  const configFile = join(supabaseDir, "config.toml");
+  const config = existsSync(configFile) ? parseToml(Deno.readTextFileSync(configFile)) : {};
+  const settings = (config.functions ?? {}) as Record<string, { verify_jwt?: boolean; entrypoint?: string }>;
+  const dir = join(supabaseDir, "functions");
+  return [...Deno.readDirSync(dir)]
+    .filter((e) => e.isDirectory && !e.name.startsWith("_") && !e.name.startsWith("."))
+    .map((e) => {
+      const own = settings[e.name] ?? {};
+      const entry = own.entrypoint ? resolve(supabaseDir, own.entrypoint) : join(dir, e.name, "index.ts");
+      return { name: e.name, entry, verifyJwt: own.verify_jwt ?? true };
+    })
+    .filter((f) => existsSync(f.entry))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The platform's verify_jwt gate: null when the request may pass, else the refusal. */
+export async function verifyJwtGate(req: Request, jwks: JSONWebKeySet): Promise<Response | null> {
+  if (req.method === "OPTIONS") return null;
+  const auth = req.headers.get("authorization") ?? "";
+  const token = /^bearer\s+(.+)$/i.exec(auth)?.[1];
+  if (!token) return Response.json({ code: 401, message: "Missing authorization header" }, { status: 401 });
+  try {
+    await jwtVerify(token, createLocalJWKSet(jwks), { algorithms: ["ES256", "RS256"] });
+    return null;
+  } catch {
+    return Response.json({ code: 401, message: "Invalid JWT" }, { status: 401 });
+  }
+}
+
+interface Running {
+  spec: FunctionSpec;
+  port: number;
+  child: Deno.ChildProcess;
+}
+
+export class FunctionsHost {
+  #running = new Map<string, Running>();
+  #stopping = false;
+
+  constructor(
+    private specs: FunctionSpec[],
+    private env: Record<string, string>,
+    private jwks: JSONWebKeySet,
+    private denoConfig: string,
+  ) {}
+
+  get names(): string[] {
+    return this.specs.map((s) => s.name);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.specs.map((s) => this.#spawn(s)));
+  }
+
+  async #spawn(spec: FunctionSpec): Promise<void> {
+    const runner = new URL("./function-runner.ts", import.meta.url).pathname;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run", "--no-prompt", "--config", this.denoConfig,
+        "--allow-net", "--allow-env", "--allow-read", "--allow-sys",
+        runner, spec.entry,
+      ],
+      env: this.env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const port = await announcedPort(child, spec.name);
+    this.#running.set(spec.name, { spec, port, child });
+    child.status.then((status) => {
+      if (this.#stopping) return;
+      console.error(`[functions] ${spec.name} exited (${status.code}); restarting`);
+      this.#running.delete(spec.name);
+      setTimeout(() => this.#spawn(spec).catch((e) => console.error(`[functions] ${spec.name}: ${e}`)), 500);
+    });
+  }
+
+  /** Serves /functions/v1/<name>/… ; null if the path is not a function of this project. */
+  async handle(req: Request, url: URL): Promise<Response | null> {
+    const match = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    if (!match) return null;
+    const running = this.#running.get(match[1]);
+    if (!running) {
+      if (!this.specs.some((s) => s.name === match[1])) {
+        return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, { status: 404 });
+      }
+      return Response.json({ code: "BOOT_ERROR", message: "Function failed to start" }, { status: 503 });
+    }
+    if (running.spec.verifyJwt) {
+      const refusal = await verifyJwtGate(req, this.jwks);
+      if (refusal) return refusal;
+    }
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    headers.set("x-forwarded-host", url.host);
+    headers.set("x-forwarded-proto", url.protocol.replace(":", ""));
+    const target = `http://127.0.0.1:${running.port}/${match[1]}${match[2] ?? ""}${url.search}`;
+    try {
+      const res = await fetch(target, {
+        method: req.method,
+        headers,
+        body: req.method === "GET" || req.method === "HEAD" ? null : req.body,
+        redirect: "manual",
+        signal: req.signal,
+      });
+      return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    } catch (e) {
+      if (req.signal.aborted) return new Response(null, { status: 499 });
+      return Response.json({ code: "WORKER_ERROR", message: `Function ${match[1]} failed: ${e}` }, { status: 502 });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all([...this.#running.values()].map(async ({ child }) => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 10_000);
+      await child.status;
+      clearTimeout(timer);
+    }));
+    this.#running.clear();
+  }
+}
+
+/** Reads the child's stdout until the runner announces its port, then keeps relaying its logs. */
+async function announcedPort(child: Deno.ChildProcess, name: string): Promise<number> {
+  relay(child.stderr, name, console.error);
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines());
+  const reader = lines.getReader();
+  const deadline = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`function ${name} exited before listening`);
+      const port = /^NEXUS_LISTENING (\d+)$/.exec(value)?.[1];
+      if (port) {
+        (async () => {
+          for (let r = await reader.read(); !r.done; r = await reader.read()) console.log(`[${name}] ${r.value}`);
+        })().catch(() => {});
+        return Number(port);
+      }
+      console.log(`[${name}] ${value}`);
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+function relay(stream: ReadableStream<Uint8Array>, name: string, log: (s: string) => void) {
+  stream.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines())
+    .pipeTo(new WritableStream({ write: (line) => log(`[${name}] ${line}`) }))
+    .catch(() => {});
+}
+
+function splitLines(): TransformStream<string, string> {
+  let buffer = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      buffer += chunk;
+      const lines = buffer.split("\n");
+      buffer = lines.pop()!;
+      for (const line of lines) controller.enqueue(line);
+    },
+    flush(controller) {
+      if (buffer) controller.enqueue(buffer);
+    },
+  });
+}

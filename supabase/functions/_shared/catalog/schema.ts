@@ -1,0 +1,63 @@
+// The shape of a catalog entry, validated at load: a model without an exact price (or with a
+// malformed one) stops the function from starting instead of being billed at $0.
+
+import { z } from "zod";
+import { perTokenUnits } from "../money.ts";
+
+export const CAPABILITIES = [
+  "chat", "vision", "tools", "reasoning", "web_search", "code",
+  "image_generation", "speech_to_text", "text_to_speech",
+] as const;
+
+export const INTENTS = [
+  "general", "code", "math", "reasoning", "creative", "analysis", "research", "vision", "image_generation",
+] as const;
+
+export const TIERS = ["free", "pro", "team", "enterprise"] as const;
+
+const decimal = z.string().regex(/^\d+(\.\d+)?$/, "a decimal string such as \"2.50\"");
+const perMTok = decimal.refine((d) => {
+  try {
+    perTokenUnits(d);
+    return true;
+  } catch {
+    return false;
+  }
+}, "at most 12 decimals");
+
+const source = { source: z.url(), asOf: z.iso.date() };
+
+export const TokenPricing = z.object({
+  unit: z.literal("tokens"),
+  inputPerMTok: perMTok,
+  outputPerMTok: perMTok,
+  cachedInputPerMTok: perMTok.optional(),
+  ...source,
+});
+
+export const UnitPricing = z.object({
+  unit: z.enum(["image", "minute", "million_characters"]),
+  perUnit: decimal,
+  ...source,
+});
+
+export const ModelEntry = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9.\-]*$/),
+  provider: z.string().regex(/^[a-z]+$/),
+  vendor: z.string().min(1),
+  name: z.string().min(1),
+  apiModel: z.string().min(1),
+  capabilities: z.array(z.enum(CAPABILITIES)).min(1),
+  contextWindow: z.int().positive(),
+  maxOutputTokens: z.int().positive(),
+  pricing: z.discriminatedUnion("unit", [TokenPricing, UnitPricing]),
+  quality: z.partialRecord(z.enum(INTENTS), z.number().min(0).max(10)),
+  tiers: z.array(z.enum(TIERS)).min(1),
+}).refine((m) => m.capabilities.includes("chat") === (m.pricing.unit === "tokens"), {
+  message: "chat models are priced per token, and only they",
+});
+
+export type ModelEntry = z.infer<typeof ModelEntry>;
+export type ChatModel = ModelEntry & { pricing: z.infer<typeof TokenPricing> };
+export type Intent = typeof INTENTS[number];
+export type Tier = typeof TIERS[number];

@@ -1,0 +1,31 @@
+// POST /chat request body (DESIGN.md §4), validated at the boundary.
+
+import { z } from "zod";
+
+export const MAX_MESSAGE_CHARS = 100_000;
+export const MAX_MESSAGES = 500;
+
+const Message = z.object({
+  role: z.enum(["system", "user", "assistant"]),
+  content: z.string().max(MAX_MESSAGE_CHARS, `at most ${MAX_MESSAGE_CHARS} characters`),
+});
+
+export const ChatBody = z.strictObject({
+  messages: z.array(Message).min(1, "at least one message").max(MAX_MESSAGES, `at most ${MAX_MESSAGES} messages`),
+  model: z.string().min(1).max(100).optional(),
+  stream: z.boolean().default(true),
+  conversationId: z.uuid().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  topP: z.number().gt(0).max(1).optional(),
+  maxTokens: z.int().min(1).max(1_000_000).optional(),
+  stop: z.array(z.string().min(1).max(100)).max(4).optional(),
+}).superRefine((body, ctx) => {
+  const last = body.messages.at(-1)!;
+  if (last.role !== "user") {
+    ctx.addIssue({ code: "custom", path: ["messages", body.messages.length - 1, "role"], message: "the last message must be the user's" });
+  } else if (!last.content.trim()) {
+    ctx.addIssue({ code: "custom", path: ["messages", body.messages.length - 1, "content"], message: "must not be empty" });
+  }
+});
+
+export type ChatBody = z.infer<typeof ChatBody>;

@@ -1,0 +1,40 @@
+// The functions' configuration, read once per instance from the environment the platform (or
+// the local stack) provides.
+
+function required(name: string): string {
+  const value = Deno.env.get(name);
+  if (!value) throw new Error(`missing environment variable ${name}`);
+  return value;
+}
+
+export const env = {
+  get supabaseUrl(): string {
+    return required("SUPABASE_URL").replace(/\/+$/, "");
+  },
+  get dbUrl(): string {
+    return required("SUPABASE_DB_URL");
+  },
+  /** Optional: the JWKS inline (local stack), else fetched from the project's Auth and cached. */
+  get jwks(): string | undefined {
+    return Deno.env.get("SUPABASE_JWKS") || undefined;
+  },
+  /** Optional: legacy HS256 secret, for projects that have not moved to signing keys. */
+  get jwtSecret(): string | undefined {
+    return Deno.env.get("SUPABASE_JWT_SECRET") || undefined;
+  },
+  /** Providers served by a simulator (set by the local stack). */
+  get simulatedProviders(): Set<string> {
+    return new Set((Deno.env.get("NEXUS_SIMULATED_PROVIDERS") ?? "").split(",").filter(Boolean));
+  },
+  /** Largest accepted request body, bytes. */
+  get maxBodyBytes(): number {
+    return Number(Deno.env.get("NEXUS_MAX_BODY_BYTES") ?? 1_000_000);
+  },
+  /** Time to wait for a provider's first byte before giving up, ms. */
+  get providerTimeoutMs(): number {
+    return Number(Deno.env.get("NEXUS_PROVIDER_TIMEOUT_MS") ?? 60_000);
+  },
+  get(name: string): string | undefined {
+    return Deno.env.get(name) || undefined;
+  },
+};

@@ -1,0 +1,52 @@
+// What every function's Hono app shares: its base path (/<function-name>, as the edge runtime
+// routes), CORS for browsers, a request id, the body-size limit, and one error renderer for
+// the API's error contract.
+
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { bodyLimit } from "hono/body-limit";
+import { ApiError, errorResponse } from "./errors.ts";
+import { USER_CONTEXT_HEADERS } from "./user-context.ts";
+import { env } from "../env.ts";
+import { bearerToken, type UserClaims, verifyAccessToken } from "../auth/verify.ts";
+
+export type AppEnv = { Variables: { user: UserClaims; requestId: string } };
+
+export function createApp(functionName: string): Hono<AppEnv> {
+  const app = new Hono<AppEnv>().basePath(`/${functionName}`);
+
+  app.use("*", cors({
+    origin: "*",
+    allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+    allowHeaders: ["authorization", "x-client-info", "apikey", "content-type", "idempotency-key", "x-supabase-api-version"],
+    exposeHeaders: [...USER_CONTEXT_HEADERS, "Retry-After", "X-Request-Id"],
+    maxAge: 86400,
+  }));
+
+  app.use("*", async (c, next) => {
+    c.set("requestId", crypto.randomUUID());
+    await next();
+  });
+
+  app.use("*", bodyLimit({
+    maxSize: env.maxBodyBytes,
+    onError: () => {
+      throw new ApiError("payload_too_large", `Request body is larger than ${env.maxBodyBytes} bytes`);
+    },
+  }));
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return errorResponse(err, { "X-Request-Id": c.get("requestId") ?? "" });
+    console.error(JSON.stringify({ level: "error", msg: "unhandled", requestId: c.get("requestId"), error: String(err), stack: (err as Error).stack }));
+    return errorResponse(new ApiError("internal_error", "Internal error"), { "X-Request-Id": c.get("requestId") ?? "" });
+  });
+
+  app.notFound(() => errorResponse(new ApiError("not_found", "No such endpoint")));
+  return app;
+}
+
+/** Middleware: a verified user, or 401. */
+export async function requireUser(c: { req: { raw: Request }; set: (k: "user", v: UserClaims) => void }, next: () => Promise<void>) {
+  c.set("user", await verifyAccessToken(bearerToken(c.req.raw)));
+  await next();
+}

@@ -1,0 +1,49 @@
+// One HTTP call to a provider, with its failures classified (DESIGN.md §4: provider_error,
+// provider_unavailable, provider_timeout). Resolves once the response headers are in, so the
+// caller can still answer with a clean error before any byte of a stream was sent.
+
+import { env } from "../env.ts";
+import { providerEndpoint, providerInfo } from "./registry.ts";
+import { ProviderError, type ProviderRequest } from "./types.ts";
+
+export async function callProvider(
+  req: ProviderRequest,
+  stream: boolean,
+  signal: AbortSignal,
+): Promise<Response> {
+  const provider = req.model.provider;
+  const endpoint = providerEndpoint(provider);
+  if (!endpoint) throw new ProviderError("unavailable", `Provider ${provider} is not configured`);
+  const { url, init } = providerInfo(provider).adapter.buildRequest(req, endpoint, stream);
+
+  const timeout = AbortSignal.timeout(env.providerTimeoutMs);
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.any([signal, timeout]) });
+  } catch (e) {
+    if (timeout.aborted) throw new ProviderError("timeout", `${provider} did not answer in time`);
+    if (signal.aborted) throw e;
+    throw new ProviderError("unavailable", `${provider} could not be reached`);
+  }
+  if (res.ok) return res;
+
+  // The provider's own words stay in our logs: they can quote credentials (e.g. a masked key).
+  const detail = await res.text().catch(() => "");
+  console.error(JSON.stringify({ level: "warn", msg: "provider error", provider, status: res.status, detail: providerMessage(detail) }));
+  const retryAfter = Number(res.headers.get("retry-after")) || undefined;
+  const message = `${provider} answered ${res.status}`;
+  if (res.status === 429 || res.status === 503 || res.status === 529) {
+    throw new ProviderError("unavailable", message, res.status, retryAfter);
+  }
+  if (res.status === 408 || res.status === 504) throw new ProviderError("timeout", message, res.status);
+  throw new ProviderError("error", message, res.status);
+}
+
+function providerMessage(body: string): string {
+  try {
+    const json = JSON.parse(body);
+    return String(json?.error?.message ?? json?.message ?? body).slice(0, 300);
+  } catch {
+    return body.slice(0, 300);
+  }
+}

@@ -1,0 +1,40 @@
+// GET /functions/v1/models: the catalog, with what the caller's tier may use and which
+// providers are simulated.
+
+import { createApp, requireUser } from "../_shared/http/app.ts";
+import { MODELS } from "../_shared/catalog/index.ts";
+import { isConfigured, isSimulated } from "../_shared/providers/registry.ts";
+import { quotaOf } from "../_shared/metering.ts";
+import { userContextHeaders } from "../_shared/http/user-context.ts";
+import { ApiError } from "../_shared/http/errors.ts";
+import { toUnits } from "../_shared/money.ts";
+import { outputBudget, worstCaseCost } from "../_shared/worst-case.ts";
+import { isChatModel } from "../_shared/catalog/index.ts";
+
+const app = createApp("models");
+
+app.get("/", requireUser, async (c) => {
+  const quota = await quotaOf(c.get("user").sub);
+  if (!quota) throw new ApiError("unauthorized", "Unknown user");
+  const cap = quota.maxCostPerRequest === null ? null : toUnits(String(quota.maxCostPerRequest));
+  const data = MODELS.map((m) => {
+    // Available when a short prompt with the default output budget fits the tier's cap.
+    const withinCap = !isChatModel(m) || cap === null || toUnits(worstCaseCost(m, 0, outputBudget(m))) <= cap;
+    return {
+      id: m.id,
+      provider: m.provider,
+      vendor: m.vendor,
+      name: m.name,
+      capabilities: m.capabilities,
+      contextWindow: m.contextWindow,
+      maxOutputTokens: m.maxOutputTokens,
+      pricing: m.pricing,
+      tiers: m.tiers,
+      available: (m.tiers as readonly string[]).includes(quota.tier) && withinCap && isConfigured(m.provider),
+      simulated: isSimulated(m.provider),
+    };
+  });
+  return c.json({ data, tier: quota.tier }, 200, userContextHeaders(quota));
+});
+
+Deno.serve(app.fetch);
