@@ -72,6 +72,7 @@ export class FunctionsHost {
   }
 
   async #spawn(spec: FunctionSpec): Promise<void> {
+    if (this.#stopping) return;
     const runner = new URL("./function-runner.ts", import.meta.url).pathname;
     const child = new Deno.Command(Deno.execPath(), {
       args: [
@@ -86,11 +87,12 @@ export class FunctionsHost {
     }).spawn();
     const port = await announcedPort(child, spec.name);
     this.#running.set(spec.name, { spec, port, child });
-    child.status.then((status) => {
+    child.status.then(async (status) => {
+      await new Promise((r) => setTimeout(r, 500));
       if (this.#stopping) return;
       console.error(`[functions] ${spec.name} exited (${status.code}); restarting`);
       this.#running.delete(spec.name);
-      setTimeout(() => this.#spawn(spec).catch((e) => console.error(`[functions] ${spec.name}: ${e}`)), 500);
+      this.#spawn(spec).catch((e) => console.error(`[functions] ${spec.name}: ${e}`));
     });
   }
 

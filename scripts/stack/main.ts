@@ -132,7 +132,14 @@ async function main() {
   }, 60_000);
   cleanups.push(async () => clearInterval(sweeper));
 
-  const info = { apiUrl, webUrl, dbUrl, anonKey: keys.anonKey, serviceRoleKey: keys.serviceRoleKey };
+  const info = {
+    apiUrl,
+    webUrl,
+    dbUrl,
+    anonKey: keys.anonKey,
+    serviceRoleKey: keys.serviceRoleKey,
+    simulators: providers.simulatorUrls,
+  };
   await Deno.writeTextFile(join(stateDir, "stack.json"), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
   console.log([
     "",

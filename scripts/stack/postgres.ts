@@ -69,6 +69,9 @@ export async function startCluster(dataDir: string, port: number): Promise<Clust
   const socketDir = join(dirname(dataDir), "db-socket");
   await Deno.mkdir(socketDir, { recursive: true });
   await chownToPostgres(socketDir);
+  const logFile = join(dirname(dataDir), "postgres.log");
+  await Deno.writeTextFile(logFile, "", { append: true });
+  await chownToPostgres(logFile);
   await stopCluster(dataDir); // a cluster left running by a killed stack
   const options = [
     `-p ${port}`,
@@ -80,7 +83,7 @@ export async function startCluster(dataDir: string, port: number): Promise<Clust
     "-c log_min_messages=warning",
   ].join(" ");
   await run(join(binDir(), "pg_ctl"), [
-    "-D", dataDir, "-o", options, "-l", join(dirname(dataDir), "postgres.log"), "-w", "-t", "60", "start",
+    "-D", dataDir, "-o", options, "-l", logFile, "-w", "-t", "60", "start",
   ]);
   return { dataDir, port, url: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/postgres` };
 }

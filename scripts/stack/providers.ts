@@ -10,9 +10,15 @@ interface Simulator {
 }
 
 /** Env prefix → simulated server, for each wire format we can simulate. */
-const SIMULATORS: Record<string, { provider: string; start: () => Promise<Simulator> }> = {
-  OPENAI: { provider: "openai", start: () => startOpenAISimulator({ port: 0 }) },
+const SIMULATORS: Record<string, { provider: string; start: (pace: Pace) => Promise<Simulator> }> = {
+  OPENAI: { provider: "openai", start: (pace) => startOpenAISimulator({ port: 0, ...pace }) },
 };
+
+/** How fast simulated providers answer (NEXUS_SIMULATOR_TPS, NEXUS_SIMULATOR_FIRST_TOKEN_MS). */
+interface Pace {
+  tokensPerSecond?: number;
+  firstTokenLatencyMs?: number;
+}
 
 /** Every provider API the product knows (DESIGN.md §5), passed through to the functions. */
 export const PROVIDER_ENV_PREFIXES = [
@@ -22,6 +28,8 @@ export const PROVIDER_ENV_PREFIXES = [
 export interface ProviderWiring {
   env: Record<string, string>;
   simulated: string[];
+  /** provider → base URL of its simulator (tests switch fault modes there) */
+  simulatorUrls: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -34,11 +42,16 @@ export async function wireProviders(source: Record<string, string | undefined>):
   }
   const started: Simulator[] = [];
   const simulated: string[] = [];
+  const simulatorUrls: Record<string, string> = {};
+  const pace: Pace = {};
+  if (source.NEXUS_SIMULATOR_TPS) pace.tokensPerSecond = Number(source.NEXUS_SIMULATOR_TPS);
+  if (source.NEXUS_SIMULATOR_FIRST_TOKEN_MS) pace.firstTokenLatencyMs = Number(source.NEXUS_SIMULATOR_FIRST_TOKEN_MS);
   for (const [prefix, sim] of Object.entries(SIMULATORS)) {
     if (source[`${prefix}_API_KEY`]) continue;
-    const server = await sim.start();
+    const server = await sim.start(pace);
     started.push(server);
     simulated.push(sim.provider);
+    simulatorUrls[sim.provider] = server.url;
     env[`${prefix}_API_KEY`] = "simulated";
     env[`${prefix}_BASE_URL`] = server.url;
   }
@@ -46,6 +59,7 @@ export async function wireProviders(source: Record<string, string | undefined>):
   return {
     env,
     simulated,
+    simulatorUrls,
     close: async () => {
       await Promise.all(started.map((s) => s.close()));
     },

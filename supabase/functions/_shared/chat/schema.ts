@@ -20,7 +20,8 @@ export const ChatBody = z.strictObject({
   maxTokens: z.int().min(1).max(1_000_000).optional(),
   stop: z.array(z.string().min(1).max(100)).max(4).optional(),
 }).superRefine((body, ctx) => {
-  const last = body.messages.at(-1)!;
+  const last = body.messages.at(-1);
+  if (!last) return;
   if (last.role !== "user") {
     ctx.addIssue({ code: "custom", path: ["messages", body.messages.length - 1, "role"], message: "the last message must be the user's" });
   } else if (!last.content.trim()) {

@@ -57,29 +57,36 @@ export function chatStream(ctx: ChatContext, events: AsyncIterable<ProviderEvent
       }));
     },
 
+    // Each pull delivers at least one chunk: a pull that enqueued nothing would never be
+    // called again (the consumer's read is still pending), so events that carry no output
+    // (finish reason, usage) are consumed in the same loop.
     async pull(controller) {
       try {
-        const next = await iterator.next();
-        if (next.done) {
-          const outcome = end("complete");
-          controller.enqueue(sseEvent({
-            cost: decimalJson(outcome.cost),
-            model,
-            usage: { inputTokens: outcome.inputTokens, outputTokens: outcome.outputTokens },
-          }));
-          controller.enqueue(SSE_DONE);
-          controller.close();
-          return;
-        }
-        const event = next.value;
-        if (event.type === "text") {
-          text += event.text;
-          controller.enqueue(sseEvent({ delta: event.text, model }));
-        } else if (event.type === "reasoning") {
-          reasoning += event.text;
-          controller.enqueue(sseEvent({ reasoning: event.text, model }));
-        } else if (event.type === "usage") {
-          reported = event.usage;
+        while (true) {
+          const next = await iterator.next();
+          if (next.done) {
+            const outcome = end("complete");
+            controller.enqueue(sseEvent({
+              cost: decimalJson(outcome.cost),
+              model,
+              usage: { inputTokens: outcome.inputTokens, outputTokens: outcome.outputTokens },
+            }));
+            controller.enqueue(SSE_DONE);
+            controller.close();
+            return;
+          }
+          const event = next.value;
+          if (event.type === "text") {
+            text += event.text;
+            controller.enqueue(sseEvent({ delta: event.text, model }));
+            return;
+          }
+          if (event.type === "reasoning") {
+            reasoning += event.text;
+            controller.enqueue(sseEvent({ reasoning: event.text, model }));
+            return;
+          }
+          if (event.type === "usage") reported = event.usage;
         }
       } catch (e) {
         if (ended) return; // the client left; cancel() already ended the request
