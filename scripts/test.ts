@@ -10,11 +10,8 @@
 
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-
-const ROOT = resolve(new URL("..", import.meta.url).pathname);
-const STATE = join(ROOT, ".local", "test");
-const STACK_FILE = join(STATE, "stack.json");
+import { join } from "node:path";
+import { ROOT, startStack, type StackProcess } from "./lib/stack-process.ts";
 const PORTS = {
   api: Deno.env.get("NEXUS_TEST_API_PORT") ?? "54331",
   db: Deno.env.get("NEXUS_TEST_DB_PORT") ?? "54332",
@@ -72,53 +69,22 @@ function add(name: string, t: Tally) {
   console.log(`\n[test] ${name}: ${t.passed} passed, ${t.failed} failed\n`);
 }
 
-async function startStack(): Promise<Deno.ChildProcess> {
-  await Deno.remove(STACK_FILE).catch(() => {});
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "scripts/stack/main.ts"), "--reset",
-      "--state-dir", STATE, "--api-port", PORTS.api, "--db-port", PORTS.db, "--web-port", PORTS.web,
-    ],
-    cwd: ROOT,
-    env: { NEXUS_LOG_LEVEL: Deno.env.get("NEXUS_LOG_LEVEL") ?? "warn" },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  // The stack's logs go to a file (they would drown the test output); its errors still show.
-  const log = await Deno.open(join(ROOT, ".local", "test-stack.log"), { write: true, create: true, truncate: true });
-  child.stdout.pipeTo(log.writable).catch(() => {});
-  let exited = false;
-  child.status.then(() => (exited = true));
-  const deadline = Date.now() + 180_000;
-  while (!existsSync(STACK_FILE)) {
-    if (exited) throw new Error("the stack exited before it was ready (see .local/test-stack.log)");
-    if (Date.now() > deadline) throw new Error("the stack did not become ready within 3 minutes");
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return child;
-}
-
-async function stopStack(child: Deno.ChildProcess) {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* gone */ }
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  await child.status;
-  clearTimeout(timer);
-}
-
 const deno = Deno.execPath();
 const denoTest = ["test", "-A", "--config", join(ROOT, "deno.json"), ...positionals];
-let stack: Deno.ChildProcess | undefined;
+let stack: StackProcess | undefined;
 try {
   if (needsStack) {
     console.log("[test] starting a fresh local stack…");
-    stack = await startStack();
+    stack = await startStack({
+      name: "test",
+      ports: PORTS,
+      // quicker simulated providers (tests assert behaviour, not latency), still visibly streaming
+      env: { NEXUS_SIMULATOR_TPS: "200", NEXUS_SIMULATOR_FIRST_TOKEN_MS: "50" },
+    });
   }
-  const env = { NEXUS_STACK_FILE: STACK_FILE };
-  if (suites.has("pg")) {
-    const { dbUrl } = JSON.parse(await Deno.readTextFile(STACK_FILE));
-    const u = new URL(dbUrl);
+  const env: Record<string, string> = stack ? { NEXUS_STACK_FILE: stack.stackFile } : {};
+  if (suites.has("pg") && stack) {
+    const u = new URL(stack.info.dbUrl);
     const files = [...Deno.readDirSync(join(ROOT, "supabase/tests"))].map((e) => e.name).filter((n) => n.endsWith(".sql")).sort();
     const { output, ok } = await run("pg_prove", [
       "-h", u.hostname, "-p", u.port, "-U", u.username, "-d", u.pathname.slice(1),
@@ -142,7 +108,7 @@ try {
   console.error(`[test] ${e instanceof Error ? e.message : e}`);
   total.failed += 1;
 } finally {
-  if (stack) await stopStack(stack);
+  await stack?.stop();
 }
 
 console.log(`${total.passed} passed, ${total.failed} failed`);

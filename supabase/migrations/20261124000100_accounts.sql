@@ -108,7 +108,8 @@ begin
   values (
     new.id,
     coalesce(new.email, ''),
-    nullif(left(coalesce(new.raw_user_meta_data ->> 'display_name', split_part(new.email, '@', 1)), 80), '')
+    nullif(left(coalesce(nullif(btrim(new.raw_user_meta_data ->> 'display_name'), ''),
+                         split_part(new.email, '@', 1)), 80), '')
   );
   insert into public.subscriptions (user_id) values (new.id);
   insert into public.request_counters (user_id) values (new.id);

@@ -440,5 +440,8 @@ grant execute on function
 to service_role;
 grant execute on function public.can_make_request(uuid), public.get_user_quota(uuid) to authenticated, service_role;
 
+-- Identity sequences need no API-role access (inserts happen in security definer functions).
+revoke all on all sequences in schema public from anon, authenticated;
+
 grant usage on schema private to service_role;
 grant execute on all functions in schema private to service_role;

@@ -238,8 +238,8 @@ select is(
 select ok(not has_function_privilege('authenticated', 'public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text)', 'execute')
       and not has_function_privilege('anon', 'public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text)', 'execute'),
   'admit_request is not executable by authenticated or anon');
-select ok(not has_function_privilege('authenticated', 'public.settle_request(uuid, integer, integer, numeric, text, integer, text, text)', 'execute')
-      and not has_function_privilege('anon', 'public.settle_request(uuid, integer, integer, numeric, text, integer, text, text)', 'execute'),
+select ok(not has_function_privilege('authenticated', 'public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid)', 'execute')
+      and not has_function_privilege('anon', 'public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid)', 'execute'),
   'settle_request is not executable by authenticated or anon');
 select ok(not has_function_privilege('authenticated', 'public.release_request(uuid, text)', 'execute')
       and not has_function_privilege('anon', 'public.release_request(uuid, text)', 'execute'),

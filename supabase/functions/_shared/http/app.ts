@@ -6,7 +6,8 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { bodyLimit } from "hono/body-limit";
 import { ApiError, errorResponse } from "./errors.ts";
-import { USER_CONTEXT_HEADERS } from "./user-context.ts";
+import { USER_CONTEXT_HEADERS, userContextHeaders } from "./user-context.ts";
+import { quotaOf } from "../metering.ts";
 import { env } from "../env.ts";
 import { bearerToken, type UserClaims, verifyAccessToken } from "../auth/verify.ts";
 
@@ -35,8 +36,16 @@ export function createApp(functionName: string): Hono<AppEnv> {
     },
   }));
 
-  app.onError((err, c) => {
-    if (err instanceof ApiError) return errorResponse(err, { "X-Request-Id": c.get("requestId") ?? "" });
+  app.onError(async (err, c) => {
+    if (err instanceof ApiError) {
+      // Every authenticated response carries the user context, refusals included.
+      const user = c.get("user");
+      if (user && !("X-User-Tier" in err.headers)) {
+        const quota = await quotaOf(user.sub).catch(() => null);
+        if (quota) Object.assign(err.headers, userContextHeaders(quota));
+      }
+      return errorResponse(err, { "X-Request-Id": c.get("requestId") ?? "" });
+    }
     console.error(JSON.stringify({ level: "error", msg: "unhandled", requestId: c.get("requestId"), error: String(err), stack: (err as Error).stack }));
     return errorResponse(new ApiError("internal_error", "Internal error"), { "X-Request-Id": c.get("requestId") ?? "" });
   });

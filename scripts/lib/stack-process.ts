@@ -1,0 +1,59 @@
+// Runs the local stack as a child process for the test runner and the benchmarks: a fresh
+// database (--reset) in its own state dir and ports, ready when its stack.json appears.
+
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(new URL("../..", import.meta.url).pathname);
+
+export interface StackProcess {
+  stackFile: string;
+  info: { apiUrl: string; webUrl: string; dbUrl: string; anonKey: string; serviceRoleKey: string; simulators: Record<string, string> };
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: {
+  name: string;
+  ports: { api: string; db: string; web: string };
+  env?: Record<string, string>;
+}): Promise<StackProcess> {
+  const stateDir = join(ROOT, ".local", opts.name);
+  const stackFile = join(stateDir, "stack.json");
+  await Deno.mkdir(stateDir, { recursive: true });
+  await Deno.remove(stackFile).catch(() => {});
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "scripts/stack/main.ts"), "--reset",
+      "--state-dir", stateDir, "--api-port", opts.ports.api, "--db-port", opts.ports.db, "--web-port", opts.ports.web,
+    ],
+    cwd: ROOT,
+    env: opts.env ?? {},
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  // The stack's logs go to a file (they would drown the caller's output); its errors still show.
+  const log = await Deno.open(join(ROOT, ".local", `${opts.name}-stack.log`), { write: true, create: true, truncate: true });
+  child.stdout.pipeTo(log.writable).catch(() => {});
+  let exited = false;
+  child.status.then(() => (exited = true));
+
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    await child.status;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + 180_000;
+  while (!existsSync(stackFile)) {
+    if (exited) throw new Error(`the stack exited before it was ready (see .local/${opts.name}-stack.log)`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error("the stack did not become ready within 3 minutes");
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { stackFile, info: JSON.parse(await Deno.readTextFile(stackFile)), stop };
+}
