@@ -111,6 +111,9 @@ create table if not exists auth.refresh_tokens (
   session_id uuid references auth.sessions (id) on delete cascade
 );
 create index if not exists refresh_tokens_session_id_revoked_idx on auth.refresh_tokens (session_id, revoked);
+-- GoTrue's, for the Auth stand-in's lookups by user (identities of a user, logging a user out).
+create index if not exists identities_user_id_idx on auth.identities (user_id);
+create index if not exists sessions_user_id_idx on auth.sessions (user_id);
 
 grant all on all tables in schema auth to supabase_auth_admin;
 grant all on all sequences in schema auth to supabase_auth_admin;
