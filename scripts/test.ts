@@ -79,7 +79,14 @@ try {
       name: "test",
       ports: PORTS,
       // quicker simulated providers (tests assert behaviour, not latency), still visibly streaming
-      env: { NEXUS_SIMULATOR_TPS: "200", NEXUS_SIMULATOR_FIRST_TOKEN_MS: "50" },
+      env: {
+        NEXUS_SIMULATOR_TPS: "200",
+        NEXUS_SIMULATOR_FIRST_TOKEN_MS: "50",
+        NEXUS_SIMULATOR_REPLY_TOKENS: "120",
+        // short provider timeouts so the fault tests run in seconds
+        NEXUS_PROVIDER_TIMEOUT_MS: "3000",
+        NEXUS_PROVIDER_IDLE_TIMEOUT_MS: "2000",
+      },
     });
   }
   const env: Record<string, string> = stack ? { NEXUS_STACK_FILE: stack.stackFile } : {};

@@ -14,10 +14,11 @@ const SIMULATORS: Record<string, { provider: string; start: (pace: Pace) => Prom
   OPENAI: { provider: "openai", start: (pace) => startOpenAISimulator({ port: 0, ...pace }) },
 };
 
-/** How fast simulated providers answer (NEXUS_SIMULATOR_TPS, NEXUS_SIMULATOR_FIRST_TOKEN_MS). */
+/** How simulated providers answer (NEXUS_SIMULATOR_TPS, _FIRST_TOKEN_MS, _REPLY_TOKENS). */
 interface Pace {
   tokensPerSecond?: number;
   firstTokenLatencyMs?: number;
+  maxReplyTokens?: number;
 }
 
 /** Every provider API the product knows (DESIGN.md §5), passed through to the functions. */
@@ -46,6 +47,7 @@ export async function wireProviders(source: Record<string, string | undefined>):
   const pace: Pace = {};
   if (source.NEXUS_SIMULATOR_TPS) pace.tokensPerSecond = Number(source.NEXUS_SIMULATOR_TPS);
   if (source.NEXUS_SIMULATOR_FIRST_TOKEN_MS) pace.firstTokenLatencyMs = Number(source.NEXUS_SIMULATOR_FIRST_TOKEN_MS);
+  if (source.NEXUS_SIMULATOR_REPLY_TOKENS) pace.maxReplyTokens = Number(source.NEXUS_SIMULATOR_REPLY_TOKENS);
   for (const [prefix, sim] of Object.entries(SIMULATORS)) {
     if (source[`${prefix}_API_KEY`]) continue;
     const server = await sim.start(pace);

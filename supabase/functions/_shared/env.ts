@@ -34,6 +34,10 @@ export const env = {
   get providerTimeoutMs(): number {
     return Number(Deno.env.get("NEXUS_PROVIDER_TIMEOUT_MS") ?? 60_000);
   },
+  /** Longest silence allowed inside a provider's stream before it counts as stalled, ms. */
+  get providerIdleTimeoutMs(): number {
+    return Number(Deno.env.get("NEXUS_PROVIDER_IDLE_TIMEOUT_MS") ?? 30_000);
+  },
   get(name: string): string | undefined {
     return Deno.env.get(name) || undefined;
   },

@@ -8,9 +8,12 @@ import { admitChat, respond } from "../_shared/chat/pipeline.ts";
 const app = createApp("chat");
 
 app.post("/", requireUser, async (c) => {
+  const timing = c.get("timing");
   const body = await readJson(c.req.raw, ChatBody);
+  timing.mark("parse");
   const ctx = await admitChat(c.get("user").sub, body);
-  return await respond(ctx, body, c.req.raw.signal);
+  timing.mark("admit");
+  return await respond(ctx, body, c.req.raw.signal, timing);
 });
 
 Deno.serve(app.fetch);

@@ -15,6 +15,7 @@ import { callProvider } from "../providers/call.ts";
 import { providerInfo } from "../providers/registry.ts";
 import { ProviderError, type Usage } from "../providers/types.ts";
 import { SSE_HEADERS } from "../http/sse.ts";
+import type { ServerTiming } from "../http/server-timing.ts";
 import type { ChatBody } from "./schema.ts";
 import { chatStream, type StreamOutcome } from "./stream.ts";
 
@@ -140,7 +141,12 @@ function providerApiError(e: unknown, headers: Record<string, string>): ApiError
 }
 
 /** Calls the provider and answers; the request is always settled or released. */
-export async function respond(ctx: ChatContext, body: ChatBody, clientSignal: AbortSignal): Promise<Response> {
+export async function respond(
+  ctx: ChatContext,
+  body: ChatBody,
+  clientSignal: AbortSignal,
+  timing: ServerTiming,
+): Promise<Response> {
   const upstreamAbort = new AbortController();
   const request = {
     model: ctx.model,
@@ -157,6 +163,7 @@ export async function respond(ctx: ChatContext, body: ChatBody, clientSignal: Ab
     finish(ctx, { status: "error", text: "", inputTokens: 0, outputTokens: 0, cost: "0" });
     throw providerApiError(e, ctx.headers);
   }
+  timing.mark("provider");
   const adapter = providerInfo(ctx.model.provider).adapter;
 
   if (body.stream) {
@@ -167,7 +174,7 @@ export async function respond(ctx: ChatContext, body: ChatBody, clientSignal: Ab
       billedUsage: (reported, text, reasoning) => billedUsage(ctx, reported, text, reasoning),
     });
     return new Response(stream, {
-      headers: { ...ctx.headers, ...SSE_HEADERS, "X-Request-Id": ctx.requestId },
+      headers: { ...ctx.headers, ...SSE_HEADERS, "X-Request-Id": ctx.requestId, "Server-Timing": timing.header() },
     });
   }
 
@@ -178,6 +185,7 @@ export async function respond(ctx: ChatContext, body: ChatBody, clientSignal: Ab
     finish(ctx, { status: "error", text: "", inputTokens: 0, outputTokens: 0, cost: "0" });
     throw providerApiError(e, ctx.headers);
   }
+  timing.mark("answer");
   const usage = billedUsage(ctx, completion.usage, completion.text, completion.reasoning ?? "");
   const charged = cost(ctx.model.pricing, usage);
   finish(ctx, { status: "complete", text: completion.text, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cost: charged });
@@ -190,5 +198,5 @@ export async function respond(ctx: ChatContext, body: ChatBody, clientSignal: Ab
     messageId: ctx.messageId,
     routing: ctx.routing,
     finishReason: completion.finishReason,
-  }, { headers: { ...ctx.headers, "X-Request-Id": ctx.requestId } });
+  }, { headers: { ...ctx.headers, "X-Request-Id": ctx.requestId, "Server-Timing": timing.header() } });
 }

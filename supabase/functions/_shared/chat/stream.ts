@@ -12,6 +12,7 @@ import { cost, decimalJson } from "../money.ts";
 import { SSE_DONE, sseEvent } from "../http/sse.ts";
 import { ProviderError, type ProviderEvent, type Usage } from "../providers/types.ts";
 import type { ChatContext } from "./pipeline.ts";
+import { env } from "../env.ts";
 
 export interface StreamOutcome {
   status: "complete" | "error" | "cancelled";
@@ -35,6 +36,16 @@ export function chatStream(ctx: ChatContext, events: AsyncIterable<ProviderEvent
   let reasoning = "";
   let reported: Usage | null = null;
   let ended = false;
+  const idleMs = env.providerIdleTimeoutMs;
+
+  // The next provider event, or a timeout error when the provider goes silent mid-stream.
+  const nextEvent = () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ProviderError("timeout", `${ctx.model.provider} stopped sending`)), idleMs);
+    });
+    return Promise.race([iterator.next(), stalled]).finally(() => clearTimeout(timer));
+  };
 
   const end = (status: StreamOutcome["status"]): StreamOutcome => {
     const usage = hooks.billedUsage(reported, text, reasoning);
@@ -63,7 +74,7 @@ export function chatStream(ctx: ChatContext, events: AsyncIterable<ProviderEvent
     async pull(controller) {
       try {
         while (true) {
-          const next = await iterator.next();
+          const next = await nextEvent();
           if (next.done) {
             const outcome = end("complete");
             controller.enqueue(sseEvent({
@@ -91,6 +102,8 @@ export function chatStream(ctx: ChatContext, events: AsyncIterable<ProviderEvent
       } catch (e) {
         if (ended) return; // the client left; cancel() already ended the request
         end("error");
+        hooks.abortUpstream();
+        iterator.return?.().catch(() => {});
         const code = e instanceof ProviderError && e.kind === "timeout" ? "provider_timeout" : "provider_error";
         const message = e instanceof ProviderError ? e.message : "The provider's stream broke off";
         controller.enqueue(sseEvent({ error: { code, message } }));

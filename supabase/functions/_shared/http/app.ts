@@ -2,7 +2,7 @@
 // routes), CORS for browsers, a request id, the body-size limit, and one error renderer for
 // the API's error contract.
 
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { bodyLimit } from "hono/body-limit";
 import { ApiError, errorResponse } from "./errors.ts";
@@ -10,8 +10,9 @@ import { USER_CONTEXT_HEADERS, userContextHeaders } from "./user-context.ts";
 import { quotaOf } from "../metering.ts";
 import { env } from "../env.ts";
 import { bearerToken, type UserClaims, verifyAccessToken } from "../auth/verify.ts";
+import { ServerTiming } from "./server-timing.ts";
 
-export type AppEnv = { Variables: { user: UserClaims; requestId: string } };
+export type AppEnv = { Variables: { user: UserClaims; requestId: string; timing: ServerTiming } };
 
 export function createApp(functionName: string): Hono<AppEnv> {
   const app = new Hono<AppEnv>().basePath(`/${functionName}`);
@@ -20,12 +21,13 @@ export function createApp(functionName: string): Hono<AppEnv> {
     origin: "*",
     allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
     allowHeaders: ["authorization", "x-client-info", "apikey", "content-type", "idempotency-key", "x-supabase-api-version"],
-    exposeHeaders: [...USER_CONTEXT_HEADERS, "Retry-After", "X-Request-Id"],
+    exposeHeaders: [...USER_CONTEXT_HEADERS, "Retry-After", "X-Request-Id", "Server-Timing"],
     maxAge: 86400,
   }));
 
   app.use("*", async (c, next) => {
     c.set("requestId", crypto.randomUUID());
+    c.set("timing", new ServerTiming());
     await next();
   });
 
@@ -55,7 +57,8 @@ export function createApp(functionName: string): Hono<AppEnv> {
 }
 
 /** Middleware: a verified user, or 401. */
-export async function requireUser(c: { req: { raw: Request }; set: (k: "user", v: UserClaims) => void }, next: () => Promise<void>) {
+export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("user", await verifyAccessToken(bearerToken(c.req.raw)));
+  c.get("timing").mark("auth");
   await next();
-}
+};

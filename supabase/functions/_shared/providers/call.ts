@@ -16,14 +16,19 @@ export async function callProvider(
   if (!endpoint) throw new ProviderError("unavailable", `Provider ${provider} is not configured`);
   const { url, init } = providerInfo(provider).adapter.buildRequest(req, endpoint, stream);
 
-  const timeout = AbortSignal.timeout(env.providerTimeoutMs);
+  // The timeout covers the wait for the response headers only: a long generation streaming
+  // steadily must not be cut by it (stalls mid-stream are the stream reader's business).
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), env.providerTimeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, { ...init, signal: AbortSignal.any([signal, timeout]) });
+    res = await fetch(url, { ...init, signal: AbortSignal.any([signal, timeout.signal]) });
   } catch (e) {
-    if (timeout.aborted) throw new ProviderError("timeout", `${provider} did not answer in time`);
+    if (timeout.signal.aborted) throw new ProviderError("timeout", `${provider} did not answer in time`);
     if (signal.aborted) throw e;
     throw new ProviderError("unavailable", `${provider} could not be reached`);
+  } finally {
+    clearTimeout(timer);
   }
   if (res.ok) return res;
 
