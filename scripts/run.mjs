@@ -30,7 +30,14 @@ if (!spec) {
 ensureNpmDependencies();
 ensureSystemPackages(process.env.DATABASE_URL ? spec.system.filter((s) => s !== "postgres") : spec.system);
 
-const child = spawn(DENO, ["run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, spec.script), ...args], {
+const child = spawn(DENO, [
+  "run",
+  "-A",
+  "--config",
+  join(ROOT, "deno.json"),
+  join(ROOT, spec.script),
+  ...args,
+], {
   cwd: ROOT,
   stdio: "inherit",
 });
@@ -55,7 +62,9 @@ function ensureNpmDependencies() {
 function postgresVersion() {
   const root = "/usr/lib/postgresql";
   if (!existsSync(root)) return null;
-  const versions = readdirSync(root).map(Number).filter((v) => v >= 15 && existsSync(join(root, String(v), "bin", "initdb")));
+  const versions = readdirSync(root).map(Number).filter((v) =>
+    v >= 15 && existsSync(join(root, String(v), "bin", "initdb"))
+  );
   return versions.length ? Math.max(...versions) : null;
 }
 
@@ -84,7 +93,11 @@ function ensureSystemPackages(needs) {
     const missing = group.filter((n) => !table[n].present()).map((n) => table[n].pkg);
     if (!missing.length) continue;
     if (process.getuid?.() !== 0) {
-      console.error(`Missing system packages: ${missing.join(" ")}\nInstall them with: sudo apt-get install -y ${missing.join(" ")}`);
+      console.error(
+        `Missing system packages: ${missing.join(" ")}\nInstall them with: sudo apt-get install -y ${
+          missing.join(" ")
+        }`,
+      );
       process.exit(1);
     }
     console.log(`Installing system packages: ${missing.join(" ")}…`);

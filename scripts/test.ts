@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, startStack, type StackProcess } from "./lib/stack-process.ts";
+import { ROOT, type StackProcess, startStack } from "./lib/stack-process.ts";
 const PORTS = {
   api: Deno.env.get("NEXUS_TEST_API_PORT") ?? "54331",
   db: Deno.env.get("NEXUS_TEST_DB_PORT") ?? "54332",
@@ -33,7 +33,11 @@ interface Tally {
 const total: Tally = { passed: 0, failed: 0 };
 
 /** Runs a command, streaming its output through, and returns the output and exit status. */
-async function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ output: string; ok: boolean }> {
+async function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ output: string; ok: boolean }> {
   const child = new Deno.Command(cmd, { args, cwd: ROOT, env, stdout: "piped", stderr: "piped" }).spawn();
   let output = "";
   const pump = async (stream: ReadableStream<Uint8Array>, sink: typeof Deno.stdout) => {
@@ -42,7 +46,11 @@ async function run(cmd: string, args: string[], env: Record<string, string> = {}
       output += new TextDecoder().decode(chunk);
     }
   };
-  const [status] = await Promise.all([child.status, pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
+  const [status] = await Promise.all([
+    child.status,
+    pump(child.stdout, Deno.stdout),
+    pump(child.stderr, Deno.stderr),
+  ]);
   return { output, ok: status.success };
 }
 
@@ -92,9 +100,18 @@ try {
   const env: Record<string, string> = stack ? { NEXUS_STACK_FILE: stack.stackFile } : {};
   if (suites.has("pg") && stack) {
     const u = new URL(stack.info.dbUrl);
-    const files = [...Deno.readDirSync(join(ROOT, "supabase/tests"))].map((e) => e.name).filter((n) => n.endsWith(".sql")).sort();
+    const files = [...Deno.readDirSync(join(ROOT, "supabase/tests"))].map((e) => e.name).filter((n) =>
+      n.endsWith(".sql")
+    ).sort();
     const { output, ok } = await run("pg_prove", [
-      "-h", u.hostname, "-p", u.port, "-U", u.username, "-d", u.pathname.slice(1),
+      "-h",
+      u.hostname,
+      "-p",
+      u.port,
+      "-U",
+      u.username,
+      "-d",
+      u.pathname.slice(1),
       ...files.map((f) => join("supabase/tests", f)),
     ], { PGPASSWORD: decodeURIComponent(u.password) });
     add("pgTAP", tallyPgProve(output, ok));

@@ -32,7 +32,11 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `requests` calls of `call` with `concurrency` workers; `call(i)` returns whether it succeeded. */
-async function measure(concurrency: number, requests: number, call: (worker: number) => Promise<boolean>): Promise<Figures> {
+async function measure(
+  concurrency: number,
+  requests: number,
+  call: (worker: number) => Promise<boolean>,
+): Promise<Figures> {
   const latencies: number[] = [];
   let next = 0;
   let errors = 0;
@@ -49,10 +53,17 @@ async function measure(concurrency: number, requests: number, call: (worker: num
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 100) / 100;
-  return { p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)), rps: round(requests / seconds), errors };
+  return {
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+    rps: round(requests / seconds),
+    errors,
+  };
 }
 
-const body = (i: number) => ({ messages: [{ role: "user", content: `Benchmark request ${i}: say something short.` }] });
+const body = (i: number) => ({
+  messages: [{ role: "user", content: `Benchmark request ${i}: say something short.` }],
+});
 
 console.log("[bench] starting a fresh local stack (simulated providers, no pacing)…");
 const stack = await startStack({
@@ -69,8 +80,13 @@ try {
   const maxConcurrency = Math.max(...SCENARIOS.map((s) => s.concurrency));
   const tokens: string[] = [];
   for (let i = 0; i < maxConcurrency; i++) {
-    const client = createClient(apiUrl, anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
-    const { data, error } = await client.auth.signUp({ email: `bench-${i}-${Date.now()}@example.test`, password: "benchmark-password" });
+    const client = createClient(apiUrl, anonKey, {
+      auth: { persistSession: false, autoRefreshToken: false },
+    });
+    const { data, error } = await client.auth.signUp({
+      email: `bench-${i}-${Date.now()}@example.test`,
+      password: "benchmark-password",
+    });
     if (error || !data.session) throw new Error(`signUp: ${error?.message}`);
     await sql`select public.set_user_tier(${data.user!.id}, 'enterprise')`;
     tokens.push(data.session.access_token);
@@ -90,7 +106,11 @@ try {
   const gateway = async (worker: number) => {
     const res = await fetch(`${apiUrl}/functions/v1/chat`, {
       method: "POST",
-      headers: { authorization: `Bearer ${tokens[worker]}`, apikey: anonKey, "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${tokens[worker]}`,
+        apikey: anonKey,
+        "content-type": "application/json",
+      },
       body: JSON.stringify({ model: "gpt-4o-mini", stream: false, ...body(n++) }),
     });
     await res.arrayBuffer();
@@ -114,7 +134,9 @@ try {
     rows.push(
       `| ${s.concurrency} | direct | ${d.p50Ms} | ${d.p99Ms} | ${d.rps} | ${d.errors} |`,
       `| ${s.concurrency} | NEXUS /chat | ${g.p50Ms} | ${g.p99Ms} | ${g.rps} | ${g.errors} |`,
-      `| ${s.concurrency} | ratio NEXUS/direct | ${(g.p50Ms / d.p50Ms).toFixed(2)}× | ${(g.p99Ms / d.p99Ms).toFixed(2)}× | ${(g.rps / d.rps).toFixed(2)}× | |`,
+      `| ${s.concurrency} | ratio NEXUS/direct | ${(g.p50Ms / d.p50Ms).toFixed(2)}× | ${
+        (g.p99Ms / d.p99Ms).toFixed(2)
+      }× | ${(g.rps / d.rps).toFixed(2)}× | |`,
     );
   }
   const report = [
@@ -129,7 +151,10 @@ try {
   console.log(report);
   const out = join(ROOT, "bench", "results");
   await Deno.mkdir(out, { recursive: true });
-  await Deno.writeTextFile(join(out, "latest.json"), JSON.stringify({ when: new Date().toISOString(), quick: values.quick, gateway: results }, null, 2) + "\n");
+  await Deno.writeTextFile(
+    join(out, "latest.json"),
+    JSON.stringify({ when: new Date().toISOString(), quick: values.quick, gateway: results }, null, 2) + "\n",
+  );
   await Deno.writeTextFile(join(out, "latest.md"), report);
   console.log(`[bench] wrote bench/results/latest.json and latest.md`);
 } finally {

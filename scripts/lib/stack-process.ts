@@ -8,7 +8,14 @@ export const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 
 export interface StackProcess {
   stackFile: string;
-  info: { apiUrl: string; webUrl: string; dbUrl: string; anonKey: string; serviceRoleKey: string; simulators: Record<string, string> };
+  info: {
+    apiUrl: string;
+    webUrl: string;
+    dbUrl: string;
+    anonKey: string;
+    serviceRoleKey: string;
+    simulators: Record<string, string>;
+  };
   stop(): Promise<void>;
 }
 
@@ -23,8 +30,20 @@ export async function startStack(opts: {
   await Deno.remove(stackFile).catch(() => {});
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "scripts/stack/main.ts"), "--reset",
-      "--state-dir", stateDir, "--api-port", opts.ports.api, "--db-port", opts.ports.db, "--web-port", opts.ports.web,
+      "run",
+      "-A",
+      "--config",
+      join(ROOT, "deno.json"),
+      join(ROOT, "scripts/stack/main.ts"),
+      "--reset",
+      "--state-dir",
+      stateDir,
+      "--api-port",
+      opts.ports.api,
+      "--db-port",
+      opts.ports.db,
+      "--web-port",
+      opts.ports.web,
     ],
     cwd: ROOT,
     env: opts.env ?? {},
@@ -32,7 +51,11 @@ export async function startStack(opts: {
     stderr: "inherit",
   }).spawn();
   // The stack's logs go to a file (they would drown the caller's output); its errors still show.
-  const log = await Deno.open(join(ROOT, ".local", `${opts.name}-stack.log`), { write: true, create: true, truncate: true });
+  const log = await Deno.open(join(ROOT, ".local", `${opts.name}-stack.log`), {
+    write: true,
+    create: true,
+    truncate: true,
+  });
   child.stdout.pipeTo(log.writable).catch(() => {});
   let exited = false;
   child.status.then(() => (exited = true));

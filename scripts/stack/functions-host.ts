@@ -76,9 +76,16 @@ export class FunctionsHost {
     const runner = new URL("./function-runner.ts", import.meta.url).pathname;
     const child = new Deno.Command(Deno.execPath(), {
       args: [
-        "run", "--no-prompt", "--config", this.denoConfig,
-        "--allow-net", "--allow-env", "--allow-read", "--allow-sys",
-        runner, spec.entry,
+        "run",
+        "--no-prompt",
+        "--config",
+        this.denoConfig,
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-sys",
+        runner,
+        spec.entry,
       ],
       env: this.env,
       stdin: "null",
@@ -103,7 +110,9 @@ export class FunctionsHost {
     const running = this.#running.get(match[1]);
     if (!running) {
       if (!this.specs.some((s) => s.name === match[1])) {
-        return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, { status: 404 });
+        return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, {
+          status: 404,
+        });
       }
       return Response.json({ code: "BOOT_ERROR", message: "Function failed to start" }, { status: 503 });
     }
@@ -127,7 +136,9 @@ export class FunctionsHost {
       return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
     } catch (e) {
       if (req.signal.aborted) return new Response(null, { status: 499 });
-      return Response.json({ code: "WORKER_ERROR", message: `Function ${match[1]} failed: ${e}` }, { status: 502 });
+      return Response.json({ code: "WORKER_ERROR", message: `Function ${match[1]} failed: ${e}` }, {
+        status: 502,
+      });
     }
   }
 
@@ -162,7 +173,9 @@ async function announcedPort(child: Deno.ChildProcess, name: string): Promise<nu
       const port = /^NEXUS_LISTENING (\d+)$/.exec(value)?.[1];
       if (port) {
         (async () => {
-          for (let r = await reader.read(); !r.done; r = await reader.read()) console.log(`[${name}] ${r.value}`);
+          for (let r = await reader.read(); !r.done; r = await reader.read()) {
+            console.log(`[${name}] ${r.value}`);
+          }
         })().catch(() => {});
         return Number(port);
       }

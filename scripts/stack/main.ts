@@ -130,7 +130,7 @@ async function main() {
   const sweeper = setInterval(() => {
     sql`select public.release_stale_requests()`.catch((e) => console.error(`[stack] sweeper: ${e}`));
   }, 60_000);
-  cleanups.push(async () => clearInterval(sweeper));
+  cleanups.push(() => Promise.resolve(clearInterval(sweeper)));
 
   const info = {
     apiUrl,
@@ -140,7 +140,9 @@ async function main() {
     serviceRoleKey: keys.serviceRoleKey,
     simulators: providers.simulatorUrls,
   };
-  await Deno.writeTextFile(join(stateDir, "stack.json"), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+  await Deno.writeTextFile(join(stateDir, "stack.json"), JSON.stringify(info, null, 2) + "\n", {
+    mode: 0o600,
+  });
   console.log([
     "",
     "NEXUS AI is running.",

@@ -55,8 +55,16 @@ export async function initCluster(dataDir: string): Promise<boolean> {
   await chownToPostgres(pwfile);
   try {
     await run(join(binDir(), "initdb"), [
-      "-D", dataDir, "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
-      "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`,
+      "-D",
+      dataDir,
+      "-U",
+      "postgres",
+      "-E",
+      "UTF8",
+      "--locale=C.UTF-8",
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      `--pwfile=${pwfile}`,
     ]);
   } finally {
     await Deno.remove(pwfile).catch(() => {});
@@ -83,7 +91,16 @@ export async function startCluster(dataDir: string, port: number): Promise<Clust
     "-c log_min_messages=warning",
   ].join(" ");
   await run(join(binDir(), "pg_ctl"), [
-    "-D", dataDir, "-o", options, "-l", logFile, "-w", "-t", "60", "start",
+    "-D",
+    dataDir,
+    "-o",
+    options,
+    "-l",
+    logFile,
+    "-w",
+    "-t",
+    "60",
+    "start",
   ]);
   return { dataDir, port, url: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/postgres` };
 }

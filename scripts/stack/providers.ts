@@ -23,7 +23,17 @@ interface Pace {
 
 /** Every provider API the product knows (DESIGN.md §5), passed through to the functions. */
 export const PROVIDER_ENV_PREFIXES = [
-  "OPENAI", "ANTHROPIC", "GEMINI", "DEEPSEEK", "MISTRAL", "PERPLEXITY", "COHERE", "XAI", "GROQ", "DASHSCOPE", "LOCAL",
+  "OPENAI",
+  "ANTHROPIC",
+  "GEMINI",
+  "DEEPSEEK",
+  "MISTRAL",
+  "PERPLEXITY",
+  "COHERE",
+  "XAI",
+  "GROQ",
+  "DASHSCOPE",
+  "LOCAL",
 ];
 
 export interface ProviderWiring {
@@ -46,7 +56,9 @@ export async function wireProviders(source: Record<string, string | undefined>):
   const simulatorUrls: Record<string, string> = {};
   const pace: Pace = {};
   if (source.NEXUS_SIMULATOR_TPS) pace.tokensPerSecond = Number(source.NEXUS_SIMULATOR_TPS);
-  if (source.NEXUS_SIMULATOR_FIRST_TOKEN_MS) pace.firstTokenLatencyMs = Number(source.NEXUS_SIMULATOR_FIRST_TOKEN_MS);
+  if (source.NEXUS_SIMULATOR_FIRST_TOKEN_MS) {
+    pace.firstTokenLatencyMs = Number(source.NEXUS_SIMULATOR_FIRST_TOKEN_MS);
+  }
   if (source.NEXUS_SIMULATOR_REPLY_TOKENS) pace.maxReplyTokens = Number(source.NEXUS_SIMULATOR_REPLY_TOKENS);
   for (const [prefix, sim] of Object.entries(SIMULATORS)) {
     if (source[`${prefix}_API_KEY`]) continue;

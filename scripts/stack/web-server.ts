@@ -14,12 +14,18 @@ const TYPES: Record<string, string> = {
   ".map": "application/json",
 };
 
-export function serveWeb(opts: { dist: string; port: number; apiUrl: string; anonKey: string }): Deno.HttpServer {
-  const configJs = `window.NEXUS_CONFIG = ${JSON.stringify({ supabaseUrl: opts.apiUrl, supabaseKey: opts.anonKey })};\n`;
+export function serveWeb(
+  opts: { dist: string; port: number; apiUrl: string; anonKey: string },
+): Deno.HttpServer {
+  const configJs = `window.NEXUS_CONFIG = ${
+    JSON.stringify({ supabaseUrl: opts.apiUrl, supabaseKey: opts.anonKey })
+  };\n`;
   return Deno.serve({ hostname: "127.0.0.1", port: opts.port, onListen: () => {} }, async (req) => {
     const url = new URL(req.url);
     if (url.pathname === "/config.js") {
-      return new Response(configJs, { headers: { "content-type": TYPES[".js"], "cache-control": "no-store" } });
+      return new Response(configJs, {
+        headers: { "content-type": TYPES[".js"], "cache-control": "no-store" },
+      });
     }
     const path = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, "");
     for (const candidate of [join(opts.dist, path), join(opts.dist, "index.html")]) {

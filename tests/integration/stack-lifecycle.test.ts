@@ -30,12 +30,25 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+const alive = (pid: number) =>
+  existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
 
 async function start(args: string[], env: Record<string, string> = {}) {
   await Deno.remove(join(STATE, "stack.json")).catch(() => {});
   const child = new Deno.Command("node", {
-    args: [join(ROOT, "scripts/run.mjs"), "start", "--state-dir", STATE, "--api-port", PORTS.api, "--db-port", PORTS.db, "--web-port", PORTS.web, ...args],
+    args: [
+      join(ROOT, "scripts/run.mjs"),
+      "start",
+      "--state-dir",
+      STATE,
+      "--api-port",
+      PORTS.api,
+      "--db-port",
+      PORTS.db,
+      "--web-port",
+      PORTS.web,
+      ...args,
+    ],
     cwd: ROOT,
     env,
     stdout: "piped",
@@ -58,7 +71,9 @@ async function start(args: string[], env: Record<string, string> = {}) {
     output: () => output,
     async interrupt() {
       const family = [child.pid, ...descendants(child.pid)];
-      const postmaster = Number((await Deno.readTextFile(join(STATE, "db", "postmaster.pid"))).split("\n")[0]);
+      const postmaster = Number(
+        (await Deno.readTextFile(join(STATE, "db", "postmaster.pid"))).split("\n")[0],
+      );
       child.kill("SIGINT");
       const status = await child.status;
       await drained;
@@ -73,58 +88,75 @@ async function waitGone(pids: number[], ms = 15_000) {
   return pids.filter(alive);
 }
 
-Deno.test({ name: "npm start: runs, passes provider env through, stops everything, keeps data, --reset empties", ...opts, fn: async () => {
-  // A provider "with a key": our own server standing in for it, so we can see the calls arrive.
-  const provider = await startOpenAISimulator({ port: 0, tokensPerSecond: 0, firstTokenLatencyMs: 0 });
-  try {
-    const first = await start(["--reset"], { OPENAI_API_KEY: "sk-test-passthrough", OPENAI_BASE_URL: provider.url });
-    const { info } = first;
-    for (const key of ["apiUrl", "webUrl", "dbUrl", "anonKey", "serviceRoleKey"]) assert.ok(info[key], key);
-    assert.match(first.output(), /NEXUS AI is running/);
-    assert.match(first.output(), new RegExp(info.apiUrl.replace(/[.:/]/g, "\\$&")));
+Deno.test({
+  name: "npm start: runs, passes provider env through, stops everything, keeps data, --reset empties",
+  ...opts,
+  fn: async () => {
+    // A provider "with a key": our own server standing in for it, so we can see the calls arrive.
+    const provider = await startOpenAISimulator({ port: 0, tokensPerSecond: 0, firstTokenLatencyMs: 0 });
+    try {
+      const first = await start(["--reset"], {
+        OPENAI_API_KEY: "sk-test-passthrough",
+        OPENAI_BASE_URL: provider.url,
+      });
+      const { info } = first;
+      for (const key of ["apiUrl", "webUrl", "dbUrl", "anonKey", "serviceRoleKey"]) assert.ok(info[key], key);
+      assert.match(first.output(), /NEXUS AI is running/);
+      assert.match(first.output(), new RegExp(info.apiUrl.replace(/[.:/]/g, "\\$&")));
 
-    const client = createClient(info.apiUrl, info.anonKey, { auth: { persistSession: false } });
-    const email = `life-${crypto.randomUUID().slice(0, 8)}@example.test`;
-    const { data, error } = await client.auth.signUp({ email, password: "lifecycle-password" });
-    assert.equal(error, null);
+      const client = createClient(info.apiUrl, info.anonKey, { auth: { persistSession: false } });
+      const email = `life-${crypto.randomUUID().slice(0, 8)}@example.test`;
+      const { data, error } = await client.auth.signUp({ email, password: "lifecycle-password" });
+      assert.equal(error, null);
 
-    const res = await fetch(`${info.apiUrl}/functions/v1/chat`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${data.session!.access_token}`, "content-type": "application/json" },
-      body: JSON.stringify({ messages: [{ role: "user", content: "through the real key" }], stream: false }),
-    });
-    assert.equal(res.status, 200);
-    await res.json();
-    assert.equal(provider.stats().requests >= 1, true, "the call reached the configured OPENAI_BASE_URL");
-    const models = await fetch(`${info.apiUrl}/functions/v1/models`, { headers: { authorization: `Bearer ${data.session!.access_token}` } });
-    const mini = (await models.json()).data.find((m: { id: string }) => m.id === "gpt-4o-mini");
-    assert.equal(mini.simulated, false, "a provider with a key is not simulated");
+      const res = await fetch(`${info.apiUrl}/functions/v1/chat`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${data.session!.access_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          messages: [{ role: "user", content: "through the real key" }],
+          stream: false,
+        }),
+      });
+      assert.equal(res.status, 200);
+      await res.json();
+      assert.equal(provider.stats().requests >= 1, true, "the call reached the configured OPENAI_BASE_URL");
+      const models = await fetch(`${info.apiUrl}/functions/v1/models`, {
+        headers: { authorization: `Bearer ${data.session!.access_token}` },
+      });
+      const mini = (await models.json()).data.find((m: { id: string }) => m.id === "gpt-4o-mini");
+      assert.equal(mini.simulated, false, "a provider with a key is not simulated");
 
-    const web = await fetch(info.webUrl);
-    assert.equal(web.status, 200);
-    assert.match(await web.text(), /<title>NEXUS AI<\/title>/);
+      const web = await fetch(info.webUrl);
+      assert.equal(web.status, 200);
+      assert.match(await web.text(), /<title>NEXUS AI<\/title>/);
 
-    const stopped = await first.interrupt();
-    assert.equal(stopped.status.code, 0);
-    assert.ok(stopped.family.length >= 3, `runner, stack and functions: ${stopped.family}`);
-    assert.deepEqual(await waitGone([...stopped.family, stopped.postmaster]), [], "no process left behind");
+      const stopped = await first.interrupt();
+      assert.equal(stopped.status.code, 0);
+      assert.ok(stopped.family.length >= 3, `runner, stack and functions: ${stopped.family}`);
+      assert.deepEqual(await waitGone([...stopped.family, stopped.postmaster]), [], "no process left behind");
 
-    // A second start keeps the data: the same user signs in.
-    const second = await start([]);
-    const again = createClient(second.info.apiUrl, second.info.anonKey, { auth: { persistSession: false } });
-    const signIn = await again.auth.signInWithPassword({ email, password: "lifecycle-password" });
-    assert.equal(signIn.error, null, "the account survived a restart");
-    const s2 = await second.interrupt();
-    assert.deepEqual(await waitGone([...s2.family, s2.postmaster]), []);
+      // A second start keeps the data: the same user signs in.
+      const second = await start([]);
+      const again = createClient(second.info.apiUrl, second.info.anonKey, {
+        auth: { persistSession: false },
+      });
+      const signIn = await again.auth.signInWithPassword({ email, password: "lifecycle-password" });
+      assert.equal(signIn.error, null, "the account survived a restart");
+      const s2 = await second.interrupt();
+      assert.deepEqual(await waitGone([...s2.family, s2.postmaster]), []);
 
-    // --reset starts from an empty database.
-    const third = await start(["--reset"]);
-    const fresh = createClient(third.info.apiUrl, third.info.anonKey, { auth: { persistSession: false } });
-    const gone = await fresh.auth.signInWithPassword({ email, password: "lifecycle-password" });
-    assert.equal(gone.error?.code, "invalid_credentials", "the account is gone after --reset");
-    const s3 = await third.interrupt();
-    assert.deepEqual(await waitGone([...s3.family, s3.postmaster]), []);
-  } finally {
-    await provider.close();
-  }
-}});
+      // --reset starts from an empty database.
+      const third = await start(["--reset"]);
+      const fresh = createClient(third.info.apiUrl, third.info.anonKey, { auth: { persistSession: false } });
+      const gone = await fresh.auth.signInWithPassword({ email, password: "lifecycle-password" });
+      assert.equal(gone.error?.code, "invalid_credentials", "the account is gone after --reset");
+      const s3 = await third.interrupt();
+      assert.deepEqual(await waitGone([...s3.family, s3.postmaster]), []);
+    } finally {
+      await provider.close();
+    }
+  },
+});

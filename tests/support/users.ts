@@ -13,7 +13,9 @@ export interface TestUser {
 }
 
 export function anonClient(): SupabaseClient {
-  return createClient(stack().apiUrl, stack().anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
+  return createClient(stack().apiUrl, stack().anonKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+  });
 }
 
 export async function newUser(prefix = "user"): Promise<TestUser> {
@@ -42,7 +44,8 @@ export async function closeDatabase() {
 export async function settled(userId: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const [{ open }] = await database()`select count(*)::int as open from public.requests where user_id = ${userId} and status = 'admitted'`;
+    const [{ open }] =
+      await database()`select count(*)::int as open from public.requests where user_id = ${userId} and status = 'admitted'`;
     if (open === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }

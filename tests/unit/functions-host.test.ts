@@ -19,7 +19,10 @@ Deno.test("verify_jwt defaults to on, as on Supabase, and honours config.toml", 
   try {
     for (const name of ["open", "guarded", "_shared"]) {
       await Deno.mkdir(join(dir, "functions", name), { recursive: true });
-      await Deno.writeTextFile(join(dir, "functions", name, "index.ts"), "Deno.serve(() => new Response('ok'));\n");
+      await Deno.writeTextFile(
+        join(dir, "functions", name, "index.ts"),
+        "Deno.serve(() => new Response('ok'));\n",
+      );
     }
     await Deno.writeTextFile(join(dir, "config.toml"), "[functions.open]\nverify_jwt = false\n");
     const specs = discoverFunctions(dir);
@@ -34,12 +37,21 @@ Deno.test("the verify_jwt gate: project JWTs pass, others are 401, preflights al
   const other = await generateKeyPair("ES256");
   const jwks = { keys: [{ ...(await exportJWK(project.publicKey)), kid: "k1", alg: "ES256" }] };
   const token = (key: CryptoKey, exp = "1h") =>
-    new SignJWT({ role: "anon" }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setIssuedAt().setExpirationTime(exp).sign(key);
-  const req = (auth?: string, method = "POST") => new Request("http://x/functions/v1/f", { method, headers: auth ? { authorization: auth } : {} });
+    new SignJWT({ role: "anon" }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setIssuedAt()
+      .setExpirationTime(exp).sign(key);
+  const req = (auth?: string, method = "POST") =>
+    new Request("http://x/functions/v1/f", { method, headers: auth ? { authorization: auth } : {} });
 
   assert.equal(await verifyJwtGate(req(`Bearer ${await token(project.privateKey)}`), jwks), null);
   assert.equal(await verifyJwtGate(req(undefined, "OPTIONS"), jwks), null);
-  for (const auth of [undefined, "Bearer nope", `Bearer ${await token(other.privateKey)}`, `Bearer ${await token(project.privateKey, "-1m")}`]) {
+  for (
+    const auth of [
+      undefined,
+      "Bearer nope",
+      `Bearer ${await token(other.privateKey)}`,
+      `Bearer ${await token(project.privateKey, "-1m")}`,
+    ]
+  ) {
     const refusal = await verifyJwtGate(req(auth), jwks);
     assert.equal(refusal?.status, 401, String(auth).slice(0, 30));
     assert.equal(typeof (await refusal!.json()).message, "string");

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { cost, costUnits, decimalJson, formatUnits, perTokenUnits, toUnits } from "../../supabase/functions/_shared/money.ts";
+import {
+  cost,
+  costUnits,
+  decimalJson,
+  formatUnits,
+  perTokenUnits,
+  toUnits,
+} from "../../supabase/functions/_shared/money.ts";
 
 Deno.test("decimal strings round-trip exactly", () => {
   for (const d of ["0", "1", "2.5", "0.000000000000000001", "123456789.123456789", "0.00125"]) {
@@ -33,7 +40,14 @@ Deno.test("cached input tokens are billed at the cached price", () => {
   const prices = { inputPerMTok: "2.50", cachedInputPerMTok: "1.25", outputPerMTok: "10.00" };
   assert.equal(cost(prices, { inputTokens: 1000, cachedInputTokens: 400, outputTokens: 100 }), "0.003");
   // without a cached price, cached tokens cost the normal input price
-  assert.equal(cost({ inputPerMTok: "1", outputPerMTok: "1" }, { inputTokens: 10, cachedInputTokens: 10, outputTokens: 0 }), "0.00001");
+  assert.equal(
+    cost({ inputPerMTok: "1", outputPerMTok: "1" }, {
+      inputTokens: 10,
+      cachedInputTokens: 10,
+      outputTokens: 0,
+    }),
+    "0.00001",
+  );
 });
 
 Deno.test("a thousand small charges sum exactly", () => {
@@ -48,6 +62,9 @@ Deno.test("a thousand small charges sum exactly", () => {
 
 Deno.test("money in JSON keeps its digits", () => {
   assert.equal(JSON.stringify({ cost: decimalJson("0.00125") }), '{"cost":0.00125}');
-  assert.equal(JSON.stringify({ cost: decimalJson("0.000001234567891234") }), '{"cost":0.000001234567891234}');
+  assert.equal(
+    JSON.stringify({ cost: decimalJson("0.000001234567891234") }),
+    '{"cost":0.000001234567891234}',
+  );
   assert.throws(() => decimalJson("1e3"));
 });

@@ -4,13 +4,15 @@
 import assert from "node:assert/strict";
 import { openaiAdapter } from "../../supabase/functions/_shared/providers/openai/adapter.ts";
 import { collect } from "../../supabase/functions/_shared/providers/sse.ts";
-import { findModel, type ChatModel } from "../../supabase/functions/_shared/catalog/index.ts";
+import { type ChatModel, findModel } from "../../supabase/functions/_shared/catalog/index.ts";
 import { chunkedStream, fixtureText, manifest, sseBody } from "../support/fixtures.ts";
 
 const adapter = openaiAdapter();
 // The OpenAI wire format as OpenAI (and Azure OpenAI) speak it; other providers' files are
 // replayed by their own adapters' tests.
-const entries = manifest().filter((e) => e.wireFormat === "openai-chat" && ["openai", "azure-openai"].includes(e.provider));
+const entries = manifest().filter((e) =>
+  e.wireFormat === "openai-chat" && ["openai", "azure-openai"].includes(e.provider)
+);
 
 Deno.test("the manifest has OpenAI-format fixtures to replay", () => {
   assert.ok(entries.length >= 5, `found ${entries.length}`);
@@ -40,11 +42,13 @@ for (const entry of entries) {
 Deno.test("the same stream gives the same result however the network cuts it", async () => {
   const entry = entries.find((e) => e.file === "openai/chat-text-include-usage.chunks.txt")!;
   const body = sseBody(entry, { done: true });
-  const results = await Promise.all([1, 2, 3, 99].map((seed) => collect(adapter.parseStream(chunkedStream(body, seed)))));
+  const results = await Promise.all(
+    [1, 2, 3, 99].map((seed) => collect(adapter.parseStream(chunkedStream(body, seed)))),
+  );
   for (const r of results) assert.deepEqual(r, results[0]);
 });
 
-Deno.test("requests ask for usage in streams and carry the output budget", async () => {
+Deno.test("requests ask for usage in streams and carry the output budget", () => {
   const model = findModel("gpt-4o-mini") as ChatModel;
   const { url, init } = adapter.buildRequest(
     { model, messages: [{ role: "user", content: "Hi" }], maxOutputTokens: 123, temperature: 0 },
@@ -58,11 +62,15 @@ Deno.test("requests ask for usage in streams and carry the output budget", async
   assert.equal(body.model, "gpt-4o-mini");
   assert.equal(body.temperature, 0);
   assert.equal((init.headers as Record<string, string>).authorization, "Bearer k");
-  const nonStream = JSON.parse(adapter.buildRequest({ model, messages: [], maxOutputTokens: 1 }, { baseUrl: "x", apiKey: "k" }, false).init.body as string);
+  const nonStream = JSON.parse(
+    adapter.buildRequest({ model, messages: [], maxOutputTokens: 1 }, { baseUrl: "x", apiKey: "k" }, false)
+      .init.body as string,
+  );
   assert.equal(nonStream.stream_options, undefined);
 });
 
 Deno.test("an error event inside the stream is a provider error, not silent success", async () => {
-  const body = 'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: {"error":{"message":"overloaded"}}\n\n';
+  const body =
+    'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: {"error":{"message":"overloaded"}}\n\n';
   await assert.rejects(collect(adapter.parseStream(chunkedStream(body))), /overloaded/);
 });

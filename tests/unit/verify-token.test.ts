@@ -15,11 +15,24 @@ Deno.env.set("SUPABASE_JWT_SECRET", "legacy-secret-with-enough-entropy-012345678
 const { verifyAccessToken, bearerToken } = await import("../../supabase/functions/_shared/auth/verify.ts");
 
 const sub = crypto.randomUUID();
-const good = { sub, role: "authenticated", aud: "authenticated", iss: `${ISSUER_BASE}/auth/v1`, email: "a@b.c" };
+const good = {
+  sub,
+  role: "authenticated",
+  aud: "authenticated",
+  iss: `${ISSUER_BASE}/auth/v1`,
+  email: "a@b.c",
+};
 const now = () => Math.floor(Date.now() / 1000);
-const sign = (claims: Record<string, unknown>, key: CryptoKey = project.privateKey, header: Record<string, unknown> = { alg: "ES256", kid: "project-key" }) =>
-  new SignJWT({ iat: now(), exp: now() + 600, ...claims }).setProtectedHeader(header as { alg: string }).sign(key);
-const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+const sign = (
+  claims: Record<string, unknown>,
+  key: CryptoKey = project.privateKey,
+  header: Record<string, unknown> = { alg: "ES256", kid: "project-key" },
+) =>
+  new SignJWT({ iat: now(), exp: now() + 600, ...claims }).setProtectedHeader(header as { alg: string }).sign(
+    key,
+  );
+const b64 = (o: unknown) =>
+  btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 
 async function rejects(token: string, why: string) {
   await assert.rejects(verifyAccessToken(token), (e: { code?: string }) => e.code === "unauthorized", why);
@@ -47,7 +60,10 @@ Deno.test("alg none, tampered payloads and HS256 signed with the public key: 401
   const token = await sign(good);
   const [h, , s] = token.split(".");
   await rejects(`${b64({ alg: "none", typ: "JWT" })}.${b64({ ...good, exp: now() + 600 })}.`, "alg none");
-  await rejects(`${h}.${b64({ ...good, sub: crypto.randomUUID(), exp: now() + 600 })}.${s}`, "tampered payload");
+  await rejects(
+    `${h}.${b64({ ...good, sub: crypto.randomUUID(), exp: now() + 600 })}.${s}`,
+    "tampered payload",
+  );
   // Algorithm confusion: HS256 keyed with the public JWK's text must not pass.
   const confused = await new SignJWT({ ...good, iat: now(), exp: now() + 600 })
     .setProtectedHeader({ alg: "HS256", kid: "project-key" })
@@ -58,9 +74,13 @@ Deno.test("alg none, tampered payloads and HS256 signed with the public key: 401
 
 Deno.test("legacy HS256 tokens verify only with the project's secret", async () => {
   const secret = new TextEncoder().encode("legacy-secret-with-enough-entropy-0123456789");
-  const legacy = await new SignJWT({ ...good, iat: now(), exp: now() + 600 }).setProtectedHeader({ alg: "HS256" }).sign(secret);
+  const legacy = await new SignJWT({ ...good, iat: now(), exp: now() + 600 }).setProtectedHeader({
+    alg: "HS256",
+  }).sign(secret);
   assert.equal((await verifyAccessToken(legacy)).sub, sub);
-  const wrong = await new SignJWT({ ...good, iat: now(), exp: now() + 600 }).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode("x".repeat(44)));
+  const wrong = await new SignJWT({ ...good, iat: now(), exp: now() + 600 }).setProtectedHeader({
+    alg: "HS256",
+  }).sign(new TextEncoder().encode("x".repeat(44)));
   await rejects(wrong, "HS256 with another secret");
 });
 
@@ -69,6 +89,10 @@ Deno.test("bearer tokens are read strictly from the Authorization header", () =>
   assert.equal(bearerToken(req("Bearer abc.def.ghi")), "abc.def.ghi");
   assert.equal(bearerToken(req("bearer abc.def.ghi")), "abc.def.ghi");
   for (const bad of [undefined, "Basic abc", "Bearer", "Bearer a b", "abc.def.ghi"]) {
-    assert.throws(() => bearerToken(req(bad)), (e: { code?: string }) => e.code === "unauthorized", String(bad));
+    assert.throws(
+      () => bearerToken(req(bad)),
+      (e: { code?: string }) => e.code === "unauthorized",
+      String(bad),
+    );
   }
 });

@@ -4,6 +4,8 @@
 declare const EdgeRuntime: { waitUntil(p: Promise<unknown>): void } | undefined;
 
 export function inBackground(task: Promise<unknown>): void {
-  const guarded = task.catch((e) => console.error(JSON.stringify({ level: "error", msg: "background task failed", error: String(e) })));
+  const guarded = task.catch((e) =>
+    console.error(JSON.stringify({ level: "error", msg: "background task failed", error: String(e) }))
+  );
   if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(guarded);
 }

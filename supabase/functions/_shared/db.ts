@@ -24,10 +24,15 @@ export function db(): postgres.Sql {
  * Runs `fn` in a transaction as the signed-in user, so RLS decides what it may see, exactly as
  * a request through Supabase's Data API would.
  */
-export function asUser<T>(claims: { sub: string }, fn: (sql: postgres.TransactionSql) => Promise<T>): Promise<T> {
+export function asUser<T>(
+  claims: { sub: string },
+  fn: (sql: postgres.TransactionSql) => Promise<T>,
+): Promise<T> {
   return db().begin(async (sql) => {
     await sql`select set_config('role', 'authenticated', true),
-                     set_config('request.jwt.claims', ${JSON.stringify({ ...claims, role: "authenticated" })}, true)`;
+                     set_config('request.jwt.claims', ${
+      JSON.stringify({ ...claims, role: "authenticated" })
+    }, true)`;
     return await fn(sql);
   }) as Promise<T>;
 }

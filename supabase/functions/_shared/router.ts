@@ -13,6 +13,9 @@ export interface RoutingDecision {
 
 export function route(): RoutingDecision {
   const price = (m: ChatModel) => toUnits(m.pricing.inputPerMTok) + toUnits(m.pricing.outputPerMTok);
-  const ranked = [...CHAT_MODELS].sort((a, b) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : a.id.localeCompare(b.id)));
+  const ranked = [...CHAT_MODELS].sort((
+    a,
+    b,
+  ) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : a.id.localeCompare(b.id)));
   return { ranked, reason: "lowest-priced chat model your plan allows" };
 }

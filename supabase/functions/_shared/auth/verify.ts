@@ -76,7 +76,9 @@ export async function verifyAccessToken(token: string): Promise<UserClaims> {
       ({ payload } = await jwtVerify(token, projectKeys(), { ...options, algorithms: ASYMMETRIC }));
     }
   } catch (e) {
-    const reason = (e as { code?: string }).code === "ERR_JWT_EXPIRED" ? "Access token expired" : "Invalid access token";
+    const reason = (e as { code?: string }).code === "ERR_JWT_EXPIRED"
+      ? "Access token expired"
+      : "Invalid access token";
     throw unauthorized(reason);
   }
   if (payload.role !== "authenticated" || typeof payload.sub !== "string" || !isUuid(payload.sub)) {

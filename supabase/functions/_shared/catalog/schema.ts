@@ -5,17 +5,32 @@ import { z } from "zod";
 import { perTokenUnits } from "../money.ts";
 
 export const CAPABILITIES = [
-  "chat", "vision", "tools", "reasoning", "web_search", "code",
-  "image_generation", "speech_to_text", "text_to_speech",
+  "chat",
+  "vision",
+  "tools",
+  "reasoning",
+  "web_search",
+  "code",
+  "image_generation",
+  "speech_to_text",
+  "text_to_speech",
 ] as const;
 
 export const INTENTS = [
-  "general", "code", "math", "reasoning", "creative", "analysis", "research", "vision", "image_generation",
+  "general",
+  "code",
+  "math",
+  "reasoning",
+  "creative",
+  "analysis",
+  "research",
+  "vision",
+  "image_generation",
 ] as const;
 
 export const TIERS = ["free", "pro", "team", "enterprise"] as const;
 
-const decimal = z.string().regex(/^\d+(\.\d+)?$/, "a decimal string such as \"2.50\"");
+const decimal = z.string().regex(/^\d+(\.\d+)?$/, 'a decimal string such as "2.50"');
 const perMTok = decimal.refine((d) => {
   try {
     perTokenUnits(d);

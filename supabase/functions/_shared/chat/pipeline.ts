@@ -36,7 +36,10 @@ export interface ChatContext {
   startedAt: number;
 }
 
-function candidatesFor(body: ChatBody, promptTokens: number): { candidates: Candidate[]; routed: boolean; reason: string } {
+function candidatesFor(
+  body: ChatBody,
+  promptTokens: number,
+): { candidates: Candidate[]; routed: boolean; reason: string } {
   const toCandidate = (model: ChatModel): Candidate => {
     const maxOutputTokens = outputBudget(model, body.maxTokens);
     return { model, maxOutputTokens, worstCaseCost: worstCaseCost(model, promptTokens, maxOutputTokens) };
@@ -61,7 +64,9 @@ function candidatesFor(body: ChatBody, promptTokens: number): { candidates: Cand
   }
   const decision = route();
   const candidates = decision.ranked.map(toCandidate).filter(fits);
-  if (!candidates.length) throw new ApiError("invalid_request", "The conversation is too long for every model");
+  if (!candidates.length) {
+    throw new ApiError("invalid_request", "The conversation is too long for every model");
+  }
   return { candidates, routed: true, reason: decision.reason };
 }
 
@@ -107,7 +112,9 @@ export async function admitChat(userId: string, body: ChatBody): Promise<ChatCon
 function finish(ctx: ChatContext, outcome: StreamOutcome): void {
   const produced = outcome.text.length > 0 || outcome.outputTokens > 0;
   if (!produced) {
-    inBackground(release(ctx.requestId, outcome.status === "cancelled" ? "client_disconnected" : "no_output"));
+    inBackground(
+      release(ctx.requestId, outcome.status === "cancelled" ? "client_disconnected" : "no_output"),
+    );
     return;
   }
   inBackground(settle({
@@ -124,7 +131,12 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
 }
 
 /** Usage as billed: the provider's report when it gave one, else an estimate of what was produced. */
-export function billedUsage(ctx: ChatContext, reported: Usage | null, text: string, reasoning: string): Usage {
+export function billedUsage(
+  ctx: ChatContext,
+  reported: Usage | null,
+  text: string,
+  reasoning: string,
+): Usage {
   return reported ?? {
     inputTokens: ctx.promptTokens,
     outputTokens: estimateTokens(text) + estimateTokens(reasoning),
@@ -133,7 +145,11 @@ export function billedUsage(ctx: ChatContext, reported: Usage | null, text: stri
 
 function providerApiError(e: unknown, headers: Record<string, string>): ApiError {
   if (e instanceof ProviderError) {
-    const code = e.kind === "timeout" ? "provider_timeout" : e.kind === "unavailable" ? "provider_unavailable" : "provider_error";
+    const code = e.kind === "timeout"
+      ? "provider_timeout"
+      : e.kind === "unavailable"
+      ? "provider_unavailable"
+      : "provider_error";
     return new ApiError(code, e.message, undefined, headers);
   }
   console.error(JSON.stringify({ level: "error", msg: "provider call failed", error: String(e) }));
@@ -158,7 +174,11 @@ export async function respond(
   };
   let upstream: Response;
   try {
-    upstream = await callProvider(request, body.stream, AbortSignal.any([clientSignal, upstreamAbort.signal]));
+    upstream = await callProvider(
+      request,
+      body.stream,
+      AbortSignal.any([clientSignal, upstreamAbort.signal]),
+    );
   } catch (e) {
     finish(ctx, { status: "error", text: "", inputTokens: 0, outputTokens: 0, cost: "0" });
     throw providerApiError(e, ctx.headers);
@@ -174,7 +194,12 @@ export async function respond(
       billedUsage: (reported, text, reasoning) => billedUsage(ctx, reported, text, reasoning),
     });
     return new Response(stream, {
-      headers: { ...ctx.headers, ...SSE_HEADERS, "X-Request-Id": ctx.requestId, "Server-Timing": timing.header() },
+      headers: {
+        ...ctx.headers,
+        ...SSE_HEADERS,
+        "X-Request-Id": ctx.requestId,
+        "Server-Timing": timing.header(),
+      },
     });
   }
 
@@ -188,7 +213,13 @@ export async function respond(
   timing.mark("answer");
   const usage = billedUsage(ctx, completion.usage, completion.text, completion.reasoning ?? "");
   const charged = cost(ctx.model.pricing, usage);
-  finish(ctx, { status: "complete", text: completion.text, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cost: charged });
+  finish(ctx, {
+    status: "complete",
+    text: completion.text,
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    cost: charged,
+  });
   return Response.json({
     content: completion.text,
     model: ctx.model.id,

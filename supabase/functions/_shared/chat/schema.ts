@@ -11,7 +11,10 @@ const Message = z.object({
 });
 
 export const ChatBody = z.strictObject({
-  messages: z.array(Message).min(1, "at least one message").max(MAX_MESSAGES, `at most ${MAX_MESSAGES} messages`),
+  messages: z.array(Message).min(1, "at least one message").max(
+    MAX_MESSAGES,
+    `at most ${MAX_MESSAGES} messages`,
+  ),
   model: z.string().min(1).max(100).optional(),
   stream: z.boolean().default(true),
   conversationId: z.uuid().optional(),
@@ -23,9 +26,17 @@ export const ChatBody = z.strictObject({
   const last = body.messages.at(-1);
   if (!last) return;
   if (last.role !== "user") {
-    ctx.addIssue({ code: "custom", path: ["messages", body.messages.length - 1, "role"], message: "the last message must be the user's" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["messages", body.messages.length - 1, "role"],
+      message: "the last message must be the user's",
+    });
   } else if (!last.content.trim()) {
-    ctx.addIssue({ code: "custom", path: ["messages", body.messages.length - 1, "content"], message: "must not be empty" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["messages", body.messages.length - 1, "content"],
+      message: "must not be empty",
+    });
   }
 });
 

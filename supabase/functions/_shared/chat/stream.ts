@@ -29,7 +29,11 @@ export interface StreamHooks {
   billedUsage(reported: Usage | null, text: string, reasoning: string): Usage;
 }
 
-export function chatStream(ctx: ChatContext, events: AsyncIterable<ProviderEvent>, hooks: StreamHooks): ReadableStream<Uint8Array> {
+export function chatStream(
+  ctx: ChatContext,
+  events: AsyncIterable<ProviderEvent>,
+  hooks: StreamHooks,
+): ReadableStream<Uint8Array> {
   const iterator = events[Symbol.asyncIterator]();
   const model = ctx.model.id;
   let text = "";
@@ -42,14 +46,23 @@ export function chatStream(ctx: ChatContext, events: AsyncIterable<ProviderEvent
   const nextEvent = () => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ProviderError("timeout", `${ctx.model.provider} stopped sending`)), idleMs);
+      timer = setTimeout(
+        () => reject(new ProviderError("timeout", `${ctx.model.provider} stopped sending`)),
+        idleMs,
+      );
     });
     return Promise.race([iterator.next(), stalled]).finally(() => clearTimeout(timer));
   };
 
   const end = (status: StreamOutcome["status"]): StreamOutcome => {
     const usage = hooks.billedUsage(reported, text, reasoning);
-    const outcome = { status, text, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cost: cost(ctx.model.pricing, usage) };
+    const outcome = {
+      status,
+      text,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cost: cost(ctx.model.pricing, usage),
+    };
     if (!ended) {
       ended = true;
       hooks.onEnd(outcome);
@@ -104,7 +117,9 @@ export function chatStream(ctx: ChatContext, events: AsyncIterable<ProviderEvent
         end("error");
         hooks.abortUpstream();
         iterator.return?.().catch(() => {});
-        const code = e instanceof ProviderError && e.kind === "timeout" ? "provider_timeout" : "provider_error";
+        const code = e instanceof ProviderError && e.kind === "timeout"
+          ? "provider_timeout"
+          : "provider_error";
         const message = e instanceof ProviderError ? e.message : "The provider's stream broke off";
         controller.enqueue(sseEvent({ error: { code, message } }));
         controller.enqueue(SSE_DONE);

@@ -17,13 +17,23 @@ export type AppEnv = { Variables: { user: UserClaims; requestId: string; timing:
 export function createApp(functionName: string): Hono<AppEnv> {
   const app = new Hono<AppEnv>().basePath(`/${functionName}`);
 
-  app.use("*", cors({
-    origin: "*",
-    allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-    allowHeaders: ["authorization", "x-client-info", "apikey", "content-type", "idempotency-key", "x-supabase-api-version"],
-    exposeHeaders: [...USER_CONTEXT_HEADERS, "Retry-After", "X-Request-Id", "Server-Timing"],
-    maxAge: 86400,
-  }));
+  app.use(
+    "*",
+    cors({
+      origin: "*",
+      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: [
+        "authorization",
+        "x-client-info",
+        "apikey",
+        "content-type",
+        "idempotency-key",
+        "x-supabase-api-version",
+      ],
+      exposeHeaders: [...USER_CONTEXT_HEADERS, "Retry-After", "X-Request-Id", "Server-Timing"],
+      maxAge: 86400,
+    }),
+  );
 
   app.use("*", async (c, next) => {
     c.set("requestId", crypto.randomUUID());
@@ -31,12 +41,15 @@ export function createApp(functionName: string): Hono<AppEnv> {
     await next();
   });
 
-  app.use("*", bodyLimit({
-    maxSize: env.maxBodyBytes,
-    onError: () => {
-      throw new ApiError("payload_too_large", `Request body is larger than ${env.maxBodyBytes} bytes`);
-    },
-  }));
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: env.maxBodyBytes,
+      onError: () => {
+        throw new ApiError("payload_too_large", `Request body is larger than ${env.maxBodyBytes} bytes`);
+      },
+    }),
+  );
 
   app.onError(async (err, c) => {
     if (err instanceof ApiError) {
@@ -48,8 +61,18 @@ export function createApp(functionName: string): Hono<AppEnv> {
       }
       return errorResponse(err, { "X-Request-Id": c.get("requestId") ?? "" });
     }
-    console.error(JSON.stringify({ level: "error", msg: "unhandled", requestId: c.get("requestId"), error: String(err), stack: (err as Error).stack }));
-    return errorResponse(new ApiError("internal_error", "Internal error"), { "X-Request-Id": c.get("requestId") ?? "" });
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "unhandled",
+        requestId: c.get("requestId"),
+        error: String(err),
+        stack: (err as Error).stack,
+      }),
+    );
+    return errorResponse(new ApiError("internal_error", "Internal error"), {
+      "X-Request-Id": c.get("requestId") ?? "",
+    });
   });
 
   app.notFound(() => errorResponse(new ApiError("not_found", "No such endpoint")));

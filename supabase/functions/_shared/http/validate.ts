@@ -21,7 +21,10 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S): Pr
 export function parse<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
   const result = schema.safeParse(raw);
   if (!result.success) {
-    const details = result.error.issues.map((i) => ({ field: i.path.join(".") || "(body)", message: i.message }));
+    const details = result.error.issues.map((i) => ({
+      field: i.path.join(".") || "(body)",
+      message: i.message,
+    }));
     throw new ApiError(
       "invalid_request",
       `Invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`,

@@ -34,7 +34,15 @@ export async function callProvider(
 
   // The provider's own words stay in our logs: they can quote credentials (e.g. a masked key).
   const detail = await res.text().catch(() => "");
-  console.error(JSON.stringify({ level: "warn", msg: "provider error", provider, status: res.status, detail: providerMessage(detail) }));
+  console.error(
+    JSON.stringify({
+      level: "warn",
+      msg: "provider error",
+      provider,
+      status: res.status,
+      detail: providerMessage(detail),
+    }),
+  );
   const retryAfter = Number(res.headers.get("retry-after")) || undefined;
   const message = `${provider} answered ${res.status}`;
   if (res.status === 429 || res.status === 503 || res.status === 529) {

@@ -60,7 +60,11 @@ export interface ProviderEndpoint {
 
 /** A wire format, declaratively: how to build the HTTP request, how to read the answer. */
 export interface ProviderAdapter {
-  buildRequest(req: ProviderRequest, endpoint: ProviderEndpoint, stream: boolean): { url: string; init: RequestInit };
+  buildRequest(
+    req: ProviderRequest,
+    endpoint: ProviderEndpoint,
+    stream: boolean,
+  ): { url: string; init: RequestInit };
   parseStream(body: ReadableStream<Uint8Array>): AsyncIterable<ProviderEvent>;
   parseResponse(json: unknown): Completion;
 }

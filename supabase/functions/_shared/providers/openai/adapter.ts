@@ -48,7 +48,9 @@ export function normalizeUsage(u: OpenAIUsage): Usage {
   };
 }
 
-export function openaiAdapter(flavor: OpenAIFlavor = { maxTokensParam: "max_completion_tokens" }): ProviderAdapter {
+export function openaiAdapter(
+  flavor: OpenAIFlavor = { maxTokensParam: "max_completion_tokens" },
+): ProviderAdapter {
   return {
     buildRequest(req: ProviderRequest, endpoint, stream) {
       const body: Record<string, unknown> = {
@@ -121,7 +123,12 @@ function* chunkEvents(chunk: OpenAIChunk): Iterable<ProviderEvent> {
     for (const call of delta.tool_calls ?? []) {
       yield {
         type: "tool_call",
-        call: { index: call.index, id: call.id, name: call.function?.name, arguments: call.function?.arguments },
+        call: {
+          index: call.index,
+          id: call.id,
+          name: call.function?.name,
+          arguments: call.function?.arguments,
+        },
       };
     }
   }
