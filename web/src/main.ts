@@ -6,12 +6,10 @@ import { createClient, type Session } from "@supabase/supabase-js";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 
 declare global {
-  interface Window {
-    NEXUS_CONFIG: { supabaseUrl: string; supabaseKey: string };
-  }
+  var NEXUS_CONFIG: { supabaseUrl: string; supabaseKey: string };
 }
 
-const { supabaseUrl, supabaseKey } = window.NEXUS_CONFIG;
+const { supabaseUrl, supabaseKey } = globalThis.NEXUS_CONFIG;
 const supabase = createClient(supabaseUrl, supabaseKey);
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -74,7 +72,10 @@ supabase.auth.getSession().then(({ data }) => showSignedIn(data.session));
 
 // ---- chat -------------------------------------------------------------------------------------
 
-function addMessage(role: Turn["role"], text: string): { li: HTMLLIElement; content: HTMLSpanElement; meta: HTMLSpanElement } {
+function addMessage(
+  role: Turn["role"],
+  text: string,
+): { li: HTMLLIElement; content: HTMLSpanElement; meta: HTMLSpanElement } {
   const li = document.createElement("li");
   li.className = `message ${role}`;
   const content = document.createElement("span");
@@ -94,12 +95,21 @@ function showUserContext(res: Response) {
   const remaining = res.headers.get("x-quota-remaining");
   const limit = res.headers.get("x-quota-limit");
   if (remaining && limit) {
-    $("account-quota").textContent = limit === "unlimited" ? "Unlimited requests" : `${remaining} / ${limit} requests left`;
+    $("account-quota").textContent = limit === "unlimited"
+      ? "Unlimited requests"
+      : `${remaining} / ${limit} requests left`;
   }
 }
 
-function formatCost(cost: number): string {
-  return `$${cost.toFixed(cost >= 0.01 ? 4 : 6)}`;
+// The server writes money as JSON numbers with their exact decimal digits. Keep those digits (the
+// reviver's source text) rather than a float, so the cost shown is exactly the cost recorded.
+function parseEvent(payload: string) {
+  return JSON.parse(payload, (key, value, context?: { source?: string }) => {
+    if (key !== "cost" || typeof value !== "number") return value;
+    if (context?.source && /^\d+(\.\d+)?$/.test(context.source)) return context.source;
+    const text = String(value); // browsers without source text access: the shortest round-trip form
+    return /e/i.test(text) ? value.toFixed(18).replace(/\.?0+$/, "") : text;
+  });
 }
 
 async function send(text: string) {
@@ -131,17 +141,20 @@ async function send(text: string) {
     const events = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
     for await (const { data: payload } of events) {
       if (payload === "[DONE]") break;
-      const event = JSON.parse(payload);
+      const event = parseEvent(payload);
       if (event.conversationId) conversationId = event.conversationId;
       if (event.model) reply.li.dataset.model = event.model;
+      if (event.simulated) reply.li.dataset.simulated = "true";
       if (typeof event.delta === "string") {
         answer += event.delta;
         reply.content.textContent = answer;
         reply.li.scrollIntoView({ block: "end" });
       }
-      if (typeof event.cost === "number") {
-        reply.meta.textContent = `${event.model} · ${formatCost(event.cost)} · ${event.usage.inputTokens} in / ${event.usage.outputTokens} out`;
-        reply.li.dataset.cost = String(event.cost);
+      if (typeof event.cost === "string") {
+        const simulated = reply.li.dataset.simulated ? " · simulated" : "";
+        reply.meta.textContent =
+          `${event.model}${simulated} · $${event.cost} · ${event.usage.inputTokens} in / ${event.usage.outputTokens} out`;
+        reply.li.dataset.cost = event.cost;
       }
       if (event.error) throw new Error(event.error.message);
     }

@@ -12,7 +12,7 @@ import { ApiError } from "../http/errors.ts";
 import { userContextHeaders } from "../http/user-context.ts";
 import { inBackground } from "../background.ts";
 import { callProvider } from "../providers/call.ts";
-import { providerInfo } from "../providers/registry.ts";
+import { isSimulated, providerInfo } from "../providers/registry.ts";
 import { ProviderError, type Usage } from "../providers/types.ts";
 import { SSE_HEADERS } from "../http/sse.ts";
 import type { ServerTiming } from "../http/server-timing.ts";
@@ -32,6 +32,8 @@ export interface ChatContext {
   conversationId: string | null;
   messageId: string;
   routing: Routing;
+  /** Whether a simulated provider answers (said in the API and the UI). */
+  simulated: boolean;
   headers: Record<string, string>;
   startedAt: number;
 }
@@ -103,6 +105,7 @@ export async function admitChat(userId: string, body: ChatBody): Promise<ChatCon
       selection: admission.selection,
       reason: admission.selection === "default_model" ? "your default model (smart router off)" : reason,
     },
+    simulated: isSimulated(chosen.model.provider),
     headers,
     startedAt: performance.now(),
   };
@@ -228,6 +231,7 @@ export async function respond(
     conversationId: ctx.conversationId,
     messageId: ctx.messageId,
     routing: ctx.routing,
+    simulated: ctx.simulated,
     finishReason: completion.finishReason,
   }, { headers: { ...ctx.headers, "X-Request-Id": ctx.requestId, "Server-Timing": timing.header() } });
 }

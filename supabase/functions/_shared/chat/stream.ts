@@ -77,6 +77,7 @@ export function chatStream(
         messageId: ctx.messageId,
         requestId: ctx.requestId,
         model,
+        simulated: ctx.simulated,
         routing: ctx.routing,
       }));
     },
