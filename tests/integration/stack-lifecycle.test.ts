@@ -121,7 +121,7 @@ Deno.test({
         }),
       });
       assert.equal(res.status, 200);
-      await res.json();
+      assert.equal((await res.json()).simulated, false, "a provider with a key answers for real");
       assert.equal(provider.stats().requests >= 1, true, "the call reached the configured OPENAI_BASE_URL");
       const models = await fetch(`${info.apiUrl}/functions/v1/models`, {
         headers: { authorization: `Bearer ${data.session!.access_token}` },
