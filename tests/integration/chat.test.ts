@@ -66,7 +66,7 @@ Deno.test({
     assert.equal(events.at(-1), "[DONE]");
     const [meta, ...rest] = events.slice(0, -1) as Record<string, unknown>[];
     assert.equal(meta.model, "gpt-4o-mini");
-  assert.equal(meta.simulated, true, "the answer says it is simulated");
+    assert.equal(meta.simulated, true, "the answer says it is simulated");
     assert.match(String(meta.conversationId), /^[0-9a-f-]{36}$/);
     assert.match(String(meta.messageId), /^[0-9a-f-]{36}$/);
     const deltas = rest.filter((e) => "delta" in e);
@@ -124,7 +124,7 @@ Deno.test({
     assert.equal(typeof a.content, "string");
     assert.ok(a.content.length > 0);
     assert.equal(a.routing.selection, "router");
-  assert.equal(a.simulated, true);
+    assert.equal(a.simulated, true);
     assert.equal(typeof a.routing.reason, "string");
     const model = findModel(a.model) as ChatModel;
     assert.ok(model, "a catalog model");

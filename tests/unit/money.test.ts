@@ -68,3 +68,16 @@ Deno.test("money in JSON keeps its digits", () => {
   );
   assert.throws(() => decimalJson("1e3"));
 });
+
+Deno.test("cache writes are billed at the cache-write price", () => {
+  const prices = {
+    inputPerMTok: "3",
+    cachedInputPerMTok: "0.30",
+    cacheWriteInputPerMTok: "3.75",
+    outputPerMTok: "15",
+  };
+  // 100 plain + 1000 cache reads + 200 cache writes, 10 out
+  const usage = { inputTokens: 1300, cachedInputTokens: 1000, cacheWriteInputTokens: 200, outputTokens: 10 };
+  // 100×3 + 1000×0.3 + 200×3.75 + 10×15 = 300 + 300 + 750 + 150 = 1500 per 1M
+  assert.equal(cost(prices, usage), "0.0015");
+});

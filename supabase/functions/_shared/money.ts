@@ -35,22 +35,30 @@ export function perTokenUnits(pricePerMillion: string): bigint {
 export interface TokenPrices {
   inputPerMTok: string;
   outputPerMTok: string;
+  /** Input read from the provider's prompt cache; defaults to the input price. */
   cachedInputPerMTok?: string;
+  /** Input written to the provider's prompt cache (Anthropic); defaults to the input price. */
+  cacheWriteInputPerMTok?: string;
 }
 
 export interface TokenCounts {
+  /** Every input token, including those read from or written to a prompt cache. */
   inputTokens: number;
   outputTokens: number;
-  /** Of inputTokens, how many were read from the provider's prompt cache (billed at the cached price). */
+  /** Of inputTokens, how many were read from the provider's prompt cache. */
   cachedInputTokens?: number;
+  /** Of inputTokens, how many were written to the provider's prompt cache. */
+  cacheWriteInputTokens?: number;
 }
 
 /** Cost of a request as exact units. */
 export function costUnits(prices: TokenPrices, usage: TokenCounts): bigint {
   const cached = BigInt(Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens));
-  const cachedPrice = prices.cachedInputPerMTok ?? prices.inputPerMTok;
-  return (BigInt(usage.inputTokens) - cached) * perTokenUnits(prices.inputPerMTok) +
-    cached * perTokenUnits(cachedPrice) +
+  const written = BigInt(Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - Number(cached)));
+  const plain = BigInt(usage.inputTokens) - cached - written;
+  return plain * perTokenUnits(prices.inputPerMTok) +
+    cached * perTokenUnits(prices.cachedInputPerMTok ?? prices.inputPerMTok) +
+    written * perTokenUnits(prices.cacheWriteInputPerMTok ?? prices.inputPerMTok) +
     BigInt(usage.outputTokens) * perTokenUnits(prices.outputPerMTok);
 }
 

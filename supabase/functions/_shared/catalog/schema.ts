@@ -47,6 +47,7 @@ export const TokenPricing = z.object({
   inputPerMTok: perMTok,
   outputPerMTok: perMTok,
   cachedInputPerMTok: perMTok.optional(),
+  cacheWriteInputPerMTok: perMTok.optional(),
   ...source,
 });
 

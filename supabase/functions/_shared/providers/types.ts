@@ -16,11 +16,19 @@ export interface ProviderRequest {
   stop?: string[];
 }
 
+/**
+ * Usage as billed, normalized across providers: inputTokens counts every input token (cache
+ * reads and writes included, whatever the provider's own field means); outputTokens every
+ * billed output token (reasoning/thinking included where the provider bills it as output).
+ */
 export interface Usage {
   inputTokens: number;
-  /** Billed output tokens (reasoning included where the provider bills it as output). */
   outputTokens: number;
+  /** Of inputTokens, read from the prompt cache. */
   cachedInputTokens?: number;
+  /** Of inputTokens, written to the prompt cache. */
+  cacheWriteInputTokens?: number;
+  /** Of outputTokens, spent on reasoning. */
   reasoningTokens?: number;
 }
 
