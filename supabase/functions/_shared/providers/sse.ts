@@ -9,7 +9,7 @@ export function sseMessages(body: ReadableStream<Uint8Array>): ReadableStream<Ev
 
 /** Folds normalized events into one Completion (non-streaming answers, tests). */
 export async function collect(events: AsyncIterable<ProviderEvent>): Promise<Completion> {
-  const out: Completion = { text: "", reasoning: null, toolCalls: [], finishReason: null, usage: null };
+  const out: Completion = { text: "", reasoning: null, toolCalls: [], citations: [], finishReason: null, usage: null };
   const calls = new Map<number, ToolCall>();
   for await (const e of events) {
     switch (e.type) {
@@ -24,6 +24,9 @@ export async function collect(events: AsyncIterable<ProviderEvent>): Promise<Com
         break;
       case "usage":
         out.usage = e.usage;
+        break;
+      case "citations":
+        for (const url of e.urls) if (!out.citations.includes(url)) out.citations.push(url);
         break;
       case "tool_call": {
         const call = calls.get(e.call.index) ?? { id: "", name: "", arguments: "" };

@@ -44,6 +44,7 @@ export type ProviderEvent =
   | { type: "text"; text: string }
   | { type: "reasoning"; text: string }
   | { type: "tool_call"; call: ToolCallDelta }
+  | { type: "citations"; urls: string[] }
   | { type: "finish"; reason: string }
   | { type: "usage"; usage: Usage };
 
@@ -57,6 +58,8 @@ export interface Completion {
   text: string;
   reasoning: string | null;
   toolCalls: ToolCall[];
+  /** Sources the answer cites (Perplexity, Cohere), in order, without duplicates. */
+  citations: string[];
   finishReason: string | null;
   usage: Usage | null;
 }

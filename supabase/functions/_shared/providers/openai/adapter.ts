@@ -98,6 +98,7 @@ export function openaiAdapter(
       const choice = body.choices?.[0];
       const message: OpenAIMessage = choice?.message ?? {};
       return {
+        citations: [],
         text: message.content ?? "",
         reasoning: message.reasoning_content ?? message.reasoning ?? null,
         toolCalls: (message.tool_calls ?? []).map((c) => ({
