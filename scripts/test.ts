@@ -94,6 +94,7 @@ try {
         // short provider timeouts so the fault tests run in seconds
         NEXUS_PROVIDER_TIMEOUT_MS: "3000",
         NEXUS_PROVIDER_IDLE_TIMEOUT_MS: "2000",
+        NEXUS_BREAKER_OPEN_MS: "3000",
       },
     });
   }

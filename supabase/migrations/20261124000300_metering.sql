@@ -35,7 +35,7 @@ create table public.usage_records (
   cost numeric not null check (cost >= 0),                      -- USD, exact
   price_version text not null,
   latency_ms integer check (latency_ms >= 0),
-  status text not null check (status in ('complete', 'partial', 'error', 'cancelled')),
+  status text not null check (status in ('complete', 'partial', 'error', 'cancelled', 'cached')),
   created_at timestamptz not null default now()
 );
 create index usage_records_user_created_idx on public.usage_records (user_id, created_at desc);
@@ -67,6 +67,15 @@ language sql stable set search_path = '' as $$
   select p.* from public.subscriptions s
   join public.plans p on p.tier = case when s.status = 'canceled' then 'free' else s.tier end
   where s.user_id = p_user_id
+$$;
+
+-- Whether a plan may use a candidate model: tier listed, worst case within the per-request cap.
+create function private.plan_allows(p_plan public.plans, p_candidate jsonb) returns boolean
+language sql immutable set search_path = '' as $$
+  select (p_candidate -> 'tiers' is null or p_candidate -> 'tiers' = 'null'::jsonb
+          or p_candidate -> 'tiers' ? p_plan.tier)
+     and (p_plan.max_cost_per_request is null
+          or (p_candidate ->> 'worstCaseCost')::numeric <= p_plan.max_cost_per_request)
 $$;
 
 -- What the user has left right now, in the shape of the API's user-context headers.
@@ -108,6 +117,48 @@ end
 $$;
 
 -- ---------------------------------------------------------------------------------------------
+-- Idempotency-Key: a retried request with the same key never runs (or charges) twice.
+create table public.idempotency_keys (
+  user_id uuid not null references auth.users (id) on delete cascade,
+  key text not null check (char_length(key) between 1 and 255),
+  request_hash text not null,            -- the same key with a different request is refused
+  request_id uuid not null references public.requests (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  primary key (user_id, key)
+);
+
+-- Exact-match response cache, per user (a shared cache would let one user learn what another
+-- asked). A hit is answered from here at zero provider cost but still counts as a request.
+create table public.response_cache (
+  user_id uuid not null references auth.users (id) on delete cascade,
+  model text not null,
+  request_hash text not null,
+  content text not null,
+  input_tokens integer not null,
+  output_tokens integer not null,
+  created_at timestamptz not null default now(),
+  expires_at timestamptz not null,
+  primary key (user_id, model, request_hash)
+);
+
+alter table public.idempotency_keys enable row level security;
+alter table public.response_cache enable row level security;
+revoke all on public.idempotency_keys, public.response_cache from anon, authenticated;
+
+-- A settled request as the API shows it (what an idempotent retry replays).
+create function private.request_result(p_request_id uuid) returns jsonb
+language sql stable set search_path = '' as $$
+  select jsonb_build_object(
+    'requestId', r.id, 'model', r.model, 'provider', r.provider, 'conversationId', r.conversation_id,
+    'messageId', m.id, 'content', coalesce(m.content, ''), 'cost', u.cost::text,
+    'inputTokens', u.input_tokens, 'outputTokens', u.output_tokens, 'status', u.status)
+  from public.requests r
+  join public.usage_records u on u.request_id = r.id
+  left join public.messages m on m.request_id = r.id and m.role = 'assistant'
+  where r.id = p_request_id
+$$;
+
+-- ---------------------------------------------------------------------------------------------
 -- admit_request: the one database round trip before the provider is called.
 --
 -- p_candidates: the models that could serve the request, best first, as
@@ -115,9 +166,15 @@ $$;
 --   (one entry for an explicit model; the router's ranking otherwise). The first one the plan
 --   allows (tier listed, worst case within the per-request cap) is chosen; when p_routed and the
 --   user turned the router off, their default model is preferred if it is allowed.
--- Returns {"admitted": true, "model", "provider", "selection", "conversationId", "messageId",
---          "quota"} or {"admitted": false, "code", "message", "retryAfter"?, "quota"}.
--- A refusal changes nothing but the activity log.
+-- p_fallbacks: more models, same shape, the pipeline may fall back to if the chosen one's
+--   provider fails; only those the plan allows are returned.
+-- p_idempotency_key / p_request_hash: a key already used by this user within 24 h replays the
+--   finished request ("replay"), or is refused while it runs or for a different request.
+-- p_cache_hash: when set, an unexpired cached answer for (user, chosen model, hash) is served:
+--   the request is counted and settled at once at zero cost ("cached").
+-- Returns {"admitted": true, "model", "provider", "selection", "fallbacks", "conversationId",
+--          "messageId", "quota", "cached"?} or {"admitted": false, "code", "message",
+--          "retryAfter"?, "replay"?, "quota"}. A refusal changes nothing but the activity log.
 
 create function public.admit_request(
   p_user_id uuid,
@@ -126,13 +183,18 @@ create function public.admit_request(
   p_routed boolean default false,
   p_conversation_id uuid default null,
   p_user_message text default null,
-  p_title text default null
+  p_title text default null,
+  p_fallbacks jsonb default '[]',
+  p_idempotency_key text default null,
+  p_request_hash text default null,
+  p_cache_hash text default null
 ) returns jsonb
 language plpgsql security definer set search_path = '' as $$
 declare
   v_plan public.plans;
   v_profile public.profiles;
   v_pick jsonb;
+  v_fallbacks jsonb;
   v_selection text := case when p_routed then 'router' else 'explicit' end;
   v_now timestamptz;
   v_minute timestamptz;
@@ -141,6 +203,10 @@ declare
   v_period_requests integer;
   v_conversation uuid := p_conversation_id;
   v_message uuid;
+  v_idem public.idempotency_keys;
+  v_prior text;
+  v_hit public.response_cache;
+  v_answer uuid;
   c public.request_counters;
 begin
   v_plan := private.effective_plan(p_user_id);
@@ -153,10 +219,7 @@ begin
     select * into v_profile from public.profiles where id = p_user_id;
     if not v_profile.smart_router and v_profile.default_model is not null then
       select cand into v_pick from jsonb_array_elements(p_candidates) cand
-      where cand ->> 'model' = v_profile.default_model
-        and (cand -> 'tiers' is null or cand -> 'tiers' ? v_plan.tier)
-        and (v_plan.max_cost_per_request is null
-             or (cand ->> 'worstCaseCost')::numeric <= v_plan.max_cost_per_request);
+      where cand ->> 'model' = v_profile.default_model and private.plan_allows(v_plan, cand);
       if v_pick is not null then
         v_selection := 'default_model';
       end if;
@@ -164,9 +227,7 @@ begin
   end if;
   if v_pick is null then
     select cand into v_pick from jsonb_array_elements(p_candidates) with ordinality as t(cand, i)
-    where (cand -> 'tiers' is null or cand -> 'tiers' ? v_plan.tier)
-      and (v_plan.max_cost_per_request is null
-           or (cand ->> 'worstCaseCost')::numeric <= v_plan.max_cost_per_request)
+    where private.plan_allows(v_plan, cand)
     order by i limit 1;
   end if;
   if v_pick is null then
@@ -186,6 +247,14 @@ begin
                                     'worstCaseCost', p_candidates -> 0 -> 'worstCaseCost'),
       'quota', private.quota_snapshot(p_user_id));
   end if;
+  -- What the pipeline may fall back to: the rest of the allowed ranking, then the extra fallbacks.
+  select coalesce(jsonb_agg(cand ->> 'model' order by i), '[]') into v_fallbacks
+  from (
+    select cand, i from jsonb_array_elements(p_candidates) with ordinality as t(cand, i)
+    union all
+    select cand, 1000000 + i from jsonb_array_elements(p_fallbacks) with ordinality as f(cand, i)
+  ) all_candidates
+  where private.plan_allows(v_plan, cand) and cand ->> 'model' <> v_pick ->> 'model';
 
   if v_conversation is not null and not exists (
     select 1 from public.conversation_members where conversation_id = v_conversation and user_id = p_user_id
@@ -204,6 +273,31 @@ begin
   v_now := clock_timestamp();
   v_minute := date_trunc('minute', v_now);
   v_period := date_trunc('month', v_now at time zone 'utc')::date;
+
+  -- Idempotency, under the same lock: a concurrent retry with the same key waits for us.
+  if p_idempotency_key is not null then
+    select * into v_idem from public.idempotency_keys where user_id = p_user_id and key = p_idempotency_key;
+    if found and v_idem.created_at > v_now - interval '24 hours' then
+      if v_idem.request_hash is distinct from p_request_hash then
+        return jsonb_build_object('admitted', false, 'code', 'conflict',
+          'message', 'This Idempotency-Key was used for a different request',
+          'quota', private.quota_snapshot(p_user_id, v_now));
+      end if;
+      select status into v_prior from public.requests where id = v_idem.request_id;
+      if v_prior = 'admitted' then
+        return jsonb_build_object('admitted', false, 'code', 'conflict',
+          'message', 'A request with this Idempotency-Key is still in progress',
+          'quota', private.quota_snapshot(p_user_id, v_now));
+      elsif v_prior = 'settled' then
+        return jsonb_build_object('admitted', false, 'code', 'replay',
+          'replay', private.request_result(v_idem.request_id),
+          'quota', private.quota_snapshot(p_user_id, v_now));
+      end if;
+    end if;
+    -- expired, or its request was released: the key is free again
+    delete from public.idempotency_keys where user_id = p_user_id and key = p_idempotency_key;
+  end if;
+
   v_minute_count := case when c.minute_window >= v_minute then c.minute_count else 0 end;
   v_period_requests := case when c.period_start >= v_period then c.period_requests else 0 end;
 
@@ -247,6 +341,29 @@ begin
   values (p_request_id, p_user_id, v_pick ->> 'model', v_pick ->> 'provider', v_conversation,
           greatest(c.minute_window, v_minute), greatest(c.period_start, v_period),
           (v_pick ->> 'worstCaseCost')::numeric);
+  if p_idempotency_key is not null then
+    insert into public.idempotency_keys (user_id, key, request_hash, request_id)
+      values (p_user_id, p_idempotency_key, p_request_hash, p_request_id);
+  end if;
+
+  -- A cache hit is answered and settled here, at zero provider cost.
+  if p_cache_hash is not null then
+    select * into v_hit from public.response_cache
+    where user_id = p_user_id and model = v_pick ->> 'model' and request_hash = p_cache_hash
+      and expires_at > v_now;
+    if found then
+      v_answer := extensions.gen_random_uuid();
+      perform public.settle_request(p_request_id, v_hit.input_tokens, v_hit.output_tokens, 0, 'cache', 0,
+                                    'cached', v_hit.content, v_answer);
+      return jsonb_build_object(
+        'admitted', true, 'requestId', p_request_id, 'model', v_pick ->> 'model',
+        'provider', v_pick ->> 'provider', 'selection', v_selection, 'fallbacks', '[]'::jsonb,
+        'conversationId', v_conversation, 'messageId', v_message,
+        'cached', jsonb_build_object('content', v_hit.content, 'inputTokens', v_hit.input_tokens,
+                                     'outputTokens', v_hit.output_tokens, 'messageId', v_answer),
+        'quota', private.quota_snapshot(p_user_id, v_now));
+    end if;
+  end if;
 
   return jsonb_build_object(
     'admitted', true,
@@ -254,6 +371,7 @@ begin
     'model', v_pick ->> 'model',
     'provider', v_pick ->> 'provider',
     'selection', v_selection,
+    'fallbacks', v_fallbacks,
     'conversationId', v_conversation,
     'messageId', v_message,
     'quota', private.quota_snapshot(p_user_id, v_now));
@@ -261,8 +379,10 @@ end
 $$;
 
 -- settle_request: record usage and charge; idempotent (a second call changes nothing).
--- p_message_id lets the caller name the assistant message before it exists (it is announced
--- to the client at the start of the stream).
+-- p_message_id names the assistant message before it exists (it is announced to the client at
+-- the start of the stream). p_model/p_provider record the model that actually answered when
+-- the pipeline fell back to another one. p_cache_hash stores a complete answer in the response
+-- cache for p_cache_ttl_seconds.
 create function public.settle_request(
   p_request_id uuid,
   p_input_tokens integer,
@@ -272,14 +392,19 @@ create function public.settle_request(
   p_latency_ms integer,
   p_status text,
   p_content text default null,
-  p_message_id uuid default null
+  p_message_id uuid default null,
+  p_model text default null,
+  p_provider text default null,
+  p_cache_hash text default null,
+  p_cache_ttl_seconds integer default 3600
 ) returns jsonb
 language plpgsql security definer set search_path = '' as $$
 declare
   r public.requests;
   v_message uuid;
 begin
-  update public.requests set status = 'settled', ended_at = now()
+  update public.requests set status = 'settled', ended_at = now(),
+         model = coalesce(p_model, model), provider = coalesce(p_provider, provider)
     where id = p_request_id and status = 'admitted'
     returning * into r;
   if not found then
@@ -296,10 +421,20 @@ begin
                                  input_tokens, output_tokens, status)
     values (coalesce(p_message_id, extensions.gen_random_uuid()), r.conversation_id, r.user_id, 'assistant',
             p_content, r.model, r.id, p_cost, p_input_tokens,
-            p_output_tokens, case p_status when 'complete' then 'complete' when 'error' then 'error'
-                                            else 'partial' end)
+            p_output_tokens, case when p_status in ('complete', 'cached') then 'complete'
+                                  when p_status = 'error' then 'error' else 'partial' end)
     returning id into v_message;
     update public.conversations set updated_at = now() where id = r.conversation_id;
+  end if;
+
+  if p_cache_hash is not null and p_status = 'complete' and p_content is not null then
+    insert into public.response_cache (user_id, model, request_hash, content, input_tokens, output_tokens,
+                                       expires_at)
+    values (r.user_id, r.model, p_cache_hash, p_content, p_input_tokens, p_output_tokens,
+            now() + make_interval(secs => p_cache_ttl_seconds))
+    on conflict (user_id, model, request_hash) do update set
+      content = excluded.content, input_tokens = excluded.input_tokens,
+      output_tokens = excluded.output_tokens, created_at = now(), expires_at = excluded.expires_at;
   end if;
 
   insert into public.user_activity_log (user_id, action, details)
@@ -311,7 +446,8 @@ begin
 end
 $$;
 
--- release_request: no provider output, nothing charged; the counts it took are given back.
+-- release_request: no provider output, nothing charged; the counts it took are given back,
+-- and its Idempotency-Key is freed so the client may retry.
 create function public.release_request(p_request_id uuid, p_reason text) returns boolean
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -330,10 +466,26 @@ begin
                            else period_requests end,
     updated_at = now()
   where user_id = r.user_id;
+  delete from public.idempotency_keys where request_id = r.id;
   insert into public.user_activity_log (user_id, action, details)
   values (r.user_id, 'request_released', jsonb_build_object('requestId', r.id, 'model', r.model,
           'reason', p_reason));
   return true;
+end
+$$;
+
+-- Expired cache entries and idempotency keys (cron, or the local stack's sweeper).
+create function public.purge_expired() returns integer
+language plpgsql security definer set search_path = '' as $$
+declare
+  v_cache integer;
+  v_keys integer;
+begin
+  delete from public.response_cache where expires_at < now();
+  get diagnostics v_cache = row_count;
+  delete from public.idempotency_keys where created_at < now() - interval '24 hours';
+  get diagnostics v_keys = row_count;
+  return v_cache + v_keys;
 end
 $$;
 
@@ -421,20 +573,22 @@ end
 $$;
 
 revoke execute on function
-  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text),
-  public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid),
+  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text),
+  public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid, text, text, text, integer),
   public.release_request(uuid, text),
   public.release_stale_requests(interval),
+  public.purge_expired(),
   public.increment_user_requests(uuid),
   public.reset_monthly_requests(),
   public.can_make_request(uuid),
   public.get_user_quota(uuid)
 from public, anon, authenticated;
 grant execute on function
-  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text),
-  public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid),
+  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text),
+  public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid, text, text, text, integer),
   public.release_request(uuid, text),
   public.release_stale_requests(interval),
+  public.purge_expired(),
   public.increment_user_requests(uuid),
   public.reset_monthly_requests()
 to service_role;

@@ -99,7 +99,7 @@ Deno.test({
   fn: async () => {
     const user = await newUser("silent");
     await fault({ mode: "stall" });
-    const res = await chat(user, { messages: [{ role: "user", content: "hello?" }], stream: false });
+    const res = await chat(user, { messages: [{ role: "user", content: "hello?" }], stream: false, fallback: false });
     assert.equal(res.status, 504);
     assert.equal((await res.json()).error.code, "provider_timeout");
     const { request, usage } = await onlyRequest(user.id);
@@ -140,6 +140,173 @@ Deno.test({
       `billed ${usage[0].output_tokens} produced tokens, not the budget`,
     );
     assert.ok(Number(usage[0].cost) > 0);
+  },
+});
+
+
+async function clearFaults() {
+  await fetch(new URL("/__simulator/faults", simulator()), { method: "DELETE" }).then((r) => r.body?.cancel());
+}
+
+async function simulatorRequests(): Promise<number> {
+  const res = await fetch(new URL("/__simulator/stats", simulator()));
+  return (await res.json()).requests;
+}
+
+Deno.test({
+  name: "a 429 before the first byte is retried with backoff, then succeeds; billed once",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("retry");
+    const before = await simulatorRequests();
+    await fault({ mode: "rate_limit", count: 1, retryAfterSeconds: 1 });
+    const res = await chat(user, { messages: [{ role: "user", content: "try again" }], stream: false });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.model, "gpt-4o-mini");
+    assert.equal(await simulatorRequests() - before, 2, "one refused attempt, one answered");
+    const { request, usage } = await onlyRequest(user.id);
+    assert.equal(request.status, "settled");
+    assert.equal(usage.length, 1);
+  },
+});
+
+Deno.test({
+  name: "a model whose provider keeps failing falls back to a similar model the plan allows",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("fallback");
+    await database()`select public.set_user_tier(${user.id}, 'pro')`;
+    await fault({ mode: "server_error", count: "always" }); // gpt-4o-mini only (see fault())
+    try {
+      const res = await chat(user, { messages: [{ role: "user", content: "anyone there?" }] });
+      assert.equal(res.status, 200);
+      const got = await events(res);
+      const meta = got[0] as { model: string; routing: { fallbackFrom?: string } };
+      assert.notEqual(meta.model, "gpt-4o-mini");
+      assert.equal(meta.routing.fallbackFrom, "gpt-4o-mini");
+      const { request, usage } = await onlyRequest(user.id);
+      assert.equal(request.status, "settled");
+      assert.equal(usage[0].model, meta.model, "billed as the model that answered");
+      assert.equal(request.model, meta.model);
+    } finally {
+      await clearFaults();
+    }
+  },
+});
+
+Deno.test({
+  name: "the circuit opens after repeated failures (provider skipped), and closes after a good probe",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("breaker");
+    await database()`select public.set_user_tier(${user.id}, 'enterprise')`;
+    const ask = () => chat(user, { messages: [{ role: "user", content: "x" }], stream: false, fallback: false });
+    await fault({ mode: "server_error", count: "always" });
+    try {
+      // 3 attempts, then 2 more: the 5th consecutive failure opens the circuit
+      for (let i = 0; i < 2; i++) {
+        const r = await ask();
+        assert.equal(r.status, 502);
+        await r.body?.cancel();
+      }
+      const before = await simulatorRequests();
+      const skipped = await ask();
+      assert.equal(skipped.status, 503, "circuit open: provider_unavailable");
+      assert.match((await skipped.json()).error.message, /circuit/);
+      assert.equal(await simulatorRequests(), before, "the provider was not called");
+    } finally {
+      await clearFaults();
+    }
+    await new Promise((r) => setTimeout(r, 3200)); // NEXUS_BREAKER_OPEN_MS in the test stack
+    const probe = await ask();
+    assert.equal(probe.status, 200, "half-open probe succeeds and closes the circuit");
+    await probe.body?.cancel();
+    const after = await ask();
+    assert.equal(after.status, 200);
+    await after.body?.cancel();
+    await settled(user.id);
+  },
+});
+
+Deno.test({
+  name: "Idempotency-Key: a retry replays the answer and is charged once; in flight 409; another body 409",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("idem");
+    const send = (key: string, content: string, stream = false) =>
+      fetch(functionsUrl("chat"), {
+        method: "POST",
+        headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json", "idempotency-key": key },
+        body: JSON.stringify({ model: "gpt-4o-mini", stream, messages: [{ role: "user", content }] }),
+      });
+    const first = await send("key-1", "exactly once");
+    assert.equal(first.status, 200);
+    const a = await first.json();
+    await settled(user.id);
+    const again = await send("key-1", "exactly once");
+    assert.equal(again.status, 200);
+    assert.equal(again.headers.get("idempotent-replayed"), "true");
+    const b = await again.json();
+    assert.equal(b.content, a.content);
+    assert.equal(b.messageId, a.messageId);
+    assert.equal(b.cost, a.cost);
+    const replayedStream = await events(await send("key-1", "exactly once", true));
+    assert.equal(replayedStream.filter((e) => "delta" in e).map((e) => e.delta).join(""), a.content);
+
+    const other = await send("key-1", "something else");
+    assert.equal(other.status, 409);
+    await other.body?.cancel();
+
+    // two at once: one runs, the other is told it is in flight
+    const [x, y] = await Promise.all([send("key-2", "concurrent", true), send("key-2", "concurrent", true)]);
+    const statuses = [x.status, y.status].sort();
+    assert.deepEqual(statuses, [200, 409]);
+    const [ran, refused] = x.status === 200 ? [x, y] : [y, x];
+    assert.match((await refused.json()).error.message, /in progress/);
+    await events(ran); // read to the end: the running request completes
+    await settled(user.id);
+
+    const [{ n }] = await database()`select count(*)::int as n from public.usage_records where user_id = ${user.id}`;
+    assert.equal(n, 2, "key-1 once, key-2 once");
+    const [c] = await database()`select period_requests from public.request_counters where user_id = ${user.id}`;
+    assert.equal(c.period_requests, 2, "replays and refusals do not count");
+    const bad = await send("bad key with spaces", "x");
+    assert.equal(bad.status, 400);
+    await bad.body?.cancel();
+  },
+});
+
+Deno.test({
+  name: "response cache: an identical temperature-0 request is served from cache at $0, still rate-counted",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("cache");
+    const ask = () => chat(user, { messages: [{ role: "user", content: "deterministic please" }], temperature: 0, stream: false });
+    const first = await ask();
+    const a = await first.json();
+    assert.equal(first.headers.get("x-cache"), null);
+    await settled(user.id);
+    const before = await simulatorRequests();
+    const second = await ask();
+    assert.equal(second.status, 200);
+    assert.equal(second.headers.get("x-cache"), "HIT");
+    const b = await second.json();
+    assert.equal(b.content, a.content);
+    assert.equal(b.cost, 0);
+    assert.equal(b.cached, true);
+    assert.equal(await simulatorRequests(), before, "the provider was not called");
+    assert.equal(second.headers.get("x-ratelimit-remaining"), "18", "a cache hit counts against the rate limit");
+    const records = await database()`select status, cost::text as cost from public.usage_records where user_id = ${user.id} order by created_at`;
+    assert.deepEqual(records.map((r) => r.status), ["complete", "cached"]);
+    assert.equal(records[1].cost, "0");
+    // streamed hits and opt-outs
+    const streamed = await events(await chat(user, { messages: [{ role: "user", content: "deterministic please" }], temperature: 0 }));
+    assert.equal(streamed.filter((e) => "delta" in e).map((e) => e.delta).join(""), a.content);
+    const optOut = await chat(user, { messages: [{ role: "user", content: "deterministic please" }], temperature: 0, cache: false, stream: false });
+    assert.equal(optOut.headers.get("x-cache"), null);
+    await optOut.body?.cancel();
+    await settled(user.id);
   },
 });
 

@@ -356,7 +356,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "provider failures before the first byte: 503/502, the request released",
+  name: "provider failures before the first byte, after retries: 503/502, the request released",
   ...opts,
   fn: async () => {
     const sim = (stack() as unknown as { simulators: Record<string, string> }).simulators.openai;
@@ -371,12 +371,14 @@ Deno.test({
     ) {
       await fetch(control, {
         method: "POST",
-        body: JSON.stringify({ mode, count: 1 }),
+        // every attempt fails (3 per model), and the request asks not to fall back
+        body: JSON.stringify({ mode, count: 3, retryAfterSeconds: 0 }),
         headers: { "content-type": "application/json" },
       }).then((r) => r.body?.cancel());
       const res = await chat(user, {
         messages: [{ role: "user", content: "fail please" }],
         model: "gpt-4o-mini",
+        fallback: false,
       });
       assert.equal(res.status, status, mode);
       assert.equal((await errorOf(res)).code, code);

@@ -38,6 +38,21 @@ export const env = {
   get providerIdleTimeoutMs(): number {
     return Number(Deno.env.get("NEXUS_PROVIDER_IDLE_TIMEOUT_MS") ?? 30_000);
   },
+  /** Attempts per model before falling back (first try included). */
+  get providerMaxAttempts(): number {
+    return Number(Deno.env.get("NEXUS_PROVIDER_MAX_ATTEMPTS") ?? 3);
+  },
+  /** Consecutive failures that open a provider's circuit, and how long it stays open, ms. */
+  get breakerThreshold(): number {
+    return Number(Deno.env.get("NEXUS_BREAKER_THRESHOLD") ?? 5);
+  },
+  get breakerOpenMs(): number {
+    return Number(Deno.env.get("NEXUS_BREAKER_OPEN_MS") ?? 30_000);
+  },
+  /** Lifetime of a response-cache entry, seconds. */
+  get cacheTtlSeconds(): number {
+    return Number(Deno.env.get("NEXUS_CACHE_TTL_SECONDS") ?? 3600);
+  },
   get(name: string): string | undefined {
     return Deno.env.get(name) || undefined;
   },

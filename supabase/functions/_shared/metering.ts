@@ -11,44 +11,63 @@ export interface Candidate {
   worstCaseCost: string;
 }
 
+/** A finished request as stored: what an idempotent retry replays. */
+export interface StoredResult {
+  requestId: string;
+  model: string;
+  conversationId: string | null;
+  messageId: string | null;
+  content: string;
+  cost: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+
 export type Admission =
   | {
     admitted: true;
     model: string;
     provider: string;
     selection: "explicit" | "router" | "default_model";
+    /** Models the plan allows to fall back to, best first. */
+    fallbacks: string[];
     conversationId: string | null;
     messageId: string | null;
+    /** Present when the answer came from the response cache (already settled). */
+    cached?: { content: string; inputTokens: number; outputTokens: number; messageId: string };
     quota: QuotaSnapshot;
   }
   | {
     admitted: false;
-    code: "unauthorized" | "model_not_allowed" | "not_found" | "quota_exceeded" | "rate_limited";
+    code: "unauthorized" | "model_not_allowed" | "not_found" | "quota_exceeded" | "rate_limited" | "conflict" | "replay";
     message: string;
     details?: unknown;
     retryAfter?: number;
+    replay?: StoredResult;
     quota?: QuotaSnapshot;
   };
+
+const asCandidates = (list: Candidate[]) =>
+  list.map((c) => ({ model: c.model.id, provider: c.model.provider, worstCaseCost: c.worstCaseCost, tiers: c.model.tiers }));
 
 export async function admit(args: {
   userId: string;
   requestId: string;
   candidates: Candidate[];
+  fallbacks: Candidate[];
   routed: boolean;
   conversationId?: string;
   userMessage: string | null;
   title: string | null;
+  idempotencyKey?: string;
+  requestHash?: string;
+  cacheHash?: string;
 }): Promise<Admission> {
-  const candidates = args.candidates.map((c) => ({
-    model: c.model.id,
-    provider: c.model.provider,
-    worstCaseCost: c.worstCaseCost,
-    tiers: c.model.tiers,
-  }));
   const [row] = await db()`
     select public.admit_request(
-      ${args.userId}, ${args.requestId}, ${db().json(candidates)}, ${args.routed},
-      ${args.conversationId ?? null}, ${args.userMessage}, ${args.title}
+      ${args.userId}, ${args.requestId}, ${db().json(asCandidates(args.candidates))}, ${args.routed},
+      ${args.conversationId ?? null}, ${args.userMessage}, ${args.title}, ${db().json(asCandidates(args.fallbacks))},
+      ${args.idempotencyKey ?? null}, ${args.requestHash ?? null}, ${args.cacheHash ?? null}
     ) as result`;
   return row.result as Admission;
 }
@@ -56,6 +75,8 @@ export async function admit(args: {
 export interface Settlement {
   requestId: string;
   messageId: string;
+  /** The model that answered (differs from the admitted one after a fallback). */
+  model: ChatModel;
   inputTokens: number;
   outputTokens: number;
   cost: string;
@@ -63,13 +84,16 @@ export interface Settlement {
   latencyMs: number;
   status: "complete" | "partial" | "error" | "cancelled";
   content: string | null;
+  cacheHash?: string;
+  cacheTtlSeconds?: number;
 }
 
 export async function settle(s: Settlement): Promise<void> {
   await db()`
     select public.settle_request(
       ${s.requestId}, ${s.inputTokens}, ${s.outputTokens}, ${s.cost}::numeric, ${s.priceVersion},
-      ${Math.round(s.latencyMs)}, ${s.status}, ${s.content}, ${s.messageId}
+      ${Math.round(s.latencyMs)}, ${s.status}, ${s.content}, ${s.messageId}, ${s.model.id}, ${s.model.provider},
+      ${s.cacheHash ?? null}, ${s.cacheTtlSeconds ?? 3600}
     )`;
 }
 

@@ -19,3 +19,22 @@ export function route(): RoutingDecision {
   ) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : a.id.localeCompare(b.id)));
   return { ranked, reason: "lowest-priced chat model your plan allows" };
 }
+
+/**
+ * Where an explicitly chosen model falls back to when its provider fails: models that can do
+ * everything it can, closest in quality first (then cheaper first).
+ */
+export function fallbackModelsFor(model: ChatModel): ChatModel[] {
+  const meanQuality = (m: ChatModel) => {
+    const scores = Object.values(m.quality) as number[];
+    return scores.reduce((a, b) => a + b, 0) / Math.max(scores.length, 1);
+  };
+  const target = meanQuality(model);
+  const price = (m: ChatModel) => toUnits(m.pricing.inputPerMTok) + toUnits(m.pricing.outputPerMTok);
+  return CHAT_MODELS
+    .filter((m) => m.id !== model.id && model.capabilities.every((c) => m.capabilities.includes(c)))
+    .sort((a, b) =>
+      Math.abs(meanQuality(a) - target) - Math.abs(meanQuality(b) - target) ||
+      (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : 0)
+    );
+}

@@ -3,7 +3,8 @@
 import { createApp, requireUser } from "../_shared/http/app.ts";
 import { readJson } from "../_shared/http/validate.ts";
 import { ChatBody } from "../_shared/chat/schema.ts";
-import { admitChat, respond } from "../_shared/chat/pipeline.ts";
+import { prepareChat, respond, respondStored } from "../_shared/chat/pipeline.ts";
+import { idempotencyKey } from "../_shared/http/idempotency.ts";
 
 const app = createApp("chat");
 
@@ -11,9 +12,10 @@ app.post("/", requireUser, async (c) => {
   const timing = c.get("timing");
   const body = await readJson(c.req.raw, ChatBody);
   timing.mark("parse");
-  const ctx = await admitChat(c.get("user").sub, body);
+  const prepared = await prepareChat(c.get("user").sub, body, idempotencyKey(c.req.raw));
   timing.mark("admit");
-  return await respond(ctx, body, c.req.raw.signal, timing);
+  if (prepared.kind === "stored") return respondStored(prepared.answer, body.stream);
+  return await respond(prepared.ctx, c.req.raw.signal, timing);
 });
 
 Deno.serve(app.fetch);

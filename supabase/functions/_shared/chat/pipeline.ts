@@ -1,113 +1,177 @@
-// The chat pipeline: choose candidates, admit (one database round trip), call the provider,
-// answer (SSE piped chunk by chunk, or JSON), then settle or release off the critical path.
-// Every admitted request ends exactly once: `finish` below is the only way out.
+// The chat pipeline: choose candidates, admit (one database round trip, which may also answer
+// from the response cache or replay an idempotent retry), connect to a provider (retries,
+// breaker, fallbacks), answer (SSE piped chunk by chunk, or JSON), then settle or release off
+// the critical path. Every admitted request ends exactly once: `finish` is the only way out.
 
 import { type ChatModel, findModel, isChatModel, priceVersion } from "../catalog/index.ts";
 import { cost, decimalJson } from "../money.ts";
-import { estimatePromptTokens, estimateTokens } from "../tokens.ts";
+import { countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
 import { outputBudget, worstCaseCost } from "../worst-case.ts";
-import { admit, type Candidate, release, settle } from "../metering.ts";
-import { route } from "../router.ts";
+import { admit, type Candidate, release, settle, type StoredResult } from "../metering.ts";
+import { fallbackModelsFor, route } from "../router.ts";
 import { ApiError } from "../http/errors.ts";
 import { userContextHeaders } from "../http/user-context.ts";
-import { inBackground } from "../background.ts";
-import { callProvider } from "../providers/call.ts";
-import { isSimulated, providerInfo } from "../providers/registry.ts";
-import { ProviderError, type Usage } from "../providers/types.ts";
-import { SSE_HEADERS } from "../http/sse.ts";
+import { SSE_DONE, SSE_HEADERS, sseEvent } from "../http/sse.ts";
 import type { ServerTiming } from "../http/server-timing.ts";
+import { inBackground } from "../background.ts";
+import { isSimulated, providerInfo } from "../providers/registry.ts";
+import { ProviderError, type ProviderRequest, type Usage } from "../providers/types.ts";
+import { env } from "../env.ts";
 import type { ChatBody } from "./schema.ts";
 import { chatStream, type StreamOutcome } from "./stream.ts";
+import { connect } from "./connect.ts";
+
+/** Fallback models tried after the chosen one, at most. */
+const MAX_FALLBACKS = 3;
 
 export interface Routing {
   selection: "explicit" | "router" | "default_model";
   reason: string;
+  /** The admitted model, when another one answered because its provider failed. */
+  fallbackFrom?: string;
 }
 
 export interface ChatContext {
   requestId: string;
+  body: ChatBody;
+  /** The model answering: the admitted one, or a fallback once connect() moved on. */
   model: ChatModel;
-  maxOutputTokens: number;
-  promptTokens: number;
+  fallbacks: ChatModel[];
   conversationId: string | null;
   messageId: string;
   routing: Routing;
-  /** Whether a simulated provider answers (said in the API and the UI). */
-  simulated: boolean;
   headers: Record<string, string>;
+  cacheHash?: string;
+  promptTokens(model: ChatModel): number;
   startedAt: number;
 }
 
-function candidatesFor(
-  body: ChatBody,
-  promptTokens: number,
-): { candidates: Candidate[]; routed: boolean; reason: string } {
+/** An answer that needs no provider: a cache hit or an idempotent replay. */
+export interface StoredAnswer {
+  result: StoredResult;
+  routing: Routing | null;
+  cached: boolean;
+  headers: Record<string, string>;
+}
+
+export type Prepared = { kind: "call"; ctx: ChatContext } | { kind: "stored"; answer: StoredAnswer };
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function cacheable(body: ChatBody): boolean {
+  return body.cache ?? body.temperature === 0;
+}
+
+/** Admission: everything before the provider is called. Throws refusals as ApiErrors. */
+export async function prepareChat(userId: string, body: ChatBody, idempotencyKey?: string): Promise<Prepared> {
+  const requestId = crypto.randomUUID();
+  const exact = await countPromptTokens("openai", body.messages);
+  const estimate = estimatePromptTokens(body.messages);
+  const promptTokens = (m: ChatModel) => (m.provider === "openai" ? exact : estimate);
   const toCandidate = (model: ChatModel): Candidate => {
     const maxOutputTokens = outputBudget(model, body.maxTokens);
-    return { model, maxOutputTokens, worstCaseCost: worstCaseCost(model, promptTokens, maxOutputTokens) };
+    return { model, maxOutputTokens, worstCaseCost: worstCaseCost(model, promptTokens(model), maxOutputTokens) };
   };
-  const fits = (c: Candidate) => promptTokens + c.maxOutputTokens <= c.model.contextWindow;
+  const fits = (c: Candidate) => promptTokens(c.model) + c.maxOutputTokens <= c.model.contextWindow;
 
-  if (body.model && body.model !== "auto") {
-    const model = findModel(body.model);
+  let candidates: Candidate[];
+  let fallbacks: Candidate[] = [];
+  let reason: string;
+  const routed = !body.model || body.model === "auto";
+  if (!routed) {
+    const model = findModel(body.model!);
     if (!model) throw new ApiError("unknown_model", `Unknown model: ${body.model}`, { model: body.model });
-    if (!isChatModel(model)) {
-      throw new ApiError("invalid_request", `Model ${model.id} does not support chat`, { field: "model" });
-    }
+    if (!isChatModel(model)) throw new ApiError("invalid_request", `Model ${model.id} does not support chat`, { field: "model" });
     const candidate = toCandidate(model);
     if (!fits(candidate)) {
       throw new ApiError("invalid_request", `The conversation is too long for ${model.id}'s context window`, {
         field: "messages",
-        promptTokens,
+        promptTokens: promptTokens(model),
         contextWindow: model.contextWindow,
       });
     }
-    return { candidates: [candidate], routed: false, reason: "model chosen by the request" };
+    candidates = [candidate];
+    if (body.fallback) fallbacks = fallbackModelsFor(model).map(toCandidate).filter(fits);
+    reason = "model chosen by the request";
+  } else {
+    const decision = route();
+    candidates = decision.ranked.map(toCandidate).filter(fits);
+    if (!candidates.length) throw new ApiError("invalid_request", "The conversation is too long for every model");
+    reason = decision.reason;
   }
-  const decision = route();
-  const candidates = decision.ranked.map(toCandidate).filter(fits);
-  if (!candidates.length) {
-    throw new ApiError("invalid_request", "The conversation is too long for every model");
-  }
-  return { candidates, routed: true, reason: decision.reason };
-}
 
-/** Admission: everything before the provider is called. Throws the refusal as an ApiError. */
-export async function admitChat(userId: string, body: ChatBody): Promise<ChatContext> {
-  const requestId = crypto.randomUUID();
-  const promptTokens = estimatePromptTokens(body.messages);
-  const { candidates, routed, reason } = candidatesFor(body, promptTokens);
   const lastUser = body.messages.at(-1)!.content;
-
+  const cacheHash = cacheable(body)
+    ? await sha256(JSON.stringify([body.messages, body.temperature, body.topP, body.maxTokens, body.stop]))
+    : undefined;
   const admission = await admit({
     userId,
     requestId,
     candidates,
+    fallbacks,
     routed,
     conversationId: body.conversationId,
     userMessage: lastUser,
     title: lastUser.replace(/\s+/g, " ").trim().slice(0, 80),
+    idempotencyKey,
+    // the same request whatever its answer format: a replay may be streamed or not
+    requestHash: idempotencyKey ? await sha256(JSON.stringify({ ...body, stream: undefined })) : undefined,
+    cacheHash,
   });
   const headers = admission.quota ? userContextHeaders(admission.quota) : {};
   if (!admission.admitted) {
+    if (admission.code === "replay") {
+      headers["Idempotent-Replayed"] = "true";
+      return { kind: "stored", answer: { result: admission.replay!, routing: null, cached: false, headers } };
+    }
     if (admission.code === "rate_limited") headers["Retry-After"] = String(admission.retryAfter ?? 60);
     throw new ApiError(admission.code, admission.message, admission.details, headers);
   }
-  const chosen = candidates.find((c) => c.model.id === admission.model)!;
+
+  const routing: Routing = {
+    selection: admission.selection,
+    reason: admission.selection === "default_model" ? "your default model (smart router off)" : reason,
+  };
+  if (admission.cached) {
+    const model = findModel(admission.model)!;
+    return {
+      kind: "stored",
+      answer: {
+        result: {
+          requestId,
+          model: model.id,
+          conversationId: admission.conversationId,
+          messageId: admission.cached.messageId,
+          content: admission.cached.content,
+          cost: "0",
+          inputTokens: admission.cached.inputTokens,
+          outputTokens: admission.cached.outputTokens,
+        },
+        routing,
+        cached: true,
+        headers,
+      },
+    };
+  }
+  const byId = new Map([...candidates, ...fallbacks].map((c) => [c.model.id, c.model]));
   return {
-    requestId,
-    model: chosen.model,
-    maxOutputTokens: chosen.maxOutputTokens,
-    promptTokens,
-    conversationId: admission.conversationId,
-    messageId: crypto.randomUUID(),
-    routing: {
-      selection: admission.selection,
-      reason: admission.selection === "default_model" ? "your default model (smart router off)" : reason,
+    kind: "call",
+    ctx: {
+      requestId,
+      body,
+      model: byId.get(admission.model)!,
+      fallbacks: admission.fallbacks.slice(0, MAX_FALLBACKS).map((id) => byId.get(id)!).filter(Boolean),
+      conversationId: admission.conversationId,
+      messageId: crypto.randomUUID(),
+      routing,
+      headers,
+      cacheHash,
+      promptTokens,
+      startedAt: performance.now(),
     },
-    simulated: isSimulated(chosen.model.provider),
-    headers,
-    startedAt: performance.now(),
   };
 }
 
@@ -115,14 +179,13 @@ export async function admitChat(userId: string, body: ChatBody): Promise<ChatCon
 function finish(ctx: ChatContext, outcome: StreamOutcome): void {
   const produced = outcome.text.length > 0 || outcome.outputTokens > 0;
   if (!produced) {
-    inBackground(
-      release(ctx.requestId, outcome.status === "cancelled" ? "client_disconnected" : "no_output"),
-    );
+    inBackground(release(ctx.requestId, outcome.status === "cancelled" ? "client_disconnected" : "no_output"));
     return;
   }
   inBackground(settle({
     requestId: ctx.requestId,
     messageId: ctx.messageId,
+    model: ctx.model,
     inputTokens: outcome.inputTokens,
     outputTokens: outcome.outputTokens,
     cost: outcome.cost,
@@ -130,79 +193,74 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
     latencyMs: performance.now() - ctx.startedAt,
     status: outcome.status,
     content: outcome.text,
+    cacheHash: outcome.status === "complete" ? ctx.cacheHash : undefined,
+    cacheTtlSeconds: env.cacheTtlSeconds,
   }));
 }
 
 /** Usage as billed: the provider's report when it gave one, else an estimate of what was produced. */
-export function billedUsage(
-  ctx: ChatContext,
-  reported: Usage | null,
-  text: string,
-  reasoning: string,
-): Usage {
+function billedUsage(ctx: ChatContext, reported: Usage | null, text: string, reasoning: string): Usage {
   return reported ?? {
-    inputTokens: ctx.promptTokens,
+    inputTokens: ctx.promptTokens(ctx.model),
     outputTokens: estimateTokens(text) + estimateTokens(reasoning),
   };
 }
 
 function providerApiError(e: unknown, headers: Record<string, string>): ApiError {
   if (e instanceof ProviderError) {
-    const code = e.kind === "timeout"
-      ? "provider_timeout"
-      : e.kind === "unavailable"
-      ? "provider_unavailable"
-      : "provider_error";
+    const code = e.kind === "timeout" ? "provider_timeout" : e.kind === "unavailable" ? "provider_unavailable" : "provider_error";
     return new ApiError(code, e.message, undefined, headers);
   }
   console.error(JSON.stringify({ level: "error", msg: "provider call failed", error: String(e) }));
   return new ApiError("provider_error", "The provider call failed", undefined, headers);
 }
 
-/** Calls the provider and answers; the request is always settled or released. */
-export async function respond(
-  ctx: ChatContext,
-  body: ChatBody,
-  clientSignal: AbortSignal,
-  timing: ServerTiming,
-): Promise<Response> {
-  const upstreamAbort = new AbortController();
-  const request = {
-    model: ctx.model,
+function providerRequest(ctx: ChatContext, model: ChatModel): ProviderRequest {
+  const { body } = ctx;
+  return {
+    model,
     messages: body.messages,
-    maxOutputTokens: ctx.maxOutputTokens,
+    maxOutputTokens: outputBudget(model, body.maxTokens),
     temperature: body.temperature,
     topP: body.topP,
     stop: body.stop,
   };
+}
+
+/** Calls a provider (with retries and fallbacks) and answers; the request always ends once. */
+export async function respond(ctx: ChatContext, clientSignal: AbortSignal, timing: ServerTiming): Promise<Response> {
+  const upstreamAbort = new AbortController();
+  const { body } = ctx;
   let upstream: Response;
   try {
-    upstream = await callProvider(
-      request,
+    const connection = await connect(
+      [ctx.model, ...ctx.fallbacks],
+      (model) => providerRequest(ctx, model),
       body.stream,
       AbortSignal.any([clientSignal, upstreamAbort.signal]),
     );
+    if (connection.model.id !== ctx.model.id) {
+      ctx.routing.fallbackFrom = ctx.model.id;
+      ctx.routing.reason = `${ctx.model.id} was unavailable; answered by ${connection.model.id}`;
+      ctx.model = connection.model;
+    }
+    upstream = connection.response;
   } catch (e) {
     finish(ctx, { status: "error", text: "", inputTokens: 0, outputTokens: 0, cost: "0" });
     throw providerApiError(e, ctx.headers);
   }
   timing.mark("provider");
   const adapter = providerInfo(ctx.model.provider).adapter;
+  const simulated = isSimulated(ctx.model.provider);
 
   if (body.stream) {
-    const events = adapter.parseStream(upstream.body!);
-    const stream = chatStream(ctx, events, {
+    const stream = chatStream(ctx, simulated, adapter.parseStream(upstream.body!), {
       onEnd: (outcome) => finish(ctx, outcome),
       abortUpstream: () => upstreamAbort.abort(),
       billedUsage: (reported, text, reasoning) => billedUsage(ctx, reported, text, reasoning),
     });
     return new Response(stream, {
-      headers: {
-        ...ctx.headers,
-        ...SSE_HEADERS,
-        "X-Request-Id": ctx.requestId,
-        "Server-Timing": timing.header(),
-      },
+      headers: { ...ctx.headers, ...SSE_HEADERS, "X-Request-Id": ctx.requestId, "Server-Timing": timing.header() },
     });
   }
 
@@ -216,22 +274,45 @@ export async function respond(
   timing.mark("answer");
   const usage = billedUsage(ctx, completion.usage, completion.text, completion.reasoning ?? "");
   const charged = cost(ctx.model.pricing, usage);
-  finish(ctx, {
-    status: "complete",
-    text: completion.text,
-    inputTokens: usage.inputTokens,
-    outputTokens: usage.outputTokens,
-    cost: charged,
-  });
+  finish(ctx, { status: "complete", text: completion.text, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cost: charged });
   return Response.json({
     content: completion.text,
+    ...(completion.reasoning ? { reasoning: completion.reasoning } : {}),
+    ...(completion.citations.length ? { citations: completion.citations } : {}),
     model: ctx.model.id,
     cost: decimalJson(charged),
     usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens },
     conversationId: ctx.conversationId,
     messageId: ctx.messageId,
     routing: ctx.routing,
-    simulated: ctx.simulated,
+    simulated,
     finishReason: completion.finishReason,
   }, { headers: { ...ctx.headers, "X-Request-Id": ctx.requestId, "Server-Timing": timing.header() } });
+}
+
+/** A cached answer or an idempotent replay, in the same shapes as a live one. */
+export function respondStored(answer: StoredAnswer, stream: boolean): Response {
+  const { result } = answer;
+  const headers = { ...answer.headers, "X-Request-Id": result.requestId, ...(answer.cached ? { "X-Cache": "HIT" } : {}) };
+  const usage = { inputTokens: result.inputTokens, outputTokens: result.outputTokens };
+  const simulated = isSimulated(findModel(result.model)?.provider ?? "");
+  const meta = {
+    conversationId: result.conversationId,
+    messageId: result.messageId,
+    requestId: result.requestId,
+    model: result.model,
+    simulated,
+    cached: answer.cached,
+    ...(answer.routing ? { routing: answer.routing } : {}),
+  };
+  if (!stream) {
+    return Response.json({ ...meta, content: result.content, cost: decimalJson(result.cost), usage }, { headers });
+  }
+  const events = [
+    sseEvent(meta),
+    ...(result.content ? [sseEvent({ delta: result.content, model: result.model })] : []),
+    sseEvent({ cost: decimalJson(result.cost), model: result.model, usage }),
+    SSE_DONE,
+  ];
+  return new Response(new Blob(events as BlobPart[]).stream(), { headers: { ...headers, ...SSE_HEADERS } });
 }

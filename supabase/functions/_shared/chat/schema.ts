@@ -22,6 +22,10 @@ export const ChatBody = z.strictObject({
   topP: z.number().gt(0).max(1).optional(),
   maxTokens: z.int().min(1).max(1_000_000).optional(),
   stop: z.array(z.string().min(1).max(100)).max(4).optional(),
+  /** Fall back to a similar model when the chosen model's provider fails (default true). */
+  fallback: z.boolean().default(true),
+  /** Serve and store identical requests from the response cache (default: when temperature is 0). */
+  cache: z.boolean().optional(),
 }).superRefine((body, ctx) => {
   const last = body.messages.at(-1);
   if (!last) return;

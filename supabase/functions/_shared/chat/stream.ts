@@ -4,6 +4,7 @@
 //   data: {"conversationId","messageId","model","routing"}          metadata, first
 //   data: {"delta":"Hel","model":"…"}                               text, as produced
 //   data: {"reasoning":"…","model":"…"}                             reasoning, where the model shows it
+//   data: {"citations":["https://…"],"model":"…"}                  sources, where the provider cites them
 //   data: {"cost":0.00125,"model":"…","usage":{…}}                  at the end
 //   data: {"error":{"code","message"}}                              instead, if the provider fails
 //   data: [DONE]
@@ -31,6 +32,7 @@ export interface StreamHooks {
 
 export function chatStream(
   ctx: ChatContext,
+  simulated: boolean,
   events: AsyncIterable<ProviderEvent>,
   hooks: StreamHooks,
 ): ReadableStream<Uint8Array> {
@@ -77,7 +79,7 @@ export function chatStream(
         messageId: ctx.messageId,
         requestId: ctx.requestId,
         model,
-        simulated: ctx.simulated,
+        simulated,
         routing: ctx.routing,
       }));
     },
@@ -109,6 +111,10 @@ export function chatStream(
           if (event.type === "reasoning") {
             reasoning += event.text;
             controller.enqueue(sseEvent({ reasoning: event.text, model }));
+            return;
+          }
+          if (event.type === "citations") {
+            controller.enqueue(sseEvent({ citations: event.urls, model }));
             return;
           }
           if (event.type === "usage") reported = event.usage;

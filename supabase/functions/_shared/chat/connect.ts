@@ -1,0 +1,67 @@
+// Getting an answer started: the chosen model first, then its fallbacks, each with retries
+// (exponential backoff with jitter, Retry-After honoured) behind its provider's circuit
+// breaker. Only failures before the first byte are retried: once a stream has begun, the
+// client has seen it, and a failure ends it with an error event instead.
+
+import type { ChatModel } from "../catalog/index.ts";
+import { env } from "../env.ts";
+import { callProvider } from "../providers/call.ts";
+import { ProviderError, type ProviderRequest } from "../providers/types.ts";
+import { backoffDelay, sleep } from "../resilience/backoff.ts";
+import { breakerFor } from "../resilience/breaker.ts";
+
+/** A provider asking to wait longer than this is treated as down for this request: fall back. */
+const MAX_RETRY_WAIT_MS = 5_000;
+
+export interface Connection {
+  model: ChatModel;
+  response: Response;
+  /** Provider calls made, the successful one included. */
+  attempts: number;
+}
+
+/**
+ * Worth another try on the same model: rate limits, overload, 5xx and connection failures. A
+ * timeout is not (the same model would likely make the client wait as long again): it goes to
+ * the fallbacks at once, as do the provider's 4xx refusals.
+ */
+function retryable(e: ProviderError): boolean {
+  if (e.kind === "timeout") return false;
+  return e.kind === "unavailable" || e.status === undefined || e.status >= 500;
+}
+
+export async function connect(
+  models: ChatModel[],
+  request: (model: ChatModel) => ProviderRequest,
+  stream: boolean,
+  signal: AbortSignal,
+): Promise<Connection> {
+  let lastError: unknown = new ProviderError("unavailable", "No provider is available");
+  let attempts = 0;
+  for (const model of models) {
+    const breaker = breakerFor(model.provider, { threshold: env.breakerThreshold, openMs: env.breakerOpenMs });
+    for (let attempt = 1; attempt <= env.providerMaxAttempts; attempt++) {
+      if (!breaker.allows()) {
+        // Report the provider's own failure if this request saw one; else that it was skipped.
+        if (attempt === 1) lastError = new ProviderError("unavailable", `${model.provider} is failing; its circuit is open`);
+        break;
+      }
+      attempts++;
+      try {
+        const response = await callProvider(request(model), stream, signal);
+        breaker.success();
+        return { model, response, attempts };
+      } catch (e) {
+        if (signal.aborted || !(e instanceof ProviderError)) throw e;
+        lastError = e;
+        if (e.kind !== "error" || e.status === undefined || e.status >= 500) breaker.failure();
+        if (!retryable(e)) break;
+        if (attempt === env.providerMaxAttempts) break;
+        const wait = backoffDelay(attempt, e.retryAfterSeconds);
+        if (wait > MAX_RETRY_WAIT_MS) break;
+        await sleep(wait, signal);
+      }
+    }
+  }
+  throw lastError;
+}

@@ -1,0 +1,66 @@
+// A circuit breaker per provider, per function instance: after `threshold` consecutive failures
+// the provider is skipped for `openMs`, then one probe request is let through (half-open); its
+// success closes the circuit, its failure opens it again. Skipping a provider that is down
+// saves each request the retries' wait and sends it straight to a fallback.
+
+export type BreakerState = "closed" | "open" | "half_open";
+
+export interface BreakerPolicy {
+  threshold: number;
+  openMs: number;
+}
+
+export class CircuitBreaker {
+  #failures = 0;
+  #openedAt = 0;
+  #state: BreakerState = "closed";
+  #probing = false;
+  openings = 0;
+
+  constructor(readonly policy: BreakerPolicy, private now: () => number = Date.now) {}
+
+  get state(): BreakerState {
+    if (this.#state === "open" && this.now() - this.#openedAt >= this.policy.openMs) this.#state = "half_open";
+    return this.#state;
+  }
+
+  /** Whether a request may go to the provider now (in half-open, only one probe at a time). */
+  allows(): boolean {
+    const state = this.state;
+    if (state === "closed") return true;
+    if (state === "half_open" && !this.#probing) {
+      this.#probing = true;
+      return true;
+    }
+    return false;
+  }
+
+  success(): void {
+    this.#failures = 0;
+    this.#probing = false;
+    this.#state = "closed";
+  }
+
+  failure(): void {
+    this.#probing = false;
+    this.#failures++;
+    if (this.#state === "half_open" || this.#failures >= this.policy.threshold) {
+      if (this.#state !== "open") this.openings++;
+      this.#state = "open";
+      this.#openedAt = this.now();
+    }
+  }
+}
+
+const breakers = new Map<string, CircuitBreaker>();
+
+export function breakerFor(provider: string, policy: BreakerPolicy): CircuitBreaker {
+  let breaker = breakers.get(provider);
+  if (!breaker) breakers.set(provider, breaker = new CircuitBreaker(policy));
+  return breaker;
+}
+
+/** Providers whose circuit is open right now (the router skips them). */
+export function openProviders(): Set<string> {
+  return new Set([...breakers].filter(([, b]) => b.state === "open").map(([p]) => p));
+}
