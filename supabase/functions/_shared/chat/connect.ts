@@ -39,11 +39,16 @@ export async function connect(
   let lastError: unknown = new ProviderError("unavailable", "No provider is available");
   let attempts = 0;
   for (const model of models) {
-    const breaker = breakerFor(model.provider, { threshold: env.breakerThreshold, openMs: env.breakerOpenMs });
+    const breaker = breakerFor(model.provider, {
+      threshold: env.breakerThreshold,
+      openMs: env.breakerOpenMs,
+    });
     for (let attempt = 1; attempt <= env.providerMaxAttempts; attempt++) {
       if (!breaker.allows()) {
         // Report the provider's own failure if this request saw one; else that it was skipped.
-        if (attempt === 1) lastError = new ProviderError("unavailable", `${model.provider} is failing; its circuit is open`);
+        if (attempt === 1) {
+          lastError = new ProviderError("unavailable", `${model.provider} is failing; its circuit is open`);
+        }
         break;
       }
       attempts++;

@@ -66,14 +66,22 @@ function cacheable(body: ChatBody): boolean {
 }
 
 /** Admission: everything before the provider is called. Throws refusals as ApiErrors. */
-export async function prepareChat(userId: string, body: ChatBody, idempotencyKey?: string): Promise<Prepared> {
+export async function prepareChat(
+  userId: string,
+  body: ChatBody,
+  idempotencyKey?: string,
+): Promise<Prepared> {
   const requestId = crypto.randomUUID();
   const exact = await countPromptTokens("openai", body.messages);
   const estimate = estimatePromptTokens(body.messages);
   const promptTokens = (m: ChatModel) => (m.provider === "openai" ? exact : estimate);
   const toCandidate = (model: ChatModel): Candidate => {
     const maxOutputTokens = outputBudget(model, body.maxTokens);
-    return { model, maxOutputTokens, worstCaseCost: worstCaseCost(model, promptTokens(model), maxOutputTokens) };
+    return {
+      model,
+      maxOutputTokens,
+      worstCaseCost: worstCaseCost(model, promptTokens(model), maxOutputTokens),
+    };
   };
   const fits = (c: Candidate) => promptTokens(c.model) + c.maxOutputTokens <= c.model.contextWindow;
 
@@ -84,7 +92,9 @@ export async function prepareChat(userId: string, body: ChatBody, idempotencyKey
   if (!routed) {
     const model = findModel(body.model!);
     if (!model) throw new ApiError("unknown_model", `Unknown model: ${body.model}`, { model: body.model });
-    if (!isChatModel(model)) throw new ApiError("invalid_request", `Model ${model.id} does not support chat`, { field: "model" });
+    if (!isChatModel(model)) {
+      throw new ApiError("invalid_request", `Model ${model.id} does not support chat`, { field: "model" });
+    }
     const candidate = toCandidate(model);
     if (!fits(candidate)) {
       throw new ApiError("invalid_request", `The conversation is too long for ${model.id}'s context window`, {
@@ -99,7 +109,9 @@ export async function prepareChat(userId: string, body: ChatBody, idempotencyKey
   } else {
     const decision = route();
     candidates = decision.ranked.map(toCandidate).filter(fits);
-    if (!candidates.length) throw new ApiError("invalid_request", "The conversation is too long for every model");
+    if (!candidates.length) {
+      throw new ApiError("invalid_request", "The conversation is too long for every model");
+    }
     reason = decision.reason;
   }
 
@@ -179,7 +191,9 @@ export async function prepareChat(userId: string, body: ChatBody, idempotencyKey
 function finish(ctx: ChatContext, outcome: StreamOutcome): void {
   const produced = outcome.text.length > 0 || outcome.outputTokens > 0;
   if (!produced) {
-    inBackground(release(ctx.requestId, outcome.status === "cancelled" ? "client_disconnected" : "no_output"));
+    inBackground(
+      release(ctx.requestId, outcome.status === "cancelled" ? "client_disconnected" : "no_output"),
+    );
     return;
   }
   inBackground(settle({
@@ -208,7 +222,11 @@ function billedUsage(ctx: ChatContext, reported: Usage | null, text: string, rea
 
 function providerApiError(e: unknown, headers: Record<string, string>): ApiError {
   if (e instanceof ProviderError) {
-    const code = e.kind === "timeout" ? "provider_timeout" : e.kind === "unavailable" ? "provider_unavailable" : "provider_error";
+    const code = e.kind === "timeout"
+      ? "provider_timeout"
+      : e.kind === "unavailable"
+      ? "provider_unavailable"
+      : "provider_error";
     return new ApiError(code, e.message, undefined, headers);
   }
   console.error(JSON.stringify({ level: "error", msg: "provider call failed", error: String(e) }));
@@ -228,7 +246,11 @@ function providerRequest(ctx: ChatContext, model: ChatModel): ProviderRequest {
 }
 
 /** Calls a provider (with retries and fallbacks) and answers; the request always ends once. */
-export async function respond(ctx: ChatContext, clientSignal: AbortSignal, timing: ServerTiming): Promise<Response> {
+export async function respond(
+  ctx: ChatContext,
+  clientSignal: AbortSignal,
+  timing: ServerTiming,
+): Promise<Response> {
   const upstreamAbort = new AbortController();
   const { body } = ctx;
   let upstream: Response;
@@ -260,7 +282,12 @@ export async function respond(ctx: ChatContext, clientSignal: AbortSignal, timin
       billedUsage: (reported, text, reasoning) => billedUsage(ctx, reported, text, reasoning),
     });
     return new Response(stream, {
-      headers: { ...ctx.headers, ...SSE_HEADERS, "X-Request-Id": ctx.requestId, "Server-Timing": timing.header() },
+      headers: {
+        ...ctx.headers,
+        ...SSE_HEADERS,
+        "X-Request-Id": ctx.requestId,
+        "Server-Timing": timing.header(),
+      },
     });
   }
 
@@ -274,7 +301,13 @@ export async function respond(ctx: ChatContext, clientSignal: AbortSignal, timin
   timing.mark("answer");
   const usage = billedUsage(ctx, completion.usage, completion.text, completion.reasoning ?? "");
   const charged = cost(ctx.model.pricing, usage);
-  finish(ctx, { status: "complete", text: completion.text, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cost: charged });
+  finish(ctx, {
+    status: "complete",
+    text: completion.text,
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    cost: charged,
+  });
   return Response.json({
     content: completion.text,
     ...(completion.reasoning ? { reasoning: completion.reasoning } : {}),
@@ -293,7 +326,11 @@ export async function respond(ctx: ChatContext, clientSignal: AbortSignal, timin
 /** A cached answer or an idempotent replay, in the same shapes as a live one. */
 export function respondStored(answer: StoredAnswer, stream: boolean): Response {
   const { result } = answer;
-  const headers = { ...answer.headers, "X-Request-Id": result.requestId, ...(answer.cached ? { "X-Cache": "HIT" } : {}) };
+  const headers = {
+    ...answer.headers,
+    "X-Request-Id": result.requestId,
+    ...(answer.cached ? { "X-Cache": "HIT" } : {}),
+  };
   const usage = { inputTokens: result.inputTokens, outputTokens: result.outputTokens };
   const simulated = isSimulated(findModel(result.model)?.provider ?? "");
   const meta = {
@@ -306,7 +343,9 @@ export function respondStored(answer: StoredAnswer, stream: boolean): Response {
     ...(answer.routing ? { routing: answer.routing } : {}),
   };
   if (!stream) {
-    return Response.json({ ...meta, content: result.content, cost: decimalJson(result.cost), usage }, { headers });
+    return Response.json({ ...meta, content: result.content, cost: decimalJson(result.cost), usage }, {
+      headers,
+    });
   }
   const events = [
     sseEvent(meta),

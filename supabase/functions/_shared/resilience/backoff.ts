@@ -10,7 +10,12 @@ export interface BackoffPolicy {
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 2_000 };
 
 /** Delay before retry number `attempt` (1 = first retry). */
-export function backoffDelay(attempt: number, retryAfterSeconds?: number, policy = DEFAULT_BACKOFF, random = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  retryAfterSeconds?: number,
+  policy = DEFAULT_BACKOFF,
+  random = Math.random,
+): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
   const jittered = Math.round(random() * ceiling);
   return retryAfterSeconds ? Math.max(jittered, retryAfterSeconds * 1000) : jittered;

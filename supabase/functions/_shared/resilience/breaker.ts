@@ -20,7 +20,9 @@ export class CircuitBreaker {
   constructor(readonly policy: BreakerPolicy, private now: () => number = Date.now) {}
 
   get state(): BreakerState {
-    if (this.#state === "open" && this.now() - this.#openedAt >= this.policy.openMs) this.#state = "half_open";
+    if (this.#state === "open" && this.now() - this.#openedAt >= this.policy.openMs) {
+      this.#state = "half_open";
+    }
     return this.#state;
   }
 
