@@ -81,3 +81,9 @@ Deno.test("cache writes are billed at the cache-write price", () => {
   // 100×3 + 1000×0.3 + 200×3.75 + 10×15 = 300 + 300 + 750 + 150 = 1500 per 1M
   assert.equal(cost(prices, usage), "0.0015");
 });
+
+Deno.test("a per-request fee is added once, on top of tokens", () => {
+  const sonar = { inputPerMTok: "1", outputPerMTok: "1", requestFee: "0.005" };
+  assert.equal(cost(sonar, { inputTokens: 1000, outputTokens: 1000 }), "0.007");
+  assert.equal(cost(sonar, { inputTokens: 0, outputTokens: 0 }), "0.005");
+});

@@ -39,6 +39,8 @@ export interface TokenPrices {
   cachedInputPerMTok?: string;
   /** Input written to the provider's prompt cache (Anthropic); defaults to the input price. */
   cacheWriteInputPerMTok?: string;
+  /** A flat fee per request on top of tokens (Perplexity's search fee). */
+  requestFee?: string;
 }
 
 export interface TokenCounts {
@@ -59,7 +61,8 @@ export function costUnits(prices: TokenPrices, usage: TokenCounts): bigint {
   return plain * perTokenUnits(prices.inputPerMTok) +
     cached * perTokenUnits(prices.cachedInputPerMTok ?? prices.inputPerMTok) +
     written * perTokenUnits(prices.cacheWriteInputPerMTok ?? prices.inputPerMTok) +
-    BigInt(usage.outputTokens) * perTokenUnits(prices.outputPerMTok);
+    BigInt(usage.outputTokens) * perTokenUnits(prices.outputPerMTok) +
+    (prices.requestFee ? toUnits(prices.requestFee) : 0n);
 }
 
 /** Cost of a request as an exact decimal string, e.g. "0.00125". */

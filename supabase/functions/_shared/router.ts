@@ -3,7 +3,8 @@
 // user's default model when they turned the router off). The intent-aware smart router
 // replaces the ranking, not this contract.
 
-import { CHAT_MODELS, type ChatModel } from "./catalog/index.ts";
+import { CHAT_MODELS, type ChatModel, isShutDown, type ModelEntry } from "./catalog/index.ts";
+import { isConfigured, isSimulated } from "./providers/registry.ts";
 import { toUnits } from "./money.ts";
 
 export interface RoutingDecision {
@@ -11,9 +12,17 @@ export interface RoutingDecision {
   reason: string;
 }
 
+/**
+ * Models that can answer here and now: their provider is configured, and the provider still
+ * serves them (a retired model only answers where its provider is simulated).
+ */
+export function servable(m: ModelEntry): boolean {
+  return isConfigured(m.provider) && (!isShutDown(m) || isSimulated(m.provider));
+}
+
 export function route(): RoutingDecision {
   const price = (m: ChatModel) => toUnits(m.pricing.inputPerMTok) + toUnits(m.pricing.outputPerMTok);
-  const ranked = [...CHAT_MODELS].sort((
+  const ranked = CHAT_MODELS.filter(servable).sort((
     a,
     b,
   ) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : a.id.localeCompare(b.id)));
@@ -32,7 +41,9 @@ export function fallbackModelsFor(model: ChatModel): ChatModel[] {
   const target = meanQuality(model);
   const price = (m: ChatModel) => toUnits(m.pricing.inputPerMTok) + toUnits(m.pricing.outputPerMTok);
   return CHAT_MODELS
-    .filter((m) => m.id !== model.id && model.capabilities.every((c) => m.capabilities.includes(c)))
+    .filter((m) =>
+      m.id !== model.id && servable(m) && model.capabilities.every((c) => m.capabilities.includes(c))
+    )
     .sort((a, b) =>
       Math.abs(meanQuality(a) - target) - Math.abs(meanQuality(b) - target) ||
       (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : 0)

@@ -2,14 +2,14 @@
 // providers are simulated.
 
 import { createApp, requireUser } from "../_shared/http/app.ts";
-import { MODELS } from "../_shared/catalog/index.ts";
-import { isConfigured, isSimulated } from "../_shared/providers/registry.ts";
+import { isChatModel, isShutDown, MODELS } from "../_shared/catalog/index.ts";
+import { isSimulated } from "../_shared/providers/registry.ts";
+import { servable } from "../_shared/router.ts";
 import { quotaOf } from "../_shared/metering.ts";
 import { userContextHeaders } from "../_shared/http/user-context.ts";
 import { ApiError } from "../_shared/http/errors.ts";
 import { toUnits } from "../_shared/money.ts";
 import { outputBudget, worstCaseCost } from "../_shared/worst-case.ts";
-import { isChatModel } from "../_shared/catalog/index.ts";
 
 const app = createApp("models");
 
@@ -30,7 +30,9 @@ app.get("/", requireUser, async (c) => {
       maxOutputTokens: m.maxOutputTokens,
       pricing: m.pricing,
       tiers: m.tiers,
-      available: (m.tiers as readonly string[]).includes(quota.tier) && withinCap && isConfigured(m.provider),
+      ...(m.lifecycle ? { lifecycle: m.lifecycle } : {}),
+      shutDown: isShutDown(m),
+      available: (m.tiers as readonly string[]).includes(quota.tier) && withinCap && servable(m),
       simulated: isSimulated(m.provider),
     };
   });

@@ -48,6 +48,11 @@ export const TokenPricing = z.object({
   outputPerMTok: perMTok,
   cachedInputPerMTok: perMTok.optional(),
   cacheWriteInputPerMTok: perMTok.optional(),
+  /**
+   * A fixed charge per request on top of the tokens, e.g. Perplexity's search fee (per request at
+   * the default "low" search context size). Part of the price: cost and worst case must add it.
+   */
+  requestFee: decimal.optional(),
   ...source,
 });
 
@@ -55,6 +60,21 @@ export const UnitPricing = z.object({
   unit: z.enum(["image", "minute", "million_characters"]),
   perUnit: decimal,
   ...source,
+});
+
+/**
+ * Where the provider has announced (or carried out) the model's shutdown. A shut-down model keeps
+ * its catalog entry and its last price (usage already billed refers to it), but the provider
+ * refuses requests for it: see `isShutDown` in index.ts.
+ */
+export const Lifecycle = z.object({
+  /** What the source said when checked: "deprecated" (still served) or "retired" (refused). */
+  status: z.enum(["deprecated", "retired"]),
+  /** The first day the provider refuses requests, when the source gives one. */
+  shutdownOn: z.iso.date().optional(),
+  /** The provider's model id it recommends instead, when it names one. */
+  replacement: z.string().min(1).optional(),
+  source: z.url(),
 });
 
 export const ModelEntry = z.object({
@@ -69,11 +89,13 @@ export const ModelEntry = z.object({
   pricing: z.discriminatedUnion("unit", [TokenPricing, UnitPricing]),
   quality: z.partialRecord(z.enum(INTENTS), z.number().min(0).max(10)),
   tiers: z.array(z.enum(TIERS)).min(1),
+  lifecycle: Lifecycle.optional(),
 }).refine((m) => m.capabilities.includes("chat") === (m.pricing.unit === "tokens"), {
   message: "chat models are priced per token, and only they",
 });
 
 export type ModelEntry = z.infer<typeof ModelEntry>;
+export type Lifecycle = z.infer<typeof Lifecycle>;
 export type ChatModel = ModelEntry & { pricing: z.infer<typeof TokenPricing> };
 export type Intent = typeof INTENTS[number];
 export type Tier = typeof TIERS[number];

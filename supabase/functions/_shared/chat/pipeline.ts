@@ -3,12 +3,12 @@
 // breaker, fallbacks), answer (SSE piped chunk by chunk, or JSON), then settle or release off
 // the critical path. Every admitted request ends exactly once: `finish` is the only way out.
 
-import { type ChatModel, findModel, isChatModel, priceVersion } from "../catalog/index.ts";
+import { type ChatModel, findModel, isChatModel, isShutDown, priceVersion } from "../catalog/index.ts";
 import { cost, decimalJson } from "../money.ts";
 import { countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
 import { outputBudget, worstCaseCost } from "../worst-case.ts";
 import { admit, type Candidate, release, settle, type StoredResult } from "../metering.ts";
-import { fallbackModelsFor, route } from "../router.ts";
+import { fallbackModelsFor, route, servable } from "../router.ts";
 import { ApiError } from "../http/errors.ts";
 import { userContextHeaders } from "../http/user-context.ts";
 import { SSE_DONE, SSE_HEADERS, sseEvent } from "../http/sse.ts";
@@ -63,6 +63,21 @@ async function sha256(text: string): Promise<string> {
 
 function cacheable(body: ChatBody): boolean {
   return body.cache ?? body.temperature === 0;
+}
+
+function unservable(model: ChatModel): ApiError {
+  if (isShutDown(model)) {
+    const replacement = model.lifecycle?.replacement;
+    return new ApiError(
+      "invalid_request",
+      `Model ${model.id} was retired by its provider${replacement ? `; use ${replacement}` : ""}`,
+      { field: "model", shutdownOn: model.lifecycle?.shutdownOn, replacement },
+    );
+  }
+  return new ApiError(
+    "provider_unavailable",
+    `Provider ${model.provider} is not configured on this deployment`,
+  );
 }
 
 /** Admission: everything before the provider is called. Throws refusals as ApiErrors. */
