@@ -26,6 +26,9 @@
 //                 the client's timeout fires; that request is released when the simulator closes)
 //   stream_error  send afterTokens tokens, then an error event in the stream, then end it
 //                 (non-streaming: 500, like server_error)
+//   overloaded    the provider's "overloaded" answer where it has its own (Anthropic: 529
+//                 overloaded_error); retry-after only if retryAfterSeconds is given. Simulators of
+//                 providers without one should answer as for unavailable.
 
 import { z } from "zod";
 
@@ -37,6 +40,7 @@ export const FAULT_MODES = [
   "cut_stream",
   "stall",
   "stream_error",
+  "overloaded",
 ] as const;
 export type FaultMode = typeof FAULT_MODES[number];
 

@@ -1,0 +1,471 @@
+// Simulated Cohere provider: a loopback server speaking Cohere's v2 Chat API
+// (https://docs.cohere.com/reference/chat) as the official `cohere-ai` SDK calls it, so the
+// product runs with no API key. The base URL is the SDK root (the SDK appends v2/chat).
+//
+//   POST /v2/chat     streaming (SSE, `event:` names) and not; usage {billed_units, tokens,
+//                     cached_tokens}; max_tokens; stop_sequences; Cohere's 400/401 shapes
+//   /__simulator/…    fault plan and counters (see control.ts)
+//
+// Stream events, in the order and shapes of the recorded fixtures (fixtures/providers/cohere):
+//   message-start, content-start (type text), content-delta × n, content-end,
+//   message-end {finish_reason: COMPLETE | MAX_TOKENS | STOP_SEQUENCE, usage}
+//
+// Usage. Cohere reports what it bills (billed_units: the caller's message tokens and the
+// generated tokens) and what the model processed (tokens: also Cohere's prompt template, role
+// markers and the end-of-turn token). Here, with the simulators' tokenizer (tokens.ts):
+//   billed_units.input_tokens  = Σ tokens of every message's text (+ the tools' JSON, if any)
+//   billed_units.output_tokens = tokens of the reply (one content-delta per token)
+//   tokens.input_tokens        = billed input + PROMPT_TEMPLATE_TOKENS + TOKENS_PER_MESSAGE × messages
+//   tokens.output_tokens       = billed output + END_OF_TURN_TOKENS
+//   cached_tokens              = PROMPT_TEMPLATE_TOKENS (the template is the same every time)
+// The stats' token totals count billed_units.
+//
+// Errors have Cohere's shape {"id": "<uuid>", "message": "…"} (the documented {"message"} plus
+// the id Cohere adds). Faults: rate_limit → 429 + retry-after; server_error → 500;
+// unavailable and overloaded → 503 (Cohere has no separate "overloaded" status); cut_stream → the connection drops after afterTokens content-deltas (no
+// message-end); stall → no more events, connection left open; stream_error → message-end with
+// finish_reason ERROR and an `error` message (non-streaming: 500).
+//
+// Keys: any non-empty Bearer key, or only `apiKey` when that option is given (so a test can send
+// a wrong one). Pacing: the options, or per request the headers x-simulator-latency-ms and
+// x-simulator-tps.
+//
+// Standalone: deno run -A scripts/simulators/cohere.ts --port 1234 --tps 80 --first-token-ms 200
+
+import { z } from "zod";
+import { CONTROL_PREFIX, type Fault, FaultController, handleControl, SimulatorStats } from "./control.ts";
+import {
+  CutStream,
+  pacingFor,
+  type RequestContext,
+  runSimulatorCli,
+  serveSimulator,
+  type Simulator,
+  type SimulatorOptions,
+  sleep,
+  untilAborted,
+} from "./http.ts";
+import { simulatedReply } from "./reply.ts";
+import { countTokens, tokenize, TOKENS_PER_MESSAGE } from "./tokens.ts";
+
+export type { Simulator, SimulatorOptions } from "./http.ts";
+
+export interface CohereSimulatorOptions extends SimulatorOptions {
+  /** When set, only this Bearer key is accepted (others get 401 "invalid api token"). */
+  apiKey?: string;
+}
+
+/** Tokens of Cohere's own prompt template, counted in `tokens.input_tokens` but not billed. */
+export const PROMPT_TEMPLATE_TOKENS = 448;
+/** The end-of-turn token, counted in `tokens.output_tokens` but not billed. */
+export const END_OF_TURN_TOKENS = 1;
+
+const MAX_STOP_SEQUENCES = 5;
+
+// ---------------------------------------------------------------------------------------------
+// Request body (snake_case, as the SDK serializes it)
+
+const ContentPart = z.looseObject({
+  type: z.string(),
+  text: z.string().optional(),
+  thinking: z.string().optional(),
+});
+const Content = z.union([z.string(), z.array(ContentPart)]);
+const ToolCall = z.looseObject({
+  id: z.string().optional(),
+  type: z.string().optional(),
+  function: z.looseObject({ name: z.string().optional(), arguments: z.string().optional() }).optional(),
+});
+const Message = z.discriminatedUnion("role", [
+  z.looseObject({ role: z.literal("system"), content: Content }),
+  z.looseObject({ role: z.literal("user"), content: Content }),
+  z.looseObject({
+    role: z.literal("assistant"),
+    content: Content.optional(),
+    tool_plan: z.string().optional(),
+    tool_calls: z.array(ToolCall).optional(),
+  }),
+  z.looseObject({ role: z.literal("tool"), tool_call_id: z.string(), content: Content }),
+]);
+const Body = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(Message).min(1),
+  stream: z.boolean().optional(),
+  max_tokens: z.int().min(1).optional(),
+  stop_sequences: z.array(z.string()).max(MAX_STOP_SEQUENCES).optional(),
+  temperature: z.number().min(0).optional(),
+  p: z.number().min(0.01).max(0.99).optional(),
+  k: z.int().min(0).max(500).optional(),
+  frequency_penalty: z.number().min(0).max(1).optional(),
+  presence_penalty: z.number().min(0).max(1).optional(),
+  seed: z.int().optional(),
+  tools: z.array(z.unknown()).optional(),
+});
+type ChatBody = z.output<typeof Body>;
+type ChatMessage = z.output<typeof Message>;
+
+// ---------------------------------------------------------------------------------------------
+// Responses in Cohere's shapes
+
+function baseHeaders(extra: Record<string, string> = {}): Headers {
+  return new Headers({
+    "x-debug-trace-id": crypto.randomUUID().replaceAll("-", ""),
+    "x-simulated-provider": "cohere",
+    ...extra,
+  });
+}
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  const h = baseHeaders(headers);
+  h.set("content-type", "application/json");
+  return new Response(JSON.stringify(body), { status, headers: h });
+}
+
+/** Cohere's error body: {"id", "message"}. */
+function apiError(status: number, message: string, headers: Record<string, string> = {}): Response {
+  return json({ id: crypto.randomUUID(), message }, status, headers);
+}
+
+function invalidRequest(message: string): Response {
+  return apiError(400, `invalid request: ${message}`);
+}
+
+/** A zod path like Cohere words it: messages[0].role */
+function fieldOf(path: PropertyKey[]): string {
+  return path.map((p, i) => typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`).join(
+    "",
+  );
+}
+
+/** The first validation issue, worded like Cohere's "invalid request: …" messages. */
+function validationError(error: z.ZodError): Response {
+  const issue = error.issues[0];
+  const field = fieldOf(issue.path);
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case "invalid_type":
+      return invalidRequest(
+        input === undefined ? `${field} must be specified` : `${field} must be of type ${issue.expected}`,
+      );
+    case "invalid_union":
+      if (input === undefined) return invalidRequest(`${field} must be specified`);
+      if (issue.path.at(-1) === "role" || (issue as { note?: string }).note === "No matching discriminator") {
+        return invalidRequest(
+          `${field}${field.endsWith("role") ? "" : ".role"} must be one of system, user, assistant, tool`,
+        );
+      }
+      return invalidRequest(`${field} has an invalid type`);
+    case "too_small":
+      if (issue.origin === "array") return invalidRequest(`${field} must not be empty`);
+      if (issue.origin === "string") return invalidRequest(`${field} must not be empty`);
+      return invalidRequest(`${field} must be at least ${issue.minimum} - received ${String(input)}`);
+    case "too_big":
+      if (issue.origin === "array") {
+        return invalidRequest(`${field} must have at most ${issue.maximum} elements`);
+      }
+      return invalidRequest(`${field} must be at most ${issue.maximum} - received ${String(input)}`);
+    default:
+      return invalidRequest(`${field}: ${issue.message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generation
+
+function textsOf(content: z.output<typeof Content> | undefined): string[] {
+  if (content === undefined) return [];
+  if (typeof content === "string") return [content];
+  const texts: string[] = [];
+  for (const part of content) {
+    if (typeof part.text === "string") texts.push(part.text);
+    else if (typeof part.thinking === "string") texts.push(part.thinking);
+  }
+  return texts;
+}
+
+function messageTexts(m: ChatMessage): string[] {
+  const texts = textsOf(m.content);
+  if (m.role === "assistant") {
+    if (m.tool_plan) texts.push(m.tool_plan);
+    for (const c of m.tool_calls ?? []) texts.push(c.function?.name ?? "", c.function?.arguments ?? "");
+  }
+  return texts;
+}
+
+type FinishReason = "COMPLETE" | "MAX_TOKENS" | "STOP_SEQUENCE";
+
+interface Generation {
+  pieces: string[];
+  text: string;
+  finishReason: FinishReason;
+  billedInput: number;
+  /** Messages in the request (for `tokens.input_tokens`). */
+  messages: number;
+}
+
+function generate(body: ChatBody, opts: CohereSimulatorOptions): Generation {
+  const lastUser = body.messages.findLast((m) => m.role === "user");
+  let text = simulatedReply({
+    model: body.model,
+    lastUserText: lastUser ? textsOf(lastUser.content).join("\n") : undefined,
+    seed: JSON.stringify(body.messages),
+    maxTokens: opts.maxReplyTokens,
+  });
+  // stop_sequences: the reply ends just before the earliest match, which is not included.
+  let finishReason: FinishReason = "COMPLETE";
+  let cut = text.length;
+  for (const s of body.stop_sequences ?? []) {
+    const i = s.length > 0 ? text.indexOf(s) : -1;
+    if (i >= 0 && i < cut) cut = i;
+  }
+  if (cut < text.length) {
+    text = text.slice(0, cut);
+    finishReason = "STOP_SEQUENCE";
+  }
+  let pieces = tokenize(text);
+  if (body.max_tokens !== undefined && pieces.length > body.max_tokens) {
+    pieces = pieces.slice(0, body.max_tokens);
+    finishReason = "MAX_TOKENS";
+  }
+  let billedInput = 0;
+  for (const m of body.messages) for (const t of messageTexts(m)) billedInput += countTokens(t);
+  if (body.tools?.length) billedInput += countTokens(JSON.stringify(body.tools));
+  return { pieces, text: pieces.join(""), finishReason, billedInput, messages: body.messages.length };
+}
+
+/** The usage block for `outputTokens` generated tokens (see the header for the rule). */
+function usageOf(g: Generation, outputTokens = g.pieces.length) {
+  return {
+    billed_units: { input_tokens: g.billedInput, output_tokens: outputTokens },
+    tokens: {
+      input_tokens: g.billedInput + PROMPT_TEMPLATE_TOKENS + TOKENS_PER_MESSAGE * g.messages,
+      output_tokens: outputTokens + END_OF_TURN_TOKENS,
+    },
+    cached_tokens: PROMPT_TEMPLATE_TOKENS,
+  };
+}
+
+function sseEvent(event: Record<string, unknown> & { type: string }): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+/** Starts the simulated Cohere server on 127.0.0.1; `url` is the SDK root (environment). */
+export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise<Simulator> {
+  const faults = new FaultController();
+  const stats = new SimulatorStats();
+
+  function authError(req: Request): Response | undefined {
+    const header = req.headers.get("authorization");
+    if (!header) return apiError(401, "no api key supplied");
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m || (opts.apiKey !== undefined && m[1] !== opts.apiKey)) return apiError(401, "invalid api token");
+    return undefined;
+  }
+
+  /** The error response a fault calls for, or undefined when it acts on the body instead. */
+  function faultResponse(fault: Fault, streaming: boolean): Response | undefined {
+    const retry = fault.retryAfterSeconds;
+    switch (fault.mode) {
+      case "rate_limit":
+        return apiError(
+          429,
+          "You are past the per minute request limit, please wait and try again later. (simulated fault)",
+          { "retry-after": String(retry) },
+        );
+      case "unavailable":
+      case "overloaded": // Cohere has no answer of its own for "overloaded": a 503 too
+        return apiError(
+          503,
+          "service unavailable: the model is overloaded, please try again later (simulated fault)",
+          retry !== undefined ? { "retry-after": String(retry) } : {},
+        );
+      case "stream_error": // without a stream, the error can only be the whole response
+        return streaming ? undefined : serverError();
+      case "server_error":
+        return serverError();
+      default:
+        return undefined;
+    }
+  }
+
+  function serverError(): Response {
+    const id = crypto.randomUUID();
+    return json({
+      id,
+      message: `internal server error, this has been reported to our developers. id ${id} (simulated fault)`,
+    }, 500);
+  }
+
+  /** A 200 response whose body breaks off (used when the simulator closes mid-wait). */
+  function dropped(ctx: RequestContext): Response {
+    return new Response(
+      ctx.stream(async function* () {
+        yield "";
+        throw new CutStream();
+      }),
+      { headers: baseHeaders({ "content-type": "application/json" }) },
+    );
+  }
+
+  async function chat(req: Request, ctx: RequestContext): Promise<Response> {
+    const denied = authError(req);
+    if (denied) return denied;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await req.text());
+    } catch {
+      return invalidRequest("the request body is not valid JSON");
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      return invalidRequest("the request body must be a JSON object");
+    }
+    const parsed = Body.safeParse(raw, { reportInput: true });
+    if (!parsed.success) return validationError(parsed.error);
+    const body = parsed.data;
+    const streaming = body.stream === true;
+
+    const fault = faults.take(body.model);
+    if (fault) {
+      stats.fault(fault.mode);
+      const res = faultResponse(fault, streaming);
+      if (res) return res;
+    }
+
+    const gen = generate(body, opts);
+    const pacing = pacingFor(opts, req.headers);
+    const id = crypto.randomUUID();
+
+    if (!streaming) {
+      const response = {
+        id,
+        message: { role: "assistant", content: [{ type: "text", text: gen.text }] },
+        finish_reason: gen.finishReason,
+        usage: usageOf(gen),
+      };
+      stats.active++;
+      try {
+        if (fault?.mode === "stall") await untilAborted(ctx.signal);
+        await sleep(pacing.firstTokenLatencyMs + gen.pieces.length * pacing.msPerToken, ctx.signal);
+      } catch {
+        return dropped(ctx); // the simulator is closing: drop the connection
+      } finally {
+        stats.active--;
+      }
+      if (fault?.mode === "cut_stream") {
+        const text = JSON.stringify(response);
+        return new Response(
+          ctx.stream(async function* () {
+            yield text.slice(0, Math.floor(text.length / 2));
+            throw new CutStream();
+          }),
+          { headers: baseHeaders({ "content-type": "application/json" }) },
+        );
+      }
+      stats.tokens(gen.billedInput, gen.pieces.length);
+      return json(response);
+    }
+
+    // Several tokens per content-delta when pacing is finer than 10 ms, so timers stay coarse.
+    const perChunk = pacing.msPerToken > 0 && pacing.msPerToken < 10 ? Math.ceil(10 / pacing.msPerToken) : 1;
+    const total = gen.pieces.length;
+    const breakAt = fault ? Math.min(fault.afterTokens, total) : total;
+    let streamErrored = false;
+
+    async function* frames(signal: AbortSignal): AsyncGenerator<string> {
+      await sleep(pacing.firstTokenLatencyMs, signal);
+      yield sseEvent({
+        id,
+        type: "message-start",
+        delta: { message: { role: "assistant", content: [], tool_plan: "", tool_calls: [], citations: [] } },
+      });
+      yield sseEvent({
+        type: "content-start",
+        index: 0,
+        delta: { message: { content: { type: "text", text: "" } } },
+      });
+      let sent = 0;
+      while (sent < breakAt) {
+        const take = Math.min(perChunk, breakAt - sent);
+        if (sent > 0) await sleep(take * pacing.msPerToken, signal);
+        yield sseEvent({
+          type: "content-delta",
+          index: 0,
+          delta: { message: { content: { text: gen.pieces.slice(sent, sent + take).join("") } } },
+        });
+        sent += take;
+      }
+      if (fault?.mode === "cut_stream") throw new CutStream();
+      if (fault?.mode === "stall") {
+        stats.stream("stalled");
+        await untilAborted(signal);
+      }
+      if (fault?.mode === "stream_error") {
+        streamErrored = true;
+        yield sseEvent({
+          type: "message-end",
+          delta: {
+            error: "internal server error during generation (simulated fault)",
+            finish_reason: "ERROR",
+            usage: usageOf(gen, sent),
+          },
+        });
+        return;
+      }
+      yield sseEvent({ type: "content-end", index: 0 });
+      yield sseEvent({
+        type: "message-end",
+        delta: { finish_reason: gen.finishReason, usage: usageOf(gen) },
+      });
+    }
+
+    stats.stream("started");
+    stats.active++;
+    const stream = ctx.stream(frames, (end) => {
+      stats.active--;
+      if (end === "completed") {
+        if (streamErrored) stats.stream("errored");
+        else {
+          stats.stream("completed");
+          stats.tokens(gen.billedInput, gen.pieces.length);
+        }
+      } else if (end === "cut") stats.stream("cut");
+      else if (end === "failed") stats.stream("errored");
+      else stats.stream("aborted");
+    });
+    return new Response(stream, {
+      headers: baseHeaders({ "content-type": "text/event-stream", "cache-control": "no-cache" }),
+    });
+  }
+
+  const server = serveSimulator(opts.port ?? 0, async (req, ctx) => {
+    const path = new URL(req.url).pathname;
+    if (path.startsWith(CONTROL_PREFIX)) return await handleControl(req, path, faults, stats);
+    stats.request();
+    let res: Response;
+    try {
+      if (path === "/v2/chat" && req.method === "POST") res = await chat(req, ctx);
+      else if (path === "/v2/chat") res = apiError(405, `method ${req.method} not allowed for ${path}`);
+      else res = apiError(404, `no route for ${req.method} ${path}`);
+    } catch (e) {
+      console.error("cohere simulator: unexpected error", e);
+      res = apiError(500, String(e));
+    }
+    stats.status(res.status);
+    return res;
+  });
+
+  return Promise.resolve({
+    url: `http://127.0.0.1:${server.port}`,
+    port: server.port,
+    close: () => server.close(),
+    faults,
+    stats: () => stats.snapshot(),
+  });
+}
+
+if (import.meta.main) {
+  await runSimulatorCli("cohere", startCohereSimulator);
+}

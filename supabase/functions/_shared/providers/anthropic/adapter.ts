@@ -1,0 +1,237 @@
+// Anthropic Messages (POST /v1/messages, https://docs.anthropic.com/en/api/messages), streamed as
+// named SSE events: message_start, content_block_start/delta/stop, message_delta, message_stop,
+// ping and error.
+//
+// Usage, the part that bills: Anthropic's input_tokens EXCLUDES prompt-cache reads and writes,
+// which it reports beside it (cache_read_input_tokens, cache_creation_input_tokens). Our Usage
+// counts every input token in inputTokens, with the cache parts as subsets, so the three are
+// added up here. output_tokens already includes extended-thinking tokens.
+
+import type {
+  ChatMessage,
+  Completion,
+  ProviderAdapter,
+  ProviderEvent,
+  ProviderRequest,
+  ToolCall,
+  Usage,
+} from "../types.ts";
+import { ProviderError } from "../types.ts";
+import { sseMessages } from "../sse.ts";
+
+/** The API version this adapter speaks (request and event shapes are pinned by it). */
+export const ANTHROPIC_VERSION = "2023-06-01";
+
+/** Anthropic's temperature range is 0..1 (ours, OpenAI's, is 0..2). */
+const MAX_TEMPERATURE = 1;
+
+/** Stands in for the user turn Anthropic requires first when a history starts with the assistant. */
+export const LEADING_USER_PLACEHOLDER = "(start of conversation)";
+
+export interface AnthropicUsage {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  output_tokens_details?: { thinking_tokens?: number | null } | null;
+}
+
+interface Citation {
+  url?: string;
+}
+
+/** A content block or its delta, loosely: only the fields read here (others are ignored). */
+interface ContentBlock {
+  type: string; // text, thinking, redacted_thinking, tool_use, server_tool_use, …
+  text?: string;
+  thinking?: string;
+  id?: string;
+  name?: string;
+  input?: unknown;
+  citations?: Citation[] | null;
+}
+
+interface Delta {
+  type: string; // text_delta, thinking_delta, input_json_delta, citations_delta, signature_delta
+  text?: string;
+  thinking?: string;
+  partial_json?: string;
+  citation?: Citation;
+}
+
+type StreamEvent =
+  | { type: "message_start"; message: { usage?: AnthropicUsage } }
+  | { type: "content_block_start"; index: number; content_block: ContentBlock }
+  | { type: "content_block_delta"; index: number; delta: Delta }
+  | { type: "content_block_stop"; index: number }
+  | { type: "message_delta"; delta: { stop_reason?: string | null }; usage?: AnthropicUsage }
+  | { type: "message_stop" }
+  | { type: "ping" }
+  | { type: "error"; error?: { type?: string; message?: string } };
+
+interface AnthropicMessage {
+  type?: string;
+  content?: ContentBlock[];
+  stop_reason?: string | null;
+  usage?: AnthropicUsage;
+  error?: { type?: string };
+}
+
+export function normalizeUsage(u: AnthropicUsage): Usage {
+  const cacheRead = u.cache_read_input_tokens ?? 0;
+  const cacheWrite = u.cache_creation_input_tokens ?? 0;
+  const usage: Usage = {
+    inputTokens: (u.input_tokens ?? 0) + cacheRead + cacheWrite,
+    outputTokens: u.output_tokens ?? 0,
+    cachedInputTokens: cacheRead,
+    cacheWriteInputTokens: cacheWrite,
+  };
+  const thinking = u.output_tokens_details?.thinking_tokens;
+  if (thinking != null) usage.reasoningTokens = thinking;
+  return usage;
+}
+
+/**
+ * Anthropic takes the system prompt apart from the turns, and turns that alternate starting with
+ * the user's. System messages are joined into `system`; consecutive same-role messages are merged
+ * (blank line between) and empty ones dropped (Anthropic rejects empty text).
+ */
+export function toAnthropicMessages(messages: ChatMessage[]): {
+  system?: string;
+  messages: { role: "user" | "assistant"; content: string }[];
+} {
+  const system = messages.filter((m) => m.role === "system" && m.content.trim()).map((m) => m.content);
+  const turns: { role: "user" | "assistant"; content: string }[] = [];
+  for (const m of messages) {
+    if (m.role === "system" || !m.content.trim()) continue;
+    const last = turns.at(-1);
+    if (last?.role === m.role) last.content += `\n\n${m.content}`;
+    else turns.push({ role: m.role, content: m.content });
+  }
+  if (turns[0]?.role !== "user") turns.unshift({ role: "user", content: LEADING_USER_PLACEHOLDER });
+  return { ...(system.length ? { system: system.join("\n\n") } : {}), messages: turns };
+}
+
+/** An `error` event (or error body) as a ProviderError; the provider's wording stays out of it. */
+function streamError(type: string | undefined): ProviderError {
+  const kind = type === "overloaded_error" ? "unavailable" : "error";
+  const safe = (type ?? "unknown").replace(/[^a-z_]/g, "").slice(0, 40);
+  return new ProviderError(kind, `anthropic stream error (${safe})`);
+}
+
+export const anthropicAdapter: ProviderAdapter = {
+  buildRequest(req: ProviderRequest, endpoint, stream) {
+    const body: Record<string, unknown> = {
+      model: req.model.apiModel,
+      ...toAnthropicMessages(req.messages),
+      max_tokens: req.maxOutputTokens, // required by Anthropic
+      stream,
+    };
+    if (req.temperature !== undefined) body.temperature = Math.min(req.temperature, MAX_TEMPERATURE);
+    // Recent Claude models reject temperature and top_p together; temperature wins.
+    if (req.topP !== undefined && req.temperature === undefined) body.top_p = req.topP;
+    if (req.stop?.length) body.stop_sequences = req.stop;
+    return {
+      url: `${endpoint.baseUrl.replace(/\/+$/, "")}/v1/messages`,
+      init: {
+        method: "POST",
+        headers: {
+          "x-api-key": endpoint.apiKey,
+          "anthropic-version": ANTHROPIC_VERSION,
+          "content-type": "application/json",
+          "accept": stream ? "text/event-stream" : "application/json",
+        },
+        body: JSON.stringify(body),
+      },
+    };
+  },
+
+  async *parseStream(body): AsyncIterable<ProviderEvent> {
+    // Usage arrives in two parts: message_start has the input counts (its output_tokens is a
+    // placeholder), message_delta the final cumulative output (and, on newer API versions, the
+    // input counts again). Fields present later overwrite earlier ones; usage is reported once
+    // message_delta has the final numbers, never the placeholder.
+    let usage: AnthropicUsage = {};
+    // Content block index -> tool call ordinal (text and thinking blocks share the index space).
+    const tools = new Map<number, number>();
+    let stopped = false;
+
+    for await (const message of sseMessages(body)) {
+      let event: StreamEvent;
+      try {
+        event = JSON.parse(message.data);
+      } catch {
+        throw new ProviderError("error", "anthropic sent malformed JSON in its stream");
+      }
+      // The JSON `type` always equals the SSE event name; reading it also copes with proxies
+      // that drop `event:` lines.
+      switch (event.type) {
+        case "message_start":
+          usage = { ...event.message.usage };
+          break;
+        case "content_block_start": {
+          const block = event.content_block;
+          if (block.type === "tool_use") {
+            const index = tools.size;
+            tools.set(event.index, index);
+            yield { type: "tool_call", call: { index, id: block.id, name: block.name } };
+          } else if (block.type === "text" && block.text) yield { type: "text", text: block.text };
+          else if (block.type === "thinking" && block.thinking) {
+            yield { type: "reasoning", text: block.thinking };
+          }
+          break;
+        }
+        case "content_block_delta": {
+          const d = event.delta;
+          if (d.type === "text_delta" && d.text) yield { type: "text", text: d.text };
+          else if (d.type === "thinking_delta" && d.thinking) yield { type: "reasoning", text: d.thinking };
+          else if (d.type === "input_json_delta" && d.partial_json && tools.has(event.index)) {
+            yield { type: "tool_call", call: { index: tools.get(event.index)!, arguments: d.partial_json } };
+          } else if (d.type === "citations_delta" && d.citation?.url) {
+            yield { type: "citations", urls: [d.citation.url] };
+          } // signature_delta: an opaque proof for replaying thinking; nothing to show or bill
+          break;
+        }
+        case "message_delta":
+          for (const [k, v] of Object.entries(event.usage ?? {})) {
+            if (v != null) (usage as Record<string, unknown>)[k] = v;
+          }
+          if (event.delta.stop_reason) yield { type: "finish", reason: event.delta.stop_reason };
+          yield { type: "usage", usage: normalizeUsage(usage) };
+          break;
+        case "message_stop":
+          stopped = true;
+          break;
+        case "error":
+          throw streamError(event.error?.type);
+      }
+    }
+    // A body that ends cleanly without message_stop was cut (e.g. by a proxy): not a success.
+    if (!stopped) throw new ProviderError("error", "anthropic stream ended before message_stop");
+  },
+
+  parseResponse(json): Completion {
+    const body = json as AnthropicMessage;
+    if (body.type === "error") throw streamError(body.error?.type);
+    const blocks = body.content ?? [];
+    const of = (type: string) => blocks.filter((b) => b.type === type);
+    const thinking = of("thinking").map((b) => b.thinking ?? "");
+    const toolCalls: ToolCall[] = of("tool_use").map((b) => ({
+      id: b.id ?? "",
+      name: b.name ?? "",
+      arguments: JSON.stringify(b.input ?? {}),
+    }));
+    const citations: string[] = [];
+    for (const c of of("text").flatMap((b) => b.citations ?? [])) {
+      if (c.url && !citations.includes(c.url)) citations.push(c.url);
+    }
+    return {
+      text: of("text").map((b) => b.text ?? "").join(""),
+      reasoning: thinking.length ? thinking.join("") : null,
+      toolCalls,
+      citations,
+      finishReason: body.stop_reason ?? null,
+      usage: body.usage ? normalizeUsage(body.usage) : null,
+    };
+  },
+};
