@@ -1,6 +1,9 @@
 // Simulated OpenAI provider: a loopback server speaking OpenAI's Chat Completions wire format
 // (https://platform.openai.com/docs/api-reference/chat), so the product runs with no API key.
-// Also serves any OpenAI-compatible provider (DeepSeek, Mistral, Groq, …) via the `models` option.
+// Also stands in for the OpenAI-compatible providers: the `flavor` option makes it answer as
+// DeepSeek, xAI, Perplexity or Mistral do where it matters to billing and parsing (see FLAVORS
+// below); Groq, DashScope and local servers are served by the default flavor with their model
+// ids in the `models` option.
 //
 //   POST /v1/chat/completions   streaming (SSE) and not; usage; max_tokens; stop; n=1 only
 //   GET  /v1/models             OpenAI's list shape (owned_by "nexus-simulator")
@@ -11,6 +14,7 @@
 // or per request the headers x-simulator-latency-ms and x-simulator-tps.
 //
 // Standalone: deno run -A scripts/simulators/openai.ts --port 1234 --tps 80 --first-token-ms 200
+// (OPENAI_SIMULATOR_FLAVOR=deepseek|xai|perplexity|mistral picks a flavor)
 
 import { z } from "zod";
 import { CONTROL_PREFIX, type Fault, FaultController, handleControl, SimulatorStats } from "./control.ts";
@@ -26,13 +30,55 @@ import {
   untilAborted,
 } from "./http.ts";
 import { fnv1a, seededRandom, simulatedReply } from "./reply.ts";
-import { estimateMessageTokens, tokenize } from "./tokens.ts";
+import { countTokens, estimateMessageTokens, REPLY_PRIMING_TOKENS, tokenize } from "./tokens.ts";
 
 export type { Simulator, SimulatorOptions } from "./http.ts";
 
 export interface OpenAISimulatorOptions extends SimulatorOptions {
-  /** Model ids listed by GET /v1/models (any id is accepted for chat). */
+  /** Model ids listed by GET /v1/models (any id is accepted for chat); default: the flavor's. */
   models?: string[];
+  /** Which provider's dialect of the wire format to speak (default "openai"). */
+  flavor?: OpenAIFlavorName;
+}
+
+/**
+ * The OpenAI-compatible dialects the simulator speaks, each as the provider's real API does
+ * (shapes as in ../shared/fixtures/providers):
+ *
+ * - `openai`: OpenAI itself (no reasoning, no prompt cache).
+ * - `deepseek`: a `*reasoner*` model streams `reasoning_content` deltas (content null) before the
+ *   answer; completion_tokens INCLUDES the reasoning tokens, also given as
+ *   completion_tokens_details.reasoning_tokens; the prompt cache reports hits as
+ *   prompt_cache_hit_tokens / prompt_cache_miss_tokens (and prompt_tokens_details.cached_tokens),
+ *   in 64-token blocks; with stream_options.include_usage every chunk has `usage: null` and the
+ *   finish chunk carries the usage.
+ * - `xai`: grok-3-mini streams `reasoning_content`, grok-4 reasons without sending the text;
+ *   completion_tokens does NOT include the reasoning tokens (reported apart,
+ *   total = prompt + completion + reasoning); the prompt cache reports cached_tokens; usage
+ *   (with include_usage) in a final choices:[] chunk.
+ * - `perplexity`: every chunk carries `citations` and `search_results` and a running `usage`
+ *   total (no stream_options needed); the last chunk's object is "chat.completion.done" and the
+ *   stream ends without `data: [DONE]`; the answer has [n] citation markers.
+ * - `mistral`: `max_tokens` only, and unknown fields (max_completion_tokens, stream_options, …)
+ *   are rejected with 422 extra_forbidden; usage always on the finish chunk; magistral models
+ *   think in typed content chunks ({"type":"thinking","thinking":[{"type":"text",…}]}) that
+ *   completion_tokens counts.
+ *
+ * For every dialect, max_tokens / max_completion_tokens bounds reasoning and answer together;
+ * a fault's afterTokens counts the streamed tokens, reasoning included; the stats count billed
+ * output (reasoning + answer) as completion tokens.
+ */
+export type OpenAIFlavorName = "openai" | "deepseek" | "xai" | "perplexity" | "mistral";
+
+interface FlavorSpec {
+  /** Model ids GET /v1/models lists by default. */
+  models: string[];
+  /** Whether a model reasons, and whether its reasoning text is sent or only billed. */
+  reasoning(model: string): "visible" | "hidden" | "none";
+  /** Simulated prompt cache: hits counted in whole blocks of this many tokens; none if unset. */
+  cacheBlockTokens?: number;
+  /** Whether the stream ends with `data: [DONE]`. */
+  doneMarker: boolean;
 }
 
 export const DEFAULT_OPENAI_MODELS = [
@@ -47,6 +93,64 @@ export const DEFAULT_OPENAI_MODELS = [
   "whisper-1",
   "tts-1",
 ];
+
+const FLAVORS: Record<OpenAIFlavorName, FlavorSpec> = {
+  openai: { models: DEFAULT_OPENAI_MODELS, reasoning: () => "none", doneMarker: true },
+  deepseek: {
+    models: ["deepseek-chat", "deepseek-reasoner"],
+    reasoning: (m) => /reasoner/.test(m) ? "visible" : "none",
+    cacheBlockTokens: 64, // DeepSeek's cache storage unit
+    doneMarker: true,
+  },
+  xai: {
+    models: ["grok-4", "grok-3", "grok-3-mini"],
+    reasoning: (m) =>
+      /^grok-3-mini/.test(m) ? "visible" : /^grok-4/.test(m) && !/non-reasoning/.test(m) ? "hidden" : "none",
+    cacheBlockTokens: 1,
+    doneMarker: true,
+  },
+  perplexity: { models: ["sonar", "sonar-pro"], reasoning: () => "none", doneMarker: false },
+  mistral: {
+    models: [
+      "mistral-large-latest",
+      "mistral-small-latest",
+      "codestral-latest",
+      "pixtral-large-latest",
+      "magistral-medium-latest",
+    ],
+    reasoning: (m) => /^magistral/.test(m) ? "visible" : "none",
+    doneMarker: true,
+  },
+};
+
+/** Sources a simulated Perplexity answer cites (.invalid: never a real site). */
+const SIMULATED_SOURCES = [1, 2, 3].map((n) => ({
+  title: `Simulated source ${n}`,
+  url: `https://sources.simulator.invalid/${n}`,
+  date: null,
+}));
+
+/** Request fields Mistral's chat completions accept; any other is a 422 (extra_forbidden). */
+const MISTRAL_PARAMS = new Set([
+  "model",
+  "messages",
+  "temperature",
+  "top_p",
+  "max_tokens",
+  "stream",
+  "stop",
+  "random_seed",
+  "response_format",
+  "tools",
+  "tool_choice",
+  "presence_penalty",
+  "frequency_penalty",
+  "n",
+  "prediction",
+  "parallel_tool_calls",
+  "prompt_mode",
+  "safe_prompt",
+]);
 
 const SYSTEM_FINGERPRINT = "fp_simulated";
 const MODEL_CREATED = 1_700_000_000;
@@ -238,23 +342,43 @@ function textsOf(m: ChatMessage): { texts: string[]; images: number } {
 }
 
 interface Generation {
+  /** Reasoning tokens, before the answer (streamed when reasoningVisible, else only billed). */
+  reasoningPieces: string[];
+  reasoningVisible: boolean;
+  /** Answer tokens. */
   pieces: string[];
   content: string;
   finishReason: "stop" | "length";
   promptTokens: number;
+  /** Of promptTokens, served from the simulated prompt cache. */
+  cachedTokens: number;
   /** Seeds the obfuscation padding so a whole stream is reproducible. */
   seed: number;
 }
 
-function generate(body: ChatBody, opts: OpenAISimulatorOptions): Generation {
+/** Billed output tokens: reasoning and answer. */
+function outputTokens(g: Generation): number {
+  return g.reasoningPieces.length + g.pieces.length;
+}
+
+/** The simulated chain of thought (deterministic, says what it is). */
+function simulatedReasoning(model: string, lastUserText: string | undefined): string {
+  return `Simulated reasoning of ${model}: the last user message has ${countTokens(lastUserText ?? "")} ` +
+    "tokens. A simulator does not think; it answers with its fixed reply, and these reasoning tokens " +
+    "are billed as output like a real model's.";
+}
+
+function generate(body: ChatBody, opts: OpenAISimulatorOptions, flavor: OpenAIFlavorName): Generation {
   const lastUser = body.messages.findLast((m) => m.role === "user");
+  const lastUserText = lastUser ? textsOf(lastUser).texts.join("\n") : undefined;
   const seedText = JSON.stringify(body.messages);
   let text = simulatedReply({
     model: body.model,
-    lastUserText: lastUser ? textsOf(lastUser).texts.join("\n") : undefined,
+    lastUserText,
     seed: seedText,
     maxTokens: opts.maxReplyTokens,
   });
+  if (flavor === "perplexity") text += SIMULATED_SOURCES.slice(0, 2).map((_, i) => `[${i + 1}]`).join("");
   // stop: the reply ends just before the earliest stop sequence (finish_reason "stop").
   const stops = (typeof body.stop === "string" ? [body.stop] : body.stop ?? []).filter((s) => s.length > 0);
   let cut = text.length;
@@ -263,18 +387,61 @@ function generate(body: ChatBody, opts: OpenAISimulatorOptions): Generation {
     if (i >= 0 && i < cut) cut = i;
   }
   text = text.slice(0, cut);
+  const reasons = FLAVORS[flavor].reasoning(body.model);
+  let reasoningPieces = reasons === "none" ? [] : tokenize(simulatedReasoning(body.model, lastUserText));
   let pieces = tokenize(text);
   let finishReason: Generation["finishReason"] = "stop";
+  // The output budget bounds reasoning and answer together.
   const limit = body.max_completion_tokens ?? body.max_tokens;
-  if (limit != null && pieces.length > limit) {
-    pieces = pieces.slice(0, limit);
+  if (limit != null && reasoningPieces.length + pieces.length > limit) {
+    reasoningPieces = reasoningPieces.slice(0, limit);
+    pieces = pieces.slice(0, limit - reasoningPieces.length);
     finishReason = "length";
   }
   const promptTokens = estimateMessageTokens(
     body.messages.map((m) => ({ role: m.role, name: m.name, ...textsOf(m) })),
     body.tools?.length ? [JSON.stringify(body.tools)] : [],
   );
-  return { pieces, content: pieces.join(""), finishReason, promptTokens, seed: fnv1a(seedText) };
+  return {
+    reasoningPieces,
+    reasoningVisible: reasons === "visible",
+    pieces,
+    content: pieces.join(""),
+    finishReason,
+    promptTokens,
+    cachedTokens: 0,
+    seed: fnv1a(seedText),
+  };
+}
+
+/**
+ * A prompt cache as providers run them: a request to a model whose leading messages were all
+ * seen before (in an earlier request for the same model) reads their tokens from the cache, in
+ * whole blocks.
+ */
+class PromptCache {
+  #seen = new Set<number>();
+
+  /** Cached tokens for these messages (then remembers each of their prefixes). */
+  lookup(model: string, messages: ChatMessage[], blockTokens: number): number {
+    const key = (k: number) => fnv1a(`${model}\n${JSON.stringify(messages.slice(0, k))}`);
+    let hit = 0;
+    for (let k = messages.length; k > 0; k--) {
+      if (this.#seen.has(key(k))) {
+        hit = prefixTokens(messages.slice(0, k));
+        break;
+      }
+    }
+    if (this.#seen.size > 10_000) this.#seen.clear();
+    for (let k = 1; k <= messages.length; k++) this.#seen.add(key(k));
+    return Math.floor(hit / blockTokens) * blockTokens;
+  }
+}
+
+/** Prompt tokens of some leading messages (as counted in prompt_tokens, without the priming). */
+function prefixTokens(messages: ChatMessage[]): number {
+  return estimateMessageTokens(messages.map((m) => ({ role: m.role, name: m.name, ...textsOf(m) }))) -
+    REPLY_PRIMING_TOKENS;
 }
 
 function usageOf(g: Generation) {
@@ -292,12 +459,177 @@ function usageOf(g: Generation) {
   };
 }
 
+/**
+ * The usage object in the flavor's own shape. `sentPieces` (Perplexity's running totals): the
+ * answer tokens sent so far.
+ */
+function flavorUsage(
+  flavor: OpenAIFlavorName,
+  g: Generation,
+  sentPieces = g.pieces.length,
+): Record<string, unknown> {
+  const p = g.promptTokens;
+  const r = g.reasoningPieces.length;
+  const c = g.pieces.length;
+  switch (flavor) {
+    case "openai":
+      return usageOf(g);
+    case "deepseek":
+      return {
+        prompt_tokens: p,
+        completion_tokens: r + c,
+        total_tokens: p + r + c,
+        prompt_tokens_details: { cached_tokens: g.cachedTokens },
+        // deepseek-chat reports no completion_tokens_details; deepseek-reasoner does
+        ...(g.reasoningVisible ? { completion_tokens_details: { reasoning_tokens: r } } : {}),
+        prompt_cache_hit_tokens: g.cachedTokens,
+        prompt_cache_miss_tokens: p - g.cachedTokens,
+      };
+    case "xai":
+      return {
+        prompt_tokens: p,
+        completion_tokens: c,
+        total_tokens: p + c + r,
+        prompt_tokens_details: {
+          text_tokens: p,
+          audio_tokens: 0,
+          image_tokens: 0,
+          cached_tokens: g.cachedTokens,
+        },
+        completion_tokens_details: {
+          reasoning_tokens: r,
+          audio_tokens: 0,
+          accepted_prediction_tokens: 0,
+          rejected_prediction_tokens: 0,
+        },
+        num_sources_used: 0,
+      };
+    case "perplexity":
+      return { prompt_tokens: p, completion_tokens: sentPieces, total_tokens: p + sentPieces };
+    case "mistral":
+      return { prompt_tokens: p, total_tokens: p + r + c, completion_tokens: r + c };
+  }
+}
+
 const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 function randomString(n: number, rand: () => number = Math.random): string {
   let s = "";
   for (let i = 0; i < n; i++) s += ID_ALPHABET[Math.floor(rand() * ID_ALPHABET.length)];
   return s;
+}
+
+/** A non-streamed answer in the flavor's shape (not "openai": that one is built inline). */
+function flavorCompletion(
+  flavor: OpenAIFlavorName,
+  g: Generation,
+  id: string,
+  created: number,
+  model: string,
+): Record<string, unknown> {
+  const reasoning = g.reasoningVisible ? g.reasoningPieces.join("") : undefined;
+  const usage = flavorUsage(flavor, g);
+  switch (flavor) {
+    case "deepseek":
+      return {
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{
+          index: 0,
+          message: {
+            role: "assistant",
+            content: g.content,
+            ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
+          },
+          logprobs: null,
+          finish_reason: g.finishReason,
+        }],
+        usage,
+        system_fingerprint: SYSTEM_FINGERPRINT,
+      };
+    case "xai":
+      return {
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{
+          index: 0,
+          message: {
+            role: "assistant",
+            content: g.content,
+            ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
+            refusal: null,
+          },
+          finish_reason: g.finishReason,
+        }],
+        usage,
+        system_fingerprint: SYSTEM_FINGERPRINT,
+      };
+    case "mistral":
+      return {
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{
+          index: 0,
+          message: {
+            role: "assistant",
+            tool_calls: null,
+            // magistral: typed chunks, the thinking first
+            content: reasoning !== undefined
+              ? [
+                { type: "thinking", thinking: [{ type: "text", text: reasoning }] },
+                { type: "text", text: g.content },
+              ]
+              : g.content,
+          },
+          finish_reason: g.finishReason,
+        }],
+        usage,
+      };
+    case "perplexity":
+      return {
+        id,
+        model,
+        created,
+        usage,
+        citations: SIMULATED_SOURCES.map((s) => s.url),
+        search_results: SIMULATED_SOURCES,
+        object: "chat.completion",
+        choices: [{
+          index: 0,
+          finish_reason: g.finishReason,
+          message: { role: "assistant", content: g.content },
+          delta: { role: "assistant", content: "" },
+        }],
+      };
+    case "openai":
+      throw new Error("the openai completion is built inline");
+  }
+}
+
+/** Mistral's 422 for request fields it does not know (pydantic's extra_forbidden), if any. */
+function mistralExtraFields(raw: Record<string, unknown>): Response | undefined {
+  const extra = Object.keys(raw).filter((k) => !MISTRAL_PARAMS.has(k));
+  if (!extra.length) return undefined;
+  return json({
+    object: "error",
+    message: {
+      detail: extra.map((k) => ({
+        type: "extra_forbidden",
+        loc: ["body", k],
+        msg: "Extra inputs are not permitted",
+        input: raw[k],
+      })),
+    },
+    type: "invalid_request_error",
+    param: null,
+    code: null,
+  }, 422);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,7 +639,11 @@ function randomString(n: number, rand: () => number = Math.random): string {
 export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise<Simulator> {
   const faults = new FaultController();
   const stats = new SimulatorStats();
-  const models = opts.models ?? DEFAULT_OPENAI_MODELS;
+  const flavor: OpenAIFlavorName = opts.flavor ?? "openai";
+  const spec = FLAVORS[flavor];
+  if (!spec) throw new Error(`unknown simulator flavor ${flavor}`);
+  const models = opts.models ?? spec.models;
+  const cache = new PromptCache();
   let requestsThisWindow = 0;
 
   function authorized(req: Request): boolean {
@@ -342,6 +678,7 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
           code: "rate_limit_exceeded",
         }, { "retry-after": String(retry), ...rateLimitHeaders(0, `${retry}s`) });
       case "unavailable":
+      case "overloaded": // OpenAI has no 529: overload is its 503
         return apiError(503, {
           message: "The engine is currently overloaded, please try again later. (simulated fault)",
           type: "server_error",
@@ -381,6 +718,10 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
       return invalidRequest(`Invalid type for body: expected an object, but got ${typeName(raw)} instead.`);
     }
+    if (flavor === "mistral") {
+      const extra = mistralExtraFields(raw as Record<string, unknown>);
+      if (extra) return extra;
+    }
     const parsed = Body.safeParse(raw, { reportInput: true });
     if (!parsed.success) return validationError(parsed.error);
     const body = parsed.data;
@@ -406,34 +747,44 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
       if (res) return res;
     }
 
-    const gen = generate(body, opts);
+    const gen = generate(body, opts, flavor);
+    if (spec.cacheBlockTokens) {
+      gen.cachedTokens = cache.lookup(body.model, body.messages, spec.cacheBlockTokens);
+    }
+    const output = outputTokens(gen);
     const pacing = pacingFor(opts, req.headers);
-    const id = "chatcmpl-" + randomString(29);
+    const id = flavor === "openai"
+      ? "chatcmpl-" + randomString(29)
+      : flavor === "mistral"
+      ? crypto.randomUUID().replaceAll("-", "")
+      : crypto.randomUUID();
     const created = Math.floor(Date.now() / 1000);
     const okHeaders = rateLimitHeaders(RATE_LIMIT_REQUESTS - 1 - (requestsThisWindow++ % 100), "120ms");
 
     if (!body.stream) {
-      const completion = {
-        id,
-        object: "chat.completion",
-        created,
-        model: body.model,
-        choices: [{
-          index: 0,
-          message: { role: "assistant", content: gen.content, refusal: null, annotations: [] },
-          logprobs: null,
-          finish_reason: gen.finishReason,
-        }],
-        usage: usageOf(gen),
-        service_tier: "default",
-        system_fingerprint: SYSTEM_FINGERPRINT,
-      };
+      const completion = flavor === "openai"
+        ? {
+          id,
+          object: "chat.completion",
+          created,
+          model: body.model,
+          choices: [{
+            index: 0,
+            message: { role: "assistant", content: gen.content, refusal: null, annotations: [] },
+            logprobs: null,
+            finish_reason: gen.finishReason,
+          }],
+          usage: usageOf(gen),
+          service_tier: "default",
+          system_fingerprint: SYSTEM_FINGERPRINT,
+        }
+        : flavorCompletion(flavor, gen, id, created, body.model);
       stats.active++;
       try {
         if (fault?.mode === "stall") {
           await untilAborted(ctx.signal);
         }
-        await sleep(pacing.firstTokenLatencyMs + gen.pieces.length * pacing.msPerToken, ctx.signal);
+        await sleep(pacing.firstTokenLatencyMs + output * pacing.msPerToken, ctx.signal);
       } catch {
         return dropped(ctx); // the simulator is closing: drop the connection
       } finally {
@@ -449,47 +800,128 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
           { headers: baseHeaders({ "content-type": "application/json", ...okHeaders }) },
         );
       }
-      stats.tokens(gen.promptTokens, gen.pieces.length);
+      stats.tokens(gen.promptTokens, output);
       return json(completion, 200, okHeaders);
     }
 
-    // Streaming: chunk objects exactly as OpenAI frames them (see fixtures/providers/openai).
+    // Streaming: chunk objects exactly as the provider frames them (see fixtures/providers).
     const includeUsage = body.stream_options?.include_usage === true;
-    const obfuscate = body.stream_options?.include_obfuscation !== false;
+    const obfuscate = flavor === "openai" && body.stream_options?.include_obfuscation !== false;
     const rand = seededRandom(gen.seed);
-    const frame = (choices: unknown[], usage?: unknown) => {
-      const chunk: Record<string, unknown> = {
-        id,
-        object: "chat.completion.chunk",
-        created,
-        model: body.model,
-        service_tier: "default",
-        system_fingerprint: SYSTEM_FINGERPRINT,
-        choices,
-      };
-      if (includeUsage) chunk.usage = usage ?? null;
+    /** Answer tokens sent so far (Perplexity's running usage totals). */
+    let sentPieces = 0;
+    const frame = (choices: unknown[], usage?: unknown, object = "chat.completion.chunk") => {
+      let chunk: Record<string, unknown>;
+      switch (flavor) {
+        case "openai":
+          chunk = {
+            id,
+            object,
+            created,
+            model: body.model,
+            service_tier: "default",
+            system_fingerprint: SYSTEM_FINGERPRINT,
+            choices,
+          };
+          if (includeUsage) chunk.usage = usage ?? null;
+          break;
+        case "deepseek":
+          chunk = { id, object, created, model: body.model, system_fingerprint: SYSTEM_FINGERPRINT, choices };
+          if (includeUsage) chunk.usage = usage ?? null;
+          break;
+        case "xai":
+          chunk = { id, object, created, model: body.model, choices };
+          if (usage) chunk.usage = usage;
+          chunk.system_fingerprint = SYSTEM_FINGERPRINT;
+          break;
+        case "mistral":
+          chunk = { id, object, created, model: body.model, choices };
+          if (usage) chunk.usage = usage;
+          break;
+        case "perplexity":
+          chunk = {
+            id,
+            model: body.model,
+            created,
+            usage: flavorUsage(flavor, gen, sentPieces),
+            citations: SIMULATED_SOURCES.map((s) => s.url),
+            search_results: SIMULATED_SOURCES,
+            object,
+            choices,
+          };
+          break;
+      }
       if (obfuscate) chunk.obfuscation = randomString(1 + Math.floor(rand() * 15), rand);
       return `data: ${JSON.stringify(chunk)}\n\n`;
     };
-    const choice = (delta: Record<string, unknown>, finish: string | null = null) => ({
-      index: 0,
-      delta,
-      logprobs: null,
-      finish_reason: finish,
-    });
+    const choice = (delta: Record<string, unknown>, finish: string | null = null) => {
+      switch (flavor) {
+        case "openai":
+        case "deepseek":
+          return { index: 0, delta, logprobs: null, finish_reason: finish };
+        case "mistral":
+          return { index: 0, delta, finish_reason: finish };
+        case "xai":
+        case "perplexity": // no finish_reason key until the end
+          return finish ? { index: 0, delta, finish_reason: finish } : { index: 0, delta };
+      }
+    };
+    const reasoner = gen.reasoningVisible;
+    // The first delta, before any token (xAI and Perplexity send the role with the first token).
+    const opening: Record<string, unknown> | undefined = flavor === "openai"
+      ? { role: "assistant", content: "", refusal: null }
+      : flavor === "deepseek"
+      ? reasoner
+        ? { role: "assistant", content: null, reasoning_content: "" }
+        : { role: "assistant", content: "" }
+      : flavor === "mistral"
+      ? { role: "assistant", content: "" }
+      : undefined;
+    const tokenDelta = (
+      kind: "reasoning" | "text",
+      text: string,
+      first: boolean,
+    ): Record<string, unknown> => {
+      const role = first && !opening ? { role: "assistant" } : {};
+      if (kind === "reasoning") {
+        if (flavor === "deepseek") return { content: null, reasoning_content: text };
+        if (flavor === "mistral") {
+          return { content: [{ type: "thinking", thinking: [{ type: "text", text }] }] };
+        }
+        return { reasoning_content: text, ...role };
+      }
+      if (flavor === "deepseek" && reasoner) return { content: text, reasoning_content: null };
+      if (flavor === "perplexity") return { role: "assistant", content: text };
+      return { content: text, ...role };
+    };
+    // Streamed tokens in order: the visible reasoning, then the answer.
+    const tokens: { kind: "reasoning" | "text"; text: string }[] = [
+      ...(gen.reasoningVisible
+        ? gen.reasoningPieces.map((text) => ({ kind: "reasoning" as const, text }))
+        : []),
+      ...gen.pieces.map((text) => ({ kind: "text" as const, text })),
+    ];
+    const hiddenReasoning = gen.reasoningVisible ? 0 : gen.reasoningPieces.length;
     // Several tokens per chunk when pacing is finer than 10 ms, so timers stay coarse.
     const perChunk = pacing.msPerToken > 0 && pacing.msPerToken < 10 ? Math.ceil(10 / pacing.msPerToken) : 1;
-    const breakAt = fault ? Math.min(fault.afterTokens, gen.pieces.length) : Infinity;
+    const breakAt = fault ? Math.min(fault.afterTokens, tokens.length) : tokens.length;
     let streamErrored = false;
 
     async function* frames(signal: AbortSignal): AsyncGenerator<string> {
-      await sleep(pacing.firstTokenLatencyMs, signal);
-      yield frame([choice({ role: "assistant", content: "", refusal: null })]);
+      // Hidden reasoning takes its time before the first token, as it does for real.
+      await sleep(pacing.firstTokenLatencyMs + hiddenReasoning * pacing.msPerToken, signal);
+      if (opening) yield frame([choice(opening)]);
       let sent = 0;
-      while (sent < Math.min(breakAt, gen.pieces.length)) {
-        const take = Math.min(perChunk, Math.min(breakAt, gen.pieces.length) - sent);
+      while (sent < breakAt) {
+        // One chunk holds tokens of one kind only.
+        let take = 1;
+        while (take < perChunk && sent + take < breakAt && tokens[sent + take].kind === tokens[sent].kind) {
+          take++;
+        }
         if (sent > 0) await sleep(take * pacing.msPerToken, signal);
-        yield frame([choice({ content: gen.pieces.slice(sent, sent + take).join("") })]);
+        const group = tokens.slice(sent, sent + take);
+        if (group[0].kind === "text") sentPieces += take;
+        yield frame([choice(tokenDelta(group[0].kind, group.map((t) => t.text).join(""), sent === 0))]);
         sent += take;
       }
       if (fault?.mode === "cut_stream") throw new CutStream();
@@ -502,9 +934,34 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
         yield `data: ${JSON.stringify({ error: SERVER_ERROR })}\n\n`;
         return;
       }
-      yield frame([choice({}, gen.finishReason)]);
-      if (includeUsage) yield frame([], usageOf(gen));
-      yield "data: [DONE]\n\n";
+      const usage = flavorUsage(flavor, gen);
+      switch (flavor) {
+        case "openai":
+          yield frame([choice({}, gen.finishReason)]);
+          if (includeUsage) yield frame([], usage);
+          break;
+        case "xai":
+          yield frame([choice({}, gen.finishReason)]);
+          if (includeUsage) yield frame([], usage);
+          break;
+        case "deepseek": // usage on the finish chunk
+          yield frame(
+            [choice(reasoner ? { content: "", reasoning_content: null } : { content: "" }, gen.finishReason)],
+            includeUsage ? usage : undefined,
+          );
+          break;
+        case "mistral": // usage on the finish chunk, always
+          yield frame([choice({ content: "" }, gen.finishReason)], usage);
+          break;
+        case "perplexity":
+          yield frame(
+            [choice({ role: "assistant", content: "" }, gen.finishReason)],
+            usage,
+            "chat.completion.done",
+          );
+          break;
+      }
+      if (spec.doneMarker) yield "data: [DONE]\n\n";
     }
 
     stats.stream("started");
@@ -515,7 +972,7 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
         if (streamErrored) stats.stream("errored");
         else {
           stats.stream("completed");
-          stats.tokens(gen.promptTokens, gen.pieces.length);
+          stats.tokens(gen.promptTokens, output);
         }
       } else if (end === "cut") stats.stream("cut");
       else if (end === "failed") stats.stream("errored");
@@ -566,6 +1023,7 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
       console.error("openai simulator: unexpected error", e);
       res = apiError(500, { message: String(e), type: "server_error", param: null, code: null });
     }
+    if (flavor !== "openai") res.headers.set("x-simulated-provider", flavor);
     stats.status(res.status);
     return res;
   });
@@ -580,5 +1038,7 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
 }
 
 if (import.meta.main) {
-  await runSimulatorCli("openai", startOpenAISimulator);
+  const flavor = (Deno.env.get("OPENAI_SIMULATOR_FLAVOR") || "openai") as OpenAIFlavorName;
+  if (!(flavor in FLAVORS)) throw new Error(`OPENAI_SIMULATOR_FLAVOR: unknown flavor ${flavor}`);
+  await runSimulatorCli(flavor, (opts) => startOpenAISimulator({ ...opts, flavor }));
 }

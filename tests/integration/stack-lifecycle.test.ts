@@ -33,6 +33,9 @@ function descendants(pid: number): number[] {
 const alive = (pid: number) =>
   existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
 
+/** Stacks still running; a failing test stops them so none outlives it. */
+const running = new Set<Deno.ChildProcess>();
+
 async function start(args: string[], env: Record<string, string> = {}) {
   await Deno.remove(join(STATE, "stack.json")).catch(() => {});
   const child = new Deno.Command("node", {
@@ -59,9 +62,12 @@ async function start(args: string[], env: Record<string, string> = {}) {
     for await (const c of s) output += new TextDecoder().decode(c);
   };
   const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  let exited = false;
+  child.status.then(() => (exited = true));
+  running.add(child);
   const deadline = Date.now() + 120_000;
   while (!existsSync(join(STATE, "stack.json"))) {
-    if (Date.now() > deadline) throw new Error(`stack not ready:\n${output}`);
+    if (exited || Date.now() > deadline) throw new Error(`stack not ready:\n${output}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   const info = JSON.parse(await Deno.readTextFile(join(STATE, "stack.json")));
@@ -76,6 +82,7 @@ async function start(args: string[], env: Record<string, string> = {}) {
       );
       child.kill("SIGINT");
       const status = await child.status;
+      running.delete(child);
       await drained;
       return { status, family, postmaster };
     },
@@ -117,6 +124,7 @@ Deno.test({
         },
         body: JSON.stringify({
           messages: [{ role: "user", content: "through the real key" }],
+          model: "gpt-4o-mini",
           stream: false,
         }),
       });
@@ -156,6 +164,10 @@ Deno.test({
       const s3 = await third.interrupt();
       assert.deepEqual(await waitGone([...s3.family, s3.postmaster]), []);
     } finally {
+      for (const child of running) {
+        child.kill("SIGINT");
+        await child.status;
+      }
       await provider.close();
     }
   },

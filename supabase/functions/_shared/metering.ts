@@ -39,7 +39,14 @@ export type Admission =
   }
   | {
     admitted: false;
-    code: "unauthorized" | "model_not_allowed" | "not_found" | "quota_exceeded" | "rate_limited" | "conflict" | "replay";
+    code:
+      | "unauthorized"
+      | "model_not_allowed"
+      | "not_found"
+      | "quota_exceeded"
+      | "rate_limited"
+      | "conflict"
+      | "replay";
     message: string;
     details?: unknown;
     retryAfter?: number;
@@ -48,7 +55,12 @@ export type Admission =
   };
 
 const asCandidates = (list: Candidate[]) =>
-  list.map((c) => ({ model: c.model.id, provider: c.model.provider, worstCaseCost: c.worstCaseCost, tiers: c.model.tiers }));
+  list.map((c) => ({
+    model: c.model.id,
+    provider: c.model.provider,
+    worstCaseCost: c.worstCaseCost,
+    tiers: c.model.tiers,
+  }));
 
 export async function admit(args: {
   userId: string;
@@ -66,7 +78,9 @@ export async function admit(args: {
   const [row] = await db()`
     select public.admit_request(
       ${args.userId}, ${args.requestId}, ${db().json(asCandidates(args.candidates))}, ${args.routed},
-      ${args.conversationId ?? null}, ${args.userMessage}, ${args.title}, ${db().json(asCandidates(args.fallbacks))},
+      ${args.conversationId ?? null}, ${args.userMessage}, ${args.title}, ${
+    db().json(asCandidates(args.fallbacks))
+  },
       ${args.idempotencyKey ?? null}, ${args.requestHash ?? null}, ${args.cacheHash ?? null}
     ) as result`;
   return row.result as Admission;
@@ -92,7 +106,9 @@ export async function settle(s: Settlement): Promise<void> {
   await db()`
     select public.settle_request(
       ${s.requestId}, ${s.inputTokens}, ${s.outputTokens}, ${s.cost}::numeric, ${s.priceVersion},
-      ${Math.round(s.latencyMs)}, ${s.status}, ${s.content}, ${s.messageId}, ${s.model.id}, ${s.model.provider},
+      ${
+    Math.round(s.latencyMs)
+  }, ${s.status}, ${s.content}, ${s.messageId}, ${s.model.id}, ${s.model.provider},
       ${s.cacheHash ?? null}, ${s.cacheTtlSeconds ?? 3600}
     )`;
 }

@@ -110,6 +110,7 @@ export async function prepareChat(
     if (!isChatModel(model)) {
       throw new ApiError("invalid_request", `Model ${model.id} does not support chat`, { field: "model" });
     }
+    if (!servable(model)) throw unservable(model);
     const candidate = toCandidate(model);
     if (!fits(candidate)) {
       throw new ApiError("invalid_request", `The conversation is too long for ${model.id}'s context window`, {

@@ -9,7 +9,14 @@ export function sseMessages(body: ReadableStream<Uint8Array>): ReadableStream<Ev
 
 /** Folds normalized events into one Completion (non-streaming answers, tests). */
 export async function collect(events: AsyncIterable<ProviderEvent>): Promise<Completion> {
-  const out: Completion = { text: "", reasoning: null, toolCalls: [], citations: [], finishReason: null, usage: null };
+  const out: Completion = {
+    text: "",
+    reasoning: null,
+    toolCalls: [],
+    citations: [],
+    finishReason: null,
+    usage: null,
+  };
   const calls = new Map<number, ToolCall>();
   for await (const e of events) {
     switch (e.type) {

@@ -119,6 +119,9 @@ function streamError(type: string | undefined): ProviderError {
   return new ProviderError(kind, `anthropic stream error (${safe})`);
 }
 
+/** The root the provider's official SDK uses; <P>_BASE_URL overrides it. */
+export const defaultBaseUrl = "https://api.anthropic.com";
+
 export const anthropicAdapter: ProviderAdapter = {
   buildRequest(req: ProviderRequest, endpoint, stream) {
     const body: Record<string, unknown> = {

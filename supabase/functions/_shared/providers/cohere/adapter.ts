@@ -138,6 +138,9 @@ function failedGeneration(reason: string, error: string | null | undefined): Pro
     : new ProviderError("error", `cohere generation failed (${reason})${detail}`);
 }
 
+/** The root the provider's official SDK uses; <P>_BASE_URL overrides it. */
+export const defaultBaseUrl = "https://api.cohere.com";
+
 export const cohereAdapter: ProviderAdapter = {
   buildRequest(req: ProviderRequest, endpoint, stream) {
     const body: Record<string, unknown> = {

@@ -73,6 +73,9 @@ export const GEMINI_API_VERSION = "v1beta";
 
 type GeminiContent = { role: "user" | "model"; parts: { text: string }[] };
 
+/** The root the provider's official SDK uses; <P>_BASE_URL overrides it. */
+export const defaultBaseUrl = "https://generativelanguage.googleapis.com";
+
 export const geminiAdapter: ProviderAdapter = {
   buildRequest(req: ProviderRequest, endpoint, stream) {
     const system: { text: string }[] = [];

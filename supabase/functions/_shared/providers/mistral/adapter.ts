@@ -1,0 +1,24 @@
+// Mistral (https://docs.mistral.ai/api/#tag/chat), OpenAI Chat Completions with these differences:
+// - the output budget is `max_tokens`; unknown fields are rejected (422 "Extra inputs are not
+//   permitted"), stream_options included, so it is never sent: Mistral always puts usage on the
+//   last chunk of a stream, with the finish reason;
+// - content can be an array of typed chunks: magistral models stream
+//   [{"type":"thinking","thinking":[{"type":"text","text":…}]}] before the answer's
+//   {"type":"text"} chunks or plain strings; thinking is reasoning, and completion_tokens
+//   counts it (there is no separate reasoning_tokens field);
+// - tool calls may arrive whole or in pieces (a first delta with id and name, later ones with
+//   an empty name and the arguments).
+
+import { openaiAdapter, type OpenAIFlavor } from "../openai/adapter.ts";
+import type { ProviderAdapter } from "../types.ts";
+
+export const defaultBaseUrl = "https://api.mistral.ai/v1";
+
+export const mistralFlavor: OpenAIFlavor = {
+  maxTokensParam: "max_tokens",
+  streamUsageOption: false,
+  typedContentChunks: true,
+  reasoningIncludedInCompletion: true,
+};
+
+export const mistralAdapter: ProviderAdapter = openaiAdapter(mistralFlavor);
