@@ -1,9 +1,13 @@
-// `npm run bench`: gateway overhead, measured side by side in one run. The same non-streaming
-// chat request goes (a) straight to the simulated OpenAI provider and (b) through
-// POST /functions/v1/chat (auth, admission, provider, metering), at 1 and at 50 concurrent
-// clients; it prints p50/p99 latency and throughput for both and their ratio, and writes
-// bench/results/latest.json. The simulator answers without pacing, so what differs is us.
-// Bounded: a fixed number of requests per scenario. No thresholds: figures are for watching.
+// `npm run bench`: gateway overhead, measured side by side in one run. The same chat request
+// goes (a) straight to the simulated OpenAI provider and (b) through POST /functions/v1/chat
+// (auth, admission, provider, metering):
+//   - non-streaming at 1 and 50 concurrent clients: p50/p99 latency, throughput, ratios;
+//   - streaming at 1 client: time to first token, direct vs through us;
+//   - 500 concurrent streams held to completion (paced at 20 tokens/s): errors, and the chat
+//     function's memory growth per open stream.
+// Writes bench/results/latest.json and latest.md. The simulator answers without pacing except
+// where a scenario sets it, so what differs is us. Bounded: fixed request counts. No
+// thresholds: figures are for watching.
 //
 // deno run -A scripts/bench/main.ts [--quick]
 
@@ -25,6 +29,27 @@ interface Figures {
   p99Ms: number;
   rps: number;
   errors: number;
+}
+
+/** Resident memory of the bench stack's chat function process (found below the stack's pid). */
+function chatFunctionRssKb(stackPid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry.name)]);
+    } catch { /* exited */ }
+  }
+  for (const pid of children.get(stackPid) ?? []) {
+    try {
+      if (!Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("/functions/chat/index.ts")) continue;
+      const rss = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+      if (rss) return Number(rss[1]);
+    } catch { /* exited */ }
+  }
+  return 0;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -139,9 +164,83 @@ try {
       }× | ${(g.rps / d.rps).toFixed(2)}× | |`,
     );
   }
+  // Streaming: time to the first token, direct vs through /chat.
+  const ttft = async (url: string, init: RequestInit, isToken: (data: string) => boolean) => {
+    const t0 = performance.now();
+    const res = await fetch(url, init);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    let first = NaN;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      buffered += r.value;
+      if (Number.isNaN(first) && buffered.split("\n").some((line) => line.startsWith("data: ") && isToken(line.slice(6)))) {
+        first = performance.now() - t0;
+      }
+    }
+    return first;
+  };
+  const ttftRuns = Math.round(200 * SCALE);
+  const directTtft: number[] = [];
+  const nexusTtft: number[] = [];
+  for (let i = 0; i < ttftRuns; i++) {
+    directTtft.push(await ttft(`${simulators.openai}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer simulated", "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o-mini", stream: true, stream_options: { include_usage: true }, ...body(n++) }),
+    }, (d) => d.includes('"content"')));
+    nexusTtft.push(await ttft(`${apiUrl}/functions/v1/chat`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens[0]}`, apikey: anonKey, "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o-mini", ...body(n++) }),
+    }, (d) => d.includes('"delta"')));
+  }
+  const p = (xs: number[], q: number) => Math.round(percentile([...xs].sort((a, b) => a - b), q) * 100) / 100;
+  results.streaming = {
+    ttftDirectP50Ms: p(directTtft, 50),
+    ttftNexusP50Ms: p(nexusTtft, 50),
+    ttftOverheadMs: Math.round((p(nexusTtft, 50) - p(directTtft, 50)) * 100) / 100,
+  };
+  rows.push(`| 1 | stream TTFT direct | ${p(directTtft, 50)} | ${p(directTtft, 99)} | | |`);
+  rows.push(`| 1 | stream TTFT NEXUS | ${p(nexusTtft, 50)} | ${p(nexusTtft, 99)} | | |`);
+
+  // Many streams held open at once: pace the provider so each lasts ~2 s.
+  const held = Math.round(500 * SCALE);
+  const pace = (body: Record<string, number>) =>
+    fetch(new URL("/__simulator/pace", simulators.openai), { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } })
+      .then((r) => r.body?.cancel());
+  await pace({ tokensPerSecond: 20, firstTokenLatencyMs: 0 });
+  const rssBefore = chatFunctionRssKb(stack.pid);
+  let peak = rssBefore;
+  const sampler = setInterval(() => (peak = Math.max(peak, chatFunctionRssKb(stack.pid))), 100);
+  let streamErrors = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: held }, async (_, i) => {
+    try {
+      const res = await fetch(`${apiUrl}/functions/v1/chat`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${tokens[i % tokens.length]}`, apikey: anonKey, "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt-4o-mini", ...body(n++) }),
+      });
+      const text = await res.text();
+      if (!res.ok || !text.includes("[DONE]") || text.includes('"error"')) streamErrors++;
+    } catch {
+      streamErrors++;
+    }
+  }));
+  clearInterval(sampler);
+  await pace({ tokensPerSecond: 0, firstTokenLatencyMs: 0 });
+  results.streaming = {
+    ...results.streaming as object,
+    concurrentStreams: held,
+    errors: streamErrors,
+    heldSeconds: Math.round((performance.now() - t0) / 100) / 10,
+    memoryPerStreamKb: Math.round(((peak - rssBefore) / held) * 10) / 10,
+  };
+  rows.push(`| ${held} | streams held to completion | errors ${streamErrors} | memory/stream ${(results.streaming as { memoryPerStreamKb: number }).memoryPerStreamKb} KB | | |`);
+
   const report = [
     "",
-    "POST /functions/v1/chat (non-streaming, gpt-4o-mini, simulated provider) vs the provider directly",
+    "POST /functions/v1/chat vs the simulated provider directly (gpt-4o-mini)",
     "",
     "| clients | target | p50 ms | p99 ms | req/s | errors |",
     "|---|---|---|---|---|---|",

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 export const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 
 export interface StackProcess {
+  pid: number;
   stackFile: string;
   info: {
     apiUrl: string;
@@ -78,5 +79,5 @@ export async function startStack(opts: {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { stackFile, info: JSON.parse(await Deno.readTextFile(stackFile)), stop };
+  return { pid: child.pid, stackFile, info: JSON.parse(await Deno.readTextFile(stackFile)), stop };
 }

@@ -6,6 +6,8 @@
 //   DELETE /__simulator/faults   clears the plan (every request behaves normally)
 //   GET    /__simulator/stats    counters (see SimulatorStats)
 //   DELETE /__simulator/stats    resets the counters
+//   POST   /__simulator/pace     {"tokensPerSecond"?, "firstTokenLatencyMs"?}: changes the pacing
+//                                of every later request (benchmarks hold streams open with it)
 //
 // A rule: {"mode": FaultMode, "count"?: N | "always" (default 1), "retryAfterSeconds"?: s,
 // "afterTokens"?: n, "model"?: "id"}. Rules are used in order: a generation request takes the
@@ -165,6 +167,11 @@ export class SimulatorStats {
 
 export const CONTROL_PREFIX = "/__simulator/";
 
+const PaceInput = z.strictObject({
+  tokensPerSecond: z.number().min(0).optional(),
+  firstTokenLatencyMs: z.number().min(0).optional(),
+});
+
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
@@ -175,6 +182,7 @@ export async function handleControl(
   path: string,
   faults: FaultController,
   stats: SimulatorStats,
+  pace: { tokensPerSecond?: number; firstTokenLatencyMs?: number },
 ): Promise<Response> {
   const route = `${req.method} ${path.slice(CONTROL_PREFIX.length - 1)}`;
   switch (route) {
@@ -196,6 +204,12 @@ export async function handleControl(
         const message = e instanceof z.ZodError ? z.prettifyError(e) : String(e);
         return json({ error: { message, type: "invalid_request_error" } }, 400);
       }
+    }
+    case "POST /pace": {
+      const parsed = PaceInput.safeParse(await req.json().catch(() => null));
+      if (!parsed.success) return json({ error: { message: z.prettifyError(parsed.error), type: "invalid_request_error" } }, 400);
+      Object.assign(pace, parsed.data);
+      return json({ tokensPerSecond: pace.tokensPerSecond, firstTokenLatencyMs: pace.firstTokenLatencyMs });
     }
     case "GET /stats":
       return json(stats.snapshot());

@@ -1014,7 +1014,7 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
 
   const server = serveSimulator(opts.port ?? 0, async (req, ctx) => {
     const path = new URL(req.url).pathname;
-    if (path.startsWith(CONTROL_PREFIX)) return await handleControl(req, path, faults, stats);
+    if (path.startsWith(CONTROL_PREFIX)) return await handleControl(req, path, faults, stats, opts);
     stats.request();
     let res: Response;
     try {
