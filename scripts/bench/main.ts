@@ -173,7 +173,10 @@ try {
     let first = NaN;
     for (let r = await reader.read(); !r.done; r = await reader.read()) {
       buffered += r.value;
-      if (Number.isNaN(first) && buffered.split("\n").some((line) => line.startsWith("data: ") && isToken(line.slice(6)))) {
+      if (
+        Number.isNaN(first) &&
+        buffered.split("\n").some((line) => line.startsWith("data: ") && isToken(line.slice(6)))
+      ) {
         first = performance.now() - t0;
       }
     }
@@ -183,16 +186,29 @@ try {
   const directTtft: number[] = [];
   const nexusTtft: number[] = [];
   for (let i = 0; i < ttftRuns; i++) {
-    directTtft.push(await ttft(`${simulators.openai}/chat/completions`, {
-      method: "POST",
-      headers: { authorization: "Bearer simulated", "content-type": "application/json" },
-      body: JSON.stringify({ model: "gpt-4o-mini", stream: true, stream_options: { include_usage: true }, ...body(n++) }),
-    }, (d) => d.includes('"content"')));
-    nexusTtft.push(await ttft(`${apiUrl}/functions/v1/chat`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${tokens[0]}`, apikey: anonKey, "content-type": "application/json" },
-      body: JSON.stringify({ model: "gpt-4o-mini", ...body(n++) }),
-    }, (d) => d.includes('"delta"')));
+    directTtft.push(
+      await ttft(`${simulators.openai}/chat/completions`, {
+        method: "POST",
+        headers: { authorization: "Bearer simulated", "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "gpt-4o-mini",
+          stream: true,
+          stream_options: { include_usage: true },
+          ...body(n++),
+        }),
+      }, (d) => d.includes('"content"')),
+    );
+    nexusTtft.push(
+      await ttft(`${apiUrl}/functions/v1/chat`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${tokens[0]}`,
+          apikey: anonKey,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ model: "gpt-4o-mini", ...body(n++) }),
+      }, (d) => d.includes('"delta"')),
+    );
   }
   const p = (xs: number[], q: number) => Math.round(percentile([...xs].sort((a, b) => a - b), q) * 100) / 100;
   results.streaming = {
@@ -206,7 +222,11 @@ try {
   // Many streams held open at once: pace the provider so each lasts ~2 s.
   const held = Math.round(500 * SCALE);
   const pace = (body: Record<string, number>) =>
-    fetch(new URL("/__simulator/pace", simulators.openai), { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } })
+    fetch(new URL("/__simulator/pace", simulators.openai), {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json" },
+    })
       .then((r) => r.body?.cancel());
   await pace({ tokensPerSecond: 20, firstTokenLatencyMs: 0 });
   const rssBefore = chatFunctionRssKb(stack.pid);
@@ -218,7 +238,11 @@ try {
     try {
       const res = await fetch(`${apiUrl}/functions/v1/chat`, {
         method: "POST",
-        headers: { authorization: `Bearer ${tokens[i % tokens.length]}`, apikey: anonKey, "content-type": "application/json" },
+        headers: {
+          authorization: `Bearer ${tokens[i % tokens.length]}`,
+          apikey: anonKey,
+          "content-type": "application/json",
+        },
         body: JSON.stringify({ model: "gpt-4o-mini", ...body(n++) }),
       });
       const text = await res.text();
@@ -236,7 +260,11 @@ try {
     heldSeconds: Math.round((performance.now() - t0) / 100) / 10,
     memoryPerStreamKb: Math.round(((peak - rssBefore) / held) * 10) / 10,
   };
-  rows.push(`| ${held} | streams held to completion | errors ${streamErrors} | memory/stream ${(results.streaming as { memoryPerStreamKb: number }).memoryPerStreamKb} KB | | |`);
+  rows.push(
+    `| ${held} | streams held to completion | errors ${streamErrors} | memory/stream ${
+      (results.streaming as { memoryPerStreamKb: number }).memoryPerStreamKb
+    } KB | | |`,
+  );
 
   const report = [
     "",

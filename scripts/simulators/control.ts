@@ -207,7 +207,12 @@ export async function handleControl(
     }
     case "POST /pace": {
       const parsed = PaceInput.safeParse(await req.json().catch(() => null));
-      if (!parsed.success) return json({ error: { message: z.prettifyError(parsed.error), type: "invalid_request_error" } }, 400);
+      if (!parsed.success) {
+        return json(
+          { error: { message: z.prettifyError(parsed.error), type: "invalid_request_error" } },
+          400,
+        );
+      }
       Object.assign(pace, parsed.data);
       return json({ tokensPerSecond: pace.tokensPerSecond, firstTokenLatencyMs: pace.firstTokenLatencyMs });
     }

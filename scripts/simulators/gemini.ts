@@ -739,7 +739,9 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
 
   const server = serveSimulator(opts.port ?? 0, async (req, ctx) => {
     const url = new URL(req.url);
-    if (url.pathname.startsWith(CONTROL_PREFIX)) return await handleControl(req, url.pathname, faults, stats, opts);
+    if (url.pathname.startsWith(CONTROL_PREFIX)) {
+      return await handleControl(req, url.pathname, faults, stats, opts);
+    }
     stats.request();
     let res: Response;
     try {

@@ -143,6 +143,8 @@ async function main() {
   await Deno.writeTextFile(join(stateDir, "stack.json"), JSON.stringify(info, null, 2) + "\n", {
     mode: 0o600,
   });
+  // stack.json means "running": it goes away with the stack
+  cleanups.push(() => Deno.remove(join(stateDir, "stack.json")).catch(() => {}));
   console.log([
     "",
     "NEXUS AI is running.",

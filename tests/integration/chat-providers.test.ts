@@ -10,7 +10,18 @@ import { type ChatModel, findModel } from "../../supabase/functions/_shared/cata
 import { cost, toUnits } from "../../supabase/functions/_shared/money.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const PROVIDERS = ["openai", "anthropic", "gemini", "cohere", "deepseek", "mistral", "perplexity", "xai", "groq", "dashscope"];
+const PROVIDERS = [
+  "openai",
+  "anthropic",
+  "gemini",
+  "cohere",
+  "deepseek",
+  "mistral",
+  "perplexity",
+  "xai",
+  "groq",
+  "dashscope",
+];
 
 interface ListedModel {
   id: string;
@@ -24,11 +35,17 @@ async function streamChat(token: string, model: string, content: string) {
   const res = await fetch(functionsUrl("chat"), {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ model, messages: [{ role: "system", content: "Be brief." }, { role: "user", content }], fallback: false }),
+    body: JSON.stringify({
+      model,
+      messages: [{ role: "system", content: "Be brief." }, { role: "user", content }],
+      fallback: false,
+    }),
   });
   assert.equal(res.status, 200, `${model}: ${res.status}`);
   const events: Record<string, unknown>[] = [];
-  for await (const e of res.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream())) {
+  for await (
+    const e of res.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream())
+  ) {
     if (e.data !== "[DONE]") events.push(JSON.parse(e.data));
   }
   return events;
@@ -40,28 +57,43 @@ Deno.test({
   fn: async () => {
     const user = await newUser("providers");
     await database()`select public.set_user_tier(${user.id}, 'enterprise')`;
-    const listed = await fetch(functionsUrl("models"), { headers: { authorization: `Bearer ${user.accessToken}` } });
+    const listed = await fetch(functionsUrl("models"), {
+      headers: { authorization: `Bearer ${user.accessToken}` },
+    });
     const { data } = await listed.json() as { data: ListedModel[] };
 
     for (const provider of PROVIDERS) {
-      const model = data.find((m) => m.provider === provider && m.available && m.capabilities.includes("chat"));
+      const model = data.find((m) =>
+        m.provider === provider && m.available && m.capabilities.includes("chat")
+      );
       assert.ok(model, `an available chat model for ${provider}`);
       assert.equal(model.simulated, true);
       const events = await streamChat(user.accessToken, model.id, `Hello from the ${provider} test`);
       const text = events.filter((e) => "delta" in e).map((e) => e.delta).join("");
       assert.match(text, /simulated/i, `${provider} answered`);
-      const final = events.find((e) => "cost" in e) as { cost: number; usage: { inputTokens: number; outputTokens: number } };
+      const final = events.find((e) => "cost" in e) as {
+        cost: number;
+        usage: { inputTokens: number; outputTokens: number };
+      };
       assert.ok(final, `${provider}: a cost event`);
       assert.ok(final.usage.inputTokens > 0 && final.usage.outputTokens > 0, `${provider}: usage reported`);
       const catalog = findModel(model.id) as ChatModel;
-      assert.equal(final.cost, Number(cost(catalog.pricing, final.usage)), `${provider}: cost = catalog price × usage`);
+      assert.equal(
+        final.cost,
+        Number(cost(catalog.pricing, final.usage)),
+        `${provider}: cost = catalog price × usage`,
+      );
       assert.ok(!events.some((e) => "error" in e), `${provider}: no error event`);
     }
 
     await settled(user.id);
     const records = await database()`
       select provider, model, cost::text as cost, status from public.usage_records where user_id = ${user.id}`;
-    assert.deepEqual(records.map((r) => r.provider).sort(), [...PROVIDERS].sort(), "one usage record per provider");
+    assert.deepEqual(
+      records.map((r) => r.provider).sort(),
+      [...PROVIDERS].sort(),
+      "one usage record per provider",
+    );
     for (const r of records) {
       assert.equal(r.status, "complete");
       assert.ok(toUnits(r.cost) > 0n, `${r.provider}: never $0`);
@@ -93,7 +125,11 @@ Deno.test({
     await database()`select public.set_user_tier(${user.id}, 'enterprise')`;
     const sim = (stack() as unknown as { simulators: Record<string, string> }).simulators.anthropic;
     const faults = new URL("/__simulator/faults", sim);
-    await fetch(faults, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ mode: "overloaded", count: 1 }) })
+    await fetch(faults, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ mode: "overloaded", count: 1 }),
+    })
       .then((r) => r.body?.cancel());
     const events = await streamChat(user.accessToken, "claude-haiku-4-5", "are you there?");
     assert.ok(events.some((e) => "delta" in e));

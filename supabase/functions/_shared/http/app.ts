@@ -15,7 +15,8 @@ import { ServerTiming } from "./server-timing.ts";
 export type AppEnv = { Variables: { user: UserClaims; requestId: string; timing: ServerTiming } };
 
 export function createApp(functionName: string): Hono<AppEnv> {
-  const app = new Hono<AppEnv>().basePath(`/${functionName}`);
+  // strict: false, so /account and /account/ are the same endpoint
+  const app = new Hono<AppEnv>({ strict: false }).basePath(`/${functionName}`);
 
   app.use(
     "*",

@@ -1,0 +1,21 @@
+// Bodies and queries of the account endpoints, validated at the boundary.
+
+import { z } from "zod";
+import { findModel, isChatModel } from "../catalog/index.ts";
+
+export const AccountPatch = z.strictObject({
+  displayName: z.string().trim().min(1).max(80).nullable().optional(),
+  avatarUrl: z.url({ protocol: /^https?$/ }).max(2000).nullable().optional(),
+  smartRouter: z.boolean().optional(),
+  defaultModel: z.string().nullable().optional().refine(
+    (id) => id == null || (findModel(id) !== undefined && isChatModel(findModel(id)!)),
+    "must be a chat model of the catalog",
+  ),
+}).refine((b) => Object.keys(b).length > 0, "nothing to update");
+
+export const UsageQuery = z.strictObject({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  groupBy: z.enum(["day", "model"]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+}).refine((q) => !q.from || !q.to || q.from < q.to, { message: "from must be before to", path: ["from"] });

@@ -1,0 +1,123 @@
+// GET/PATCH /functions/v1/account and GET /functions/v1/account/usage: who I am, my plan and
+// what I have left, my preferences, and what I spent (sums of my usage records, exact).
+
+import { createApp, requireUser } from "../_shared/http/app.ts";
+import { parse, readJson } from "../_shared/http/validate.ts";
+import { ApiError } from "../_shared/http/errors.ts";
+import { type QuotaSnapshot, userContextHeaders } from "../_shared/http/user-context.ts";
+import { asUser, db } from "../_shared/db.ts";
+import { decimalJson } from "../_shared/money.ts";
+import { AccountPatch, UsageQuery } from "../_shared/account/schema.ts";
+import { quotaOf } from "../_shared/metering.ts";
+
+const app = createApp("account");
+
+interface Summary {
+  quota: QuotaSnapshot;
+  cost: { total: string; month: string; session: string; requests: number };
+  [key: string]: unknown;
+}
+
+async function summary(userId: string, sessionId?: string): Promise<Summary> {
+  const [row] = await db()`select public.account_summary(${userId}, ${sessionId ?? null}) as a`;
+  if (!row.a) throw new ApiError("unauthorized", "Unknown user");
+  return row.a as Summary;
+}
+
+/** The account in the API's shape: money as exact JSON numbers, limits as the headers say them. */
+function present(a: Summary) {
+  const q = a.quota;
+  return {
+    ...a,
+    quota: {
+      monthlyQuota: q.monthlyQuota,
+      used: q.monthUsed,
+      remaining: q.monthRemaining,
+      periodStart: q.periodStart,
+      periodEnd: q.periodEnd,
+    },
+    rateLimit: { limit: q.requestsPerMinute, remaining: q.minuteRemaining, resetAt: q.minuteResetAt },
+    plan: { tier: q.tier, maxCostPerRequest: q.maxCostPerRequest },
+    cost: {
+      session: decimalJson(a.cost.session),
+      month: decimalJson(a.cost.month),
+      total: decimalJson(a.cost.total),
+      requests: a.cost.requests,
+    },
+  };
+}
+
+app.get("/", requireUser, async (c) => {
+  const user = c.get("user");
+  const a = await summary(user.sub, user.session_id);
+  return c.json(present(a), 200, userContextHeaders(a.quota));
+});
+
+app.patch("/", requireUser, async (c) => {
+  const user = c.get("user");
+  const patch = await readJson(c.req.raw, AccountPatch);
+  // As the user, so RLS and the column grants decide what may change.
+  await asUser(user, (sql) => {
+    const set: Record<string, unknown> = {};
+    if (patch.displayName !== undefined) set.display_name = patch.displayName;
+    if (patch.avatarUrl !== undefined) set.avatar_url = patch.avatarUrl;
+    if (patch.smartRouter !== undefined) set.smart_router = patch.smartRouter;
+    if (patch.defaultModel !== undefined) set.default_model = patch.defaultModel;
+    return sql`update public.profiles set ${sql(set)} where id = ${user.sub}`;
+  });
+  const a = await summary(user.sub, user.session_id);
+  return c.json(present(a), 200, userContextHeaders(a.quota));
+});
+
+app.get("/usage", requireUser, async (c) => {
+  const user = c.get("user");
+  const q = parse(UsageQuery, Object.fromEntries(new URL(c.req.url).searchParams));
+  const from = q.from ?? null;
+  const to = q.to ?? null;
+  const { records, totals, groups } = await asUser(user, async (sql) => {
+    const inRange = sql`(${from}::timestamptz is null or created_at >= ${from}::timestamptz)
+                    and (${to}::timestamptz is null or created_at < ${to}::timestamptz)`;
+    const records = await sql`
+      select request_id, model, provider, input_tokens, output_tokens, cost::text as cost, status,
+             latency_ms, price_version, created_at
+      from public.usage_records
+      where ${inRange}
+      order by created_at desc limit ${q.limit}`;
+    const [totals] = await sql`
+      select count(*)::int as requests, coalesce(sum(input_tokens), 0)::int as input_tokens,
+             coalesce(sum(output_tokens), 0)::int as output_tokens, coalesce(sum(cost), 0)::text as cost
+      from public.usage_records
+      where ${inRange}`;
+    const key = q.groupBy === "model"
+      ? sql`model`
+      : sql`to_char(created_at at time zone 'utc', 'YYYY-MM-DD')`;
+    const groups = q.groupBy
+      ? await sql`
+          select ${key} as key, count(*)::int as requests, sum(input_tokens)::int as input_tokens,
+                 sum(output_tokens)::int as output_tokens, sum(cost)::text as cost
+          from public.usage_records
+          where ${inRange}
+          group by 1 order by 1`
+      : [];
+    return { records, totals, groups };
+  });
+  const quota = await quotaOf(user.sub);
+  const money = <T extends { cost: string }>(r: T) => ({ ...r, cost: decimalJson(r.cost) });
+  const camel = (r: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k.replace(/_([a-z])/g, (_, l) => l.toUpperCase()), v]),
+    );
+  return c.json(
+    {
+      records: records.map((r) => camel(money(r as unknown as { cost: string }))),
+      totals: camel(money(totals as unknown as { cost: string })),
+      ...(q.groupBy
+        ? { groupBy: q.groupBy, groups: groups.map((g) => camel(money(g as unknown as { cost: string }))) }
+        : {}),
+    },
+    200,
+    quota ? userContextHeaders(quota) : {},
+  );
+});
+
+Deno.serve(app.fetch);

@@ -1,0 +1,158 @@
+// GET/PATCH /account and GET /account/usage: the account as the user sees it, costs that are
+// exact sums of the usage records, preferences that steer the router, and usage reports.
+
+import assert from "node:assert/strict";
+import { closeDatabase, database, functionsUrl, newUser, settled, type TestUser } from "../support/users.ts";
+import { toUnits } from "../../supabase/functions/_shared/money.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+function call(user: TestUser, path: string, init: RequestInit = {}) {
+  return fetch(functionsUrl(`account${path}`), {
+    ...init,
+    headers: {
+      authorization: `Bearer ${user.accessToken}`,
+      "content-type": "application/json",
+      ...init.headers,
+    },
+  });
+}
+
+async function chat(user: TestUser, body: Record<string, unknown>) {
+  const res = await fetch(functionsUrl("chat"), {
+    method: "POST",
+    headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ stream: false, ...body }),
+  });
+  assert.equal(res.status, 200);
+  return await res.json();
+}
+
+async function recordedTotal(userId: string): Promise<bigint> {
+  const [row] =
+    await database()`select coalesce(sum(cost), 0)::text as total from public.usage_records where user_id = ${userId}`;
+  return toUnits(row.total);
+}
+
+Deno.test({
+  name: "GET /account: who I am, my plan, what I have left, my preferences, what I spent",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("acct");
+    const fresh = await call(user, "/");
+    assert.equal(fresh.status, 200);
+    assert.equal(fresh.headers.get("x-user-tier"), "free");
+    const a = await fresh.json();
+    assert.equal(a.user.id, user.id);
+    assert.equal(a.user.email, user.email);
+    assert.equal(a.subscription.tier, "free");
+    assert.equal(a.subscription.status, "active");
+    assert.deepEqual(a.preferences, { smartRouter: true, defaultModel: null });
+    assert.equal(a.quota.monthlyQuota, 100);
+    assert.equal(a.quota.remaining, 100);
+    assert.equal(a.rateLimit.limit, 20);
+    assert.deepEqual(a.cost, { session: 0, month: 0, total: 0, requests: 0 });
+
+    await chat(user, { messages: [{ role: "user", content: "one" }], model: "gpt-4o-mini" });
+    await chat(user, { messages: [{ role: "user", content: "two, a little longer" }], model: "gpt-4o-mini" });
+    await settled(user.id);
+    const b = await (await call(user, "/")).json();
+    assert.equal(b.cost.requests, 2);
+    assert.equal(toUnits(String(b.cost.total)), await recordedTotal(user.id), "total = sum of usage records");
+    assert.equal(b.cost.session, b.cost.total, "both in this session");
+    assert.equal(b.cost.month, b.cost.total);
+    assert.equal(b.quota.remaining, 98);
+
+    // A new sign-in is a new session: its cost starts at zero, the total does not.
+    const { data } = await user.client.auth.signInWithPassword({
+      email: user.email,
+      password: user.password,
+    });
+    const again = { ...user, accessToken: data.session!.access_token };
+    const c = await (await call(again, "/")).json();
+    assert.equal(c.cost.session, 0);
+    assert.equal(c.cost.total, b.cost.total);
+  },
+});
+
+Deno.test({
+  name:
+    "PATCH /account: profile and preferences; tier and unknown fields refused; router off uses my default",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("prefs");
+    const res = await call(user, "/", {
+      method: "PATCH",
+      body: JSON.stringify({ displayName: "Ana", smartRouter: false, defaultModel: "gpt-4o-mini" }),
+    });
+    assert.equal(res.status, 200);
+    const a = await res.json();
+    assert.equal(a.profile.displayName, "Ana");
+    assert.deepEqual(a.preferences, { smartRouter: false, defaultModel: "gpt-4o-mini" });
+
+    for (
+      const bad of [{ tier: "enterprise" }, { defaultModel: "dall-e-3" }, { defaultModel: "nope" }, {}, {
+        smartRouter: "yes",
+      }, { avatarUrl: "javascript:alert(1)" }]
+    ) {
+      const r = await call(user, "/", { method: "PATCH", body: JSON.stringify(bad) });
+      assert.equal(r.status, 400, JSON.stringify(bad));
+      assert.equal((await r.json()).error.code, "invalid_request");
+    }
+    const [sub] = await database()`select tier from public.subscriptions where user_id = ${user.id}`;
+    assert.equal(sub.tier, "free", "the tier did not change");
+
+    const answer = await chat(user, { messages: [{ role: "user", content: "who answers?" }] });
+    assert.equal(answer.model, "gpt-4o-mini");
+    assert.equal(answer.routing.selection, "default_model");
+    await settled(user.id);
+  },
+});
+
+Deno.test({
+  name: "GET /account/usage: my records and exact totals, grouped and filtered; nobody else's",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("usage");
+    await database()`select public.set_user_tier(${user.id}, 'pro')`;
+    await chat(user, { messages: [{ role: "user", content: "a" }], model: "gpt-4o-mini" });
+    await chat(user, { messages: [{ role: "user", content: "b" }], model: "gpt-4o" });
+    await chat(user, { messages: [{ role: "user", content: "c" }], model: "gpt-4o-mini" });
+    await settled(user.id);
+    const other = await newUser("usage-other");
+    await chat(other, { messages: [{ role: "user", content: "mine" }], model: "gpt-4o-mini" });
+    await settled(other.id);
+
+    const all = await (await call(user, "/usage?groupBy=model")).json();
+    assert.equal(all.records.length, 3);
+    assert.equal(all.totals.requests, 3);
+    assert.equal(toUnits(String(all.totals.cost)), await recordedTotal(user.id));
+    const byModel = Object.fromEntries(
+      all.groups.map((g: { key: string; requests: number }) => [g.key, g.requests]),
+    );
+    assert.deepEqual(byModel, { "gpt-4o": 1, "gpt-4o-mini": 2 });
+    assert.ok(all.records.every((r: { model: string }) => ["gpt-4o", "gpt-4o-mini"].includes(r.model)));
+
+    const byDay = await (await call(user, "/usage?groupBy=day")).json();
+    assert.equal(byDay.groups.length, 1);
+    assert.equal(byDay.groups[0].key, new Date().toISOString().slice(0, 10));
+
+    const future = await (await call(
+      user,
+      `/usage?from=${encodeURIComponent(new Date(Date.now() + 3600_000).toISOString())}`,
+    )).json();
+    assert.equal(future.totals.requests, 0);
+    assert.equal(future.totals.cost, 0);
+    const limited = await (await call(user, "/usage?limit=1")).json();
+    assert.equal(limited.records.length, 1);
+    assert.equal(limited.totals.requests, 3, "totals ignore the page size");
+
+    for (const bad of ["?groupBy=week", "?limit=0", "?from=yesterday", "?surprise=1"]) {
+      const r = await call(user, `/usage${bad}`);
+      assert.equal(r.status, 400, bad);
+      await r.body?.cancel();
+    }
+  },
+});
+
+Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });
