@@ -4,7 +4,7 @@
 import { createApp, requireUser } from "../_shared/http/app.ts";
 import { isChatModel, isShutDown, MODELS } from "../_shared/catalog/index.ts";
 import { isSimulated } from "../_shared/providers/registry.ts";
-import { servable } from "../_shared/router.ts";
+import { servable } from "../_shared/router/index.ts";
 import { quotaOf } from "../_shared/metering.ts";
 import { userContextHeaders } from "../_shared/http/user-context.ts";
 import { ApiError } from "../_shared/http/errors.ts";

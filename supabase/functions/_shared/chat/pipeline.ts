@@ -8,7 +8,7 @@ import { cost, decimalJson } from "../money.ts";
 import { countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
 import { outputBudget, worstCaseCost } from "../worst-case.ts";
 import { admit, type Candidate, release, settle, type StoredResult } from "../metering.ts";
-import { fallbackModelsFor, route, servable } from "../router.ts";
+import { decide, explain, fallbackModelsFor, servable } from "../router/index.ts";
 import { ApiError } from "../http/errors.ts";
 import { userContextHeaders } from "../http/user-context.ts";
 import { SSE_DONE, SSE_HEADERS, sseEvent } from "../http/sse.ts";
@@ -27,6 +27,11 @@ const MAX_FALLBACKS = 3;
 export interface Routing {
   selection: "explicit" | "router" | "default_model";
   reason: string;
+  /** The smart router's reading of the request (when it chose). */
+  intent?: string;
+  complexity?: string;
+  required?: string[];
+  preference?: string;
   /** The admitted model, when another one answered because its provider failed. */
   fallbackFrom?: string;
 }
@@ -103,6 +108,7 @@ export async function prepareChat(
   let candidates: Candidate[];
   let fallbacks: Candidate[] = [];
   let reason: string;
+  let decision: ReturnType<typeof decide> | undefined;
   const routed = !body.model || body.model === "auto";
   if (!routed) {
     const model = findModel(body.model!);
@@ -123,10 +129,32 @@ export async function prepareChat(
     if (body.fallback) fallbacks = fallbackModelsFor(model).map(toCandidate).filter(fits);
     reason = "model chosen by the request";
   } else {
-    const decision = route();
-    candidates = decision.ranked.map(toCandidate).filter(fits);
+    decision = decide({
+      messages: body.messages,
+      preference: body.routing,
+      maxTokens: body.maxTokens,
+      promptTokens: (m) => promptTokens(m as ChatModel),
+    });
+    if (decision.intent === "image_generation") {
+      throw new ApiError(
+        "invalid_request",
+        "This asks for an image: image generation is not served by /chat yet",
+        {
+          intent: decision.intent,
+          models: decision.ranked.map((r) => r.model.id),
+        },
+      );
+    }
+    candidates = decision.ranked.map((r) => ({
+      model: r.model as ChatModel,
+      maxOutputTokens: outputBudget(r.model as ChatModel, body.maxTokens),
+      worstCaseCost: r.worstCaseCost,
+    }));
     if (!candidates.length) {
-      throw new ApiError("invalid_request", "The conversation is too long for every model");
+      throw new ApiError(
+        "model_not_allowed",
+        `No available model can serve this request (needs ${decision.required.join(", ") || "chat"})`,
+      );
     }
     reason = decision.reason;
   }
@@ -163,6 +191,16 @@ export async function prepareChat(
     selection: admission.selection,
     reason: admission.selection === "default_model" ? "your default model (smart router off)" : reason,
   };
+  if (decision && admission.selection === "router") {
+    const chosen = decision.ranked.find((r) => r.model.id === admission.model) ?? null;
+    Object.assign(routing, {
+      intent: decision.intent,
+      complexity: decision.complexity,
+      required: decision.required,
+      preference: decision.preference,
+      reason: explain(decision.intent, decision.complexity, decision.preference, chosen),
+    });
+  }
   if (admission.cached) {
     const model = findModel(admission.model)!;
     return {

@@ -22,6 +22,8 @@ export const ChatBody = z.strictObject({
   topP: z.number().gt(0).max(1).optional(),
   maxTokens: z.int().min(1).max(1_000_000).optional(),
   stop: z.array(z.string().min(1).max(100)).max(4).optional(),
+  /** What the smart router optimizes for when it chooses (no `model`, or "auto"). */
+  routing: z.enum(["balanced", "cheapest", "best"]).optional(),
   /** Fall back to a similar model when the chosen model's provider fails (default true). */
   fallback: z.boolean().default(true),
   /** Serve and store identical requests from the response cache (default: when temperature is 0). */

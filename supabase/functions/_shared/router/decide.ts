@@ -1,0 +1,208 @@
+// The smart router's decision: classify the request (intent, complexity), derive the
+// capabilities it needs, keep the models that have them and can serve it, and rank them by the
+// catalog's per-intent quality and price according to the preference. In the pipeline the
+// database then takes the first ranked model the user's plan allows (tier and cost cap), so
+// the hard constraints hold jointly; `plan` lets the evaluation tool apply the same rule here.
+// Deterministic: the same input gives the same ranking.
+
+import { CHAT_MODELS, type ChatModel, isShutDown, type ModelEntry, MODELS } from "../catalog/index.ts";
+import type { Intent } from "../catalog/schema.ts";
+import { costUnits, formatUnits, toUnits } from "../money.ts";
+import { estimatePromptTokens } from "../tokens.ts";
+import { outputBudget } from "../worst-case.ts";
+import { isConfigured, isSimulated } from "../providers/registry.ts";
+import { openProviders } from "../resilience/breaker.ts";
+import { extractFeatures, type RouterInput } from "./features.ts";
+import { classify, type Complexity, type RouterIntent } from "./model.ts";
+
+export type Preference = "balanced" | "cheapest" | "best";
+export type Requirement = "vision" | "image_generation" | "web_search" | "reasoning" | "long_context";
+
+export interface RouteRequest extends RouterInput {
+  preference?: Preference;
+  /** The request's output budget (maxTokens), if it set one. */
+  maxTokens?: number;
+  /** Apply a plan here as the database would (the evaluation tool); null cap = unlimited. */
+  plan?: { tier: string; maxCostPerRequest: string | null };
+  /** Which models may be used at all (default: configured, not retired, circuit not open). */
+  isAvailable?: (m: ModelEntry) => boolean;
+  /** Prompt tokens for a model (default: the documented estimate). */
+  promptTokens?: (m: ModelEntry) => number;
+}
+
+export interface RankedModel {
+  model: ModelEntry;
+  /** Prompt + whole output budget at the model's prices (what the cost cap is checked on). */
+  worstCaseCost: string;
+  /** Prompt + typical output for this intent and complexity (what preferences compare). */
+  expectedCost: string;
+  quality: number;
+  /** Meets the quality the preference asks for at this complexity. */
+  goodEnough: boolean;
+}
+
+export interface RouteDecision {
+  intent: RouterIntent;
+  complexity: Complexity;
+  /** Capabilities the request needs; "reasoning" is preferred where the plan has such a model. */
+  required: Requirement[];
+  preference: Preference;
+  /** Every usable model meeting the hard requirements, best first. */
+  ranked: RankedModel[];
+  /** The choice: the first ranked model the plan allows (the first ranked without a plan). */
+  chosen: RankedModel | null;
+  reason: string;
+}
+
+/** Typical answer length by complexity, for comparing expected costs (documented in the README). */
+export const TYPICAL_OUTPUT_TOKENS: Record<Complexity, number> = { low: 150, medium: 600, high: 1500 };
+/** Quality (0–10, the catalog's per-intent score) a model needs to count as good enough. */
+const QUALITY_BAR: Record<Preference, Record<Complexity, number>> = {
+  balanced: { low: 6, medium: 7, high: 8 },
+  cheapest: { low: 4, medium: 5, high: 6 },
+  best: { low: 11, medium: 11, high: 11 }, // nothing is "good enough": pure quality order
+};
+/** Above this many prompt tokens the request needs a long-context model. */
+const LONG_CONTEXT_TOKENS = 32_000;
+
+/** Models that can answer here and now: provider configured, not retired (unless simulated). */
+export function servable(m: ModelEntry): boolean {
+  return isConfigured(m.provider) && (!isShutDown(m) || isSimulated(m.provider));
+}
+
+function defaultAvailable(m: ModelEntry): boolean {
+  return servable(m) && !openProviders().has(m.provider);
+}
+
+const has = (m: ModelEntry, capability: string) => (m.capabilities as readonly string[]).includes(capability);
+
+function requirementsOf(
+  input: RouterInput,
+  intent: RouterIntent,
+  complexity: Complexity,
+  promptTokens: number,
+): Requirement[] {
+  const required: Requirement[] = [];
+  const image = (input.attachments ?? []).some((a) => a.type === "image" || a.mimeType?.startsWith("image/"));
+  if (intent === "image_generation") required.push("image_generation");
+  if (image) required.push("vision");
+  if (intent === "research") required.push("web_search");
+  if ((intent === "math" || intent === "reasoning") && complexity === "high") required.push("reasoning");
+  if (promptTokens > LONG_CONTEXT_TOKENS) required.push("long_context");
+  return required;
+}
+
+function costOf(m: ModelEntry, inputTokens: number, outputTokens: number): bigint {
+  if (m.pricing.unit === "tokens") return costUnits(m.pricing, { inputTokens, outputTokens });
+  return toUnits(m.pricing.perUnit); // one image (or minute, or 1M characters) per request
+}
+
+const compareUnits = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Whether a plan allows a model: the database's rule (tier listed, worst case within the cap). */
+export function planAllows(plan: NonNullable<RouteRequest["plan"]>, r: RankedModel): boolean {
+  return (r.model.tiers as readonly string[]).includes(plan.tier) &&
+    (plan.maxCostPerRequest === null || toUnits(r.worstCaseCost) <= toUnits(plan.maxCostPerRequest));
+}
+
+export function decide(request: RouteRequest): RouteDecision {
+  const hasImage = (request.attachments ?? []).some((a) =>
+    a.type === "image" || a.mimeType?.startsWith("image/")
+  );
+  const { intent, complexity } = classify(extractFeatures(request), hasImage);
+  const preference = request.preference ?? "balanced";
+  const promptTokensOf = request.promptTokens ?? (() => estimatePromptTokens(request.messages));
+  const required = requirementsOf(request, intent, complexity, estimatePromptTokens(request.messages));
+  const isAvailable = request.isAvailable ?? defaultAvailable;
+  const qualityIntent: Intent = intent;
+
+  // Hard requirements: capabilities (reasoning is a preference, handled by the order below),
+  // what the model is (image models only for image generation), and the context window.
+  const pool =
+    (intent === "image_generation"
+      ? MODELS.filter((m) => has(m, "image_generation"))
+      : CHAT_MODELS as readonly ModelEntry[])
+      .filter((m) => isAvailable(m))
+      .filter((m) => required.every((r) => r === "reasoning" || r === "long_context" || has(m, r)))
+      .filter((m) =>
+        m.pricing.unit !== "tokens" ||
+        promptTokensOf(m) + outputBudget(m as ChatModel, request.maxTokens) <= m.contextWindow
+      );
+
+  const bar = QUALITY_BAR[preference][complexity];
+  const ranked: RankedModel[] = pool.map((model) => {
+    const prompt = promptTokensOf(model);
+    const budget = model.pricing.unit === "tokens" ? outputBudget(model as ChatModel, request.maxTokens) : 0;
+    const quality = model.quality[qualityIntent] ?? model.quality.general ?? 5;
+    return {
+      model,
+      worstCaseCost: formatUnits(costOf(model, prompt, budget)),
+      expectedCost: formatUnits(
+        costOf(model, prompt, Math.min(budget || Infinity, TYPICAL_OUTPUT_TOKENS[complexity])),
+      ),
+      quality,
+      goodEnough: quality >= bar,
+    };
+  });
+  const wantsReasoning = required.includes("reasoning");
+  ranked.sort((a, b) =>
+    // 1. reasoning models first when the request needs reasoning
+    (wantsReasoning ? Number(has(b.model, "reasoning")) - Number(has(a.model, "reasoning")) : 0) ||
+    // 2. good enough for the task, cheapest first; then the rest, best first
+    Number(b.goodEnough) - Number(a.goodEnough) ||
+    (a.goodEnough
+      ? compareUnits(toUnits(a.expectedCost), toUnits(b.expectedCost)) || b.quality - a.quality
+      : b.quality - a.quality || compareUnits(toUnits(a.expectedCost), toUnits(b.expectedCost))) ||
+    a.model.id.localeCompare(b.model.id)
+  );
+
+  const chosen = (request.plan ? ranked.find((r) => planAllows(request.plan!, r)) : ranked[0]) ?? null;
+  return {
+    intent,
+    complexity,
+    required,
+    preference,
+    ranked,
+    chosen,
+    reason: explain(intent, complexity, preference, chosen),
+  };
+}
+
+/** A one-line, human reason for a choice. */
+export function explain(
+  intent: string,
+  complexity: string,
+  preference: Preference,
+  chosen: RankedModel | null,
+): string {
+  const task = `${intent.replace("_", " ")}, ${complexity} complexity`;
+  if (!chosen) return `${task}: no model available meets the request's needs`;
+  const why = preference === "best"
+    ? `the highest-rated model for ${intent.replace("_", " ")} your plan allows`
+    : chosen.goodEnough
+    ? `the lowest-cost model rated ${chosen.quality}/10 for it that your plan allows`
+    : `the best-rated model your plan allows (none cheaper rates high enough)`;
+  return `${task} → ${chosen.model.name}: ${why}`;
+}
+
+/**
+ * Where an explicitly chosen model falls back to when its provider fails: models that can do
+ * everything it can, closest in quality first (then cheaper first).
+ */
+export function fallbackModelsFor(model: ChatModel): ChatModel[] {
+  const meanQuality = (m: ChatModel) => {
+    const scores = Object.values(m.quality) as number[];
+    return scores.reduce((a, b) => a + b, 0) / Math.max(scores.length, 1);
+  };
+  const target = meanQuality(model);
+  const price = (m: ChatModel) => toUnits(m.pricing.inputPerMTok) + toUnits(m.pricing.outputPerMTok);
+  return CHAT_MODELS
+    .filter((m) =>
+      m.id !== model.id && servable(m) && model.capabilities.every((c) => m.capabilities.includes(c))
+    )
+    .sort((a, b) =>
+      Math.abs(meanQuality(a) - target) - Math.abs(meanQuality(b) - target) ||
+      compareUnits(price(a), price(b)) ||
+      a.id.localeCompare(b.id)
+    );
+}

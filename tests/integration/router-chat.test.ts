@@ -1,0 +1,116 @@
+// The smart router through POST /chat: without a model (or with "auto") it classifies the
+// request, honours its hard constraints together with the plan, says why in the first event
+// and the JSON answer, and follows the user's preference and router switch.
+
+import assert from "node:assert/strict";
+import { closeDatabase, database, functionsUrl, newUser, settled, type TestUser } from "../support/users.ts";
+import { findModel } from "../../supabase/functions/_shared/catalog/index.ts";
+import { toUnits } from "../../supabase/functions/_shared/money.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+async function ask(user: TestUser, content: string, extra: Record<string, unknown> = {}) {
+  const res = await fetch(functionsUrl("chat"), {
+    method: "POST",
+    headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ messages: [{ role: "user", content }], stream: false, ...extra }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+const capabilities = (id: string) => findModel(id)!.capabilities as readonly string[];
+
+Deno.test({
+  name: "research goes to a web-search model, code to a code-rated one; the reason is given",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("route");
+    const research = await ask(
+      user,
+      "What are the latest headlines about the EU AI Act this week? Give sources.",
+    );
+    assert.equal(research.status, 200);
+    assert.equal(research.body.routing.selection, "router");
+    assert.equal(research.body.routing.intent, "research");
+    assert.ok(research.body.routing.required.includes("web_search"));
+    assert.ok(capabilities(research.body.model).includes("web_search"), research.body.model);
+    assert.match(research.body.routing.reason, /research/);
+
+    const code = await ask(
+      user,
+      "Write a Python function that parses ISO-8601 durations like PT1H30M into seconds, with unit tests.",
+      { model: "auto" },
+    );
+    assert.equal(code.status, 200);
+    assert.equal(code.body.routing.intent, "code");
+    assert.ok(["low", "medium", "high"].includes(code.body.routing.complexity));
+    assert.ok((findModel(code.body.model)!.quality.code ?? 0) >= 6, "a model rated for code");
+    await settled(user.id);
+  },
+});
+
+Deno.test({
+  name: "the same request routes the same way; cheapest never costs more than best",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("determinism");
+    await database()`select public.set_user_tier(${user.id}, 'team')`;
+    const prompt = "Explain the difference between a mutex and a semaphore, with an example of each.";
+    const a = await ask(user, prompt);
+    const b = await ask(user, prompt);
+    assert.equal(a.body.model, b.body.model);
+    const cheapest = await ask(user, prompt, { routing: "cheapest" });
+    const best = await ask(user, prompt, { routing: "best" });
+    assert.equal(cheapest.body.routing.preference, "cheapest");
+    const price = (id: string) => {
+      const p = findModel(id)!.pricing as { inputPerMTok: string; outputPerMTok: string };
+      return toUnits(p.inputPerMTok) + toUnits(p.outputPerMTok);
+    };
+    assert.ok(
+      price(cheapest.body.model) <= price(best.body.model),
+      `${cheapest.body.model} vs ${best.body.model}`,
+    );
+    const intent = best.body.routing.intent;
+    assert.ok(
+      (findModel(best.body.model)!.quality[intent as "general"] ?? 0) >=
+        (findModel(cheapest.body.model)!.quality[intent as "general"] ?? 0),
+    );
+    await settled(user.id);
+  },
+});
+
+Deno.test({
+  name: "the plan is a hard constraint: a free user's routed model stays within $0.01 worst case",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("free-route");
+    const hard = await ask(
+      user,
+      "Prove that there are infinitely many primes of the form 4k+3, rigorously, step by step.",
+    );
+    assert.equal(hard.status, 200);
+    await settled(user.id);
+    const [request] =
+      await database()`select model, worst_case_cost::text as wc from public.requests where user_id = ${user.id}`;
+    assert.equal(request.model, hard.body.model);
+    assert.ok(toUnits(request.wc) <= toUnits("0.01"), `worst case ${request.wc}`);
+    assert.ok((findModel(hard.body.model)!.tiers as readonly string[]).includes("free"));
+  },
+});
+
+Deno.test({
+  name: "an image request is refused clearly (image generation is not served by /chat yet)",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("imagegen");
+    const res = await ask(user, "Draw a watercolor illustration of a lighthouse at dawn.");
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, "invalid_request");
+    assert.match(res.body.error.message, /image/i);
+    const [{ n }] =
+      await database()`select count(*)::int as n from public.requests where user_id = ${user.id}`;
+    assert.equal(n, 0, "nothing admitted");
+  },
+});
+
+Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });
