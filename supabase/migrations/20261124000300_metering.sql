@@ -168,6 +168,8 @@ $$;
 --   user turned the router off, their default model is preferred if it is allowed.
 -- p_fallbacks: more models, same shape, the pipeline may fall back to if the chosen one's
 --   provider fails; only those the plan allows are returned.
+-- p_default_options: for routed requests, every model the user's default model may be (a user
+--   who turned the router off gets their default model whatever the router would pick).
 -- p_idempotency_key / p_request_hash: a key already used by this user within 24 h replays the
 --   finished request ("replay"), or is refused while it runs or for a different request.
 -- p_cache_hash: when set, an unexpired cached answer for (user, chosen model, hash) is served:
@@ -187,7 +189,8 @@ create function public.admit_request(
   p_fallbacks jsonb default '[]',
   p_idempotency_key text default null,
   p_request_hash text default null,
-  p_cache_hash text default null
+  p_cache_hash text default null,
+  p_default_options jsonb default '[]'
 ) returns jsonb
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -218,8 +221,9 @@ begin
   if p_routed then
     select * into v_profile from public.profiles where id = p_user_id;
     if not v_profile.smart_router and v_profile.default_model is not null then
-      select cand into v_pick from jsonb_array_elements(p_candidates) cand
-      where cand ->> 'model' = v_profile.default_model and private.plan_allows(v_plan, cand);
+      select cand into v_pick from jsonb_array_elements(p_candidates || p_default_options) cand
+      where cand ->> 'model' = v_profile.default_model and private.plan_allows(v_plan, cand)
+      limit 1;
       if v_pick is not null then
         v_selection := 'default_model';
       end if;
@@ -573,7 +577,7 @@ end
 $$;
 
 revoke execute on function
-  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text),
+  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text, jsonb),
   public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid, text, text, text, integer),
   public.release_request(uuid, text),
   public.release_stale_requests(interval),
@@ -584,7 +588,7 @@ revoke execute on function
   public.get_user_quota(uuid)
 from public, anon, authenticated;
 grant execute on function
-  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text),
+  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text, jsonb),
   public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid, text, text, text, integer),
   public.release_request(uuid, text),
   public.release_stale_requests(interval),

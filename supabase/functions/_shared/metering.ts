@@ -74,6 +74,8 @@ export async function admit(args: {
   idempotencyKey?: string;
   requestHash?: string;
   cacheHash?: string;
+  /** Routed requests: the models a user's default model may be (used when the router is off). */
+  defaultOptions?: Candidate[];
 }): Promise<Admission> {
   const [row] = await db()`
     select public.admit_request(
@@ -81,7 +83,8 @@ export async function admit(args: {
       ${args.conversationId ?? null}, ${args.userMessage}, ${args.title}, ${
     db().json(asCandidates(args.fallbacks))
   },
-      ${args.idempotencyKey ?? null}, ${args.requestHash ?? null}, ${args.cacheHash ?? null}
+      ${args.idempotencyKey ?? null}, ${args.requestHash ?? null}, ${args.cacheHash ?? null},
+      ${db().json(asCandidates(args.defaultOptions ?? []))}
     ) as result`;
   return row.result as Admission;
 }

@@ -3,7 +3,7 @@
 // breaker, fallbacks), answer (SSE piped chunk by chunk, or JSON), then settle or release off
 // the critical path. Every admitted request ends exactly once: `finish` is the only way out.
 
-import { type ChatModel, findModel, isChatModel, isShutDown, priceVersion } from "../catalog/index.ts";
+import { CHAT_MODELS, type ChatModel, findModel, isChatModel, isShutDown, priceVersion } from "../catalog/index.ts";
 import { cost, decimalJson } from "../money.ts";
 import { countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
 import { outputBudget, worstCaseCost } from "../worst-case.ts";
@@ -176,6 +176,7 @@ export async function prepareChat(
     // the same request whatever its answer format: a replay may be streamed or not
     requestHash: idempotencyKey ? await sha256(JSON.stringify({ ...body, stream: undefined })) : undefined,
     cacheHash,
+    defaultOptions: routed ? CHAT_MODELS.filter(servable).map(toCandidate).filter(fits) : undefined,
   });
   const headers = admission.quota ? userContextHeaders(admission.quota) : {};
   if (!admission.admitted) {
@@ -222,7 +223,7 @@ export async function prepareChat(
       },
     };
   }
-  const byId = new Map([...candidates, ...fallbacks].map((c) => [c.model.id, c.model]));
+  const byId = new Map(CHAT_MODELS.map((m) => [m.id, m]));
   return {
     kind: "call",
     ctx: {
