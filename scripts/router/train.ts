@@ -48,7 +48,10 @@ function train(examples: { x: Features; y: number }[], labels: readonly string[]
     for (const idx of order) {
       const { x, y } = examples[idx];
       const scores = Array.from(b);
-      for (const [k, v] of x) for (let c = 0; c < C; c++) scores[c] += w[c * DIM + k] * v;
+      const { buckets, values } = x;
+      for (let i = 0; i < buckets.length; i++) {
+        for (let c = 0; c < C; c++) scores[c] += w[c * DIM + buckets[i]] * values[i];
+      }
       const max = Math.max(...scores);
       const exp = scores.map((s) => Math.exp(s - max));
       const sum = exp.reduce((a, e) => a + e, 0);
@@ -56,9 +59,9 @@ function train(examples: { x: Features; y: number }[], labels: readonly string[]
         const err = exp[c] / sum - (c === y ? 1 : 0);
         gb[c] += err * err;
         b[c] -= (LEARNING_RATE / Math.sqrt(gb[c])) * err;
-        for (const [k, v] of x) {
-          const at = c * DIM + k;
-          const grad = err * v + L2 * w[at];
+        for (let i = 0; i < buckets.length; i++) {
+          const at = c * DIM + buckets[i];
+          const grad = err * values[i] + L2 * w[at];
           g[at] += grad * grad;
           w[at] -= (LEARNING_RATE / Math.sqrt(g[at])) * grad;
         }

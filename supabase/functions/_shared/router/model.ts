@@ -54,8 +54,12 @@ export function decode(head: SerializedHead): LinearHead {
 
 export function softmaxScores(head: LinearHead, x: Features): number[] {
   const scores = Array.from(head.bias);
-  for (const [bucket, value] of x) {
-    for (let c = 0; c < scores.length; c++) scores[c] += head.weights[c][bucket] * value;
+  const { buckets, values } = x;
+  for (let c = 0; c < scores.length; c++) {
+    const w = head.weights[c];
+    let sum = scores[c];
+    for (let i = 0; i < buckets.length; i++) sum += w[buckets[i]] * values[i];
+    scores[c] = sum;
   }
   const max = Math.max(...scores);
   const exp = scores.map((s) => Math.exp(s - max));
