@@ -18,6 +18,7 @@ const COMMANDS = {
   test: { system: ["postgres", "pgtap", "pg_prove", "chromium"], script: "scripts/test.ts" },
   bench: { system: ["postgres"], script: "scripts/bench/main.ts" },
   "build-web": { system: [], script: "web/build.ts" },
+  "router-eval": { system: [], script: "scripts/router/eval.ts" },
 };
 
 const [command, ...args] = process.argv.slice(2);
