@@ -7,7 +7,7 @@
 
 import { CHAT_MODELS, type ChatModel, isShutDown, type ModelEntry, MODELS } from "../catalog/index.ts";
 import type { Intent } from "../catalog/schema.ts";
-import { costUnits, formatUnits, toUnits } from "../money.ts";
+import { formatUnits, perTokenUnits, toUnits } from "../money.ts";
 import { estimatePromptTokens } from "../tokens.ts";
 import { outputBudget } from "../worst-case.ts";
 import { isConfigured, isSimulated } from "../providers/registry.ts";
@@ -30,15 +30,26 @@ export interface RouteRequest extends RouterInput {
   promptTokens?: (m: ModelEntry) => number;
 }
 
-export interface RankedModel {
-  model: ModelEntry;
-  /** Prompt + whole output budget at the model's prices (what the cost cap is checked on). */
-  worstCaseCost: string;
-  /** Prompt + typical output for this intent and complexity (what preferences compare). */
-  expectedCost: string;
-  quality: number;
-  /** Meets the quality the preference asks for at this complexity. */
-  goodEnough: boolean;
+/** A candidate with its costs as exact units (compared as bigints; formatted only when read). */
+export class RankedModel {
+  constructor(
+    readonly model: ModelEntry,
+    /** Prompt + whole output budget at the model's prices (what the cost cap is checked on). */
+    readonly worstCaseUnits: bigint,
+    /** Prompt + typical output for this intent and complexity (what preferences compare). */
+    readonly expectedUnits: bigint,
+    readonly quality: number,
+    /** Meets the quality the preference asks for at this complexity. */
+    readonly goodEnough: boolean,
+  ) {}
+
+  get worstCaseCost(): string {
+    return formatUnits(this.worstCaseUnits);
+  }
+
+  get expectedCost(): string {
+    return formatUnits(this.expectedUnits);
+  }
 }
 
 export interface RouteDecision {
@@ -54,8 +65,26 @@ export interface RouteDecision {
   reason: string;
 }
 
-/** Typical answer length by complexity, for comparing expected costs (documented in the README). */
+/**
+ * Typical answer length, for comparing expected costs (documented in the README): by
+ * complexity, scaled per intent (stories and code run long, extractions and captions short).
+ */
 export const TYPICAL_OUTPUT_TOKENS: Record<Complexity, number> = { low: 150, medium: 600, high: 1500 };
+export const INTENT_OUTPUT_FACTOR: Record<RouterIntent, number> = {
+  general: 0.8,
+  code: 1.3,
+  math: 1.0,
+  reasoning: 1.2,
+  creative: 1.5,
+  analysis: 0.8,
+  research: 1.0,
+  vision: 0.7,
+  image_generation: 0,
+};
+
+export function typicalOutputTokens(intent: RouterIntent, complexity: Complexity): number {
+  return Math.round(TYPICAL_OUTPUT_TOKENS[complexity] * INTENT_OUTPUT_FACTOR[intent]);
+}
 /** Quality (0–10, the catalog's per-intent score) a model needs to count as good enough. */
 const QUALITY_BAR: Record<Preference, Record<Complexity, number>> = {
   balanced: { low: 6, medium: 7, high: 8 },
@@ -92,9 +121,22 @@ function requirementsOf(
   return required;
 }
 
+/** Per-token prices as units, parsed once per model (decisions compare dozens of models). */
+const PRICES = new Map<string, { input: bigint; output: bigint; flat: bigint }>();
+
 function costOf(m: ModelEntry, inputTokens: number, outputTokens: number): bigint {
-  if (m.pricing.unit === "tokens") return costUnits(m.pricing, { inputTokens, outputTokens });
-  return toUnits(m.pricing.perUnit); // one image (or minute, or 1M characters) per request
+  let p = PRICES.get(m.id);
+  if (!p) {
+    p = m.pricing.unit === "tokens"
+      ? {
+        input: perTokenUnits(m.pricing.inputPerMTok),
+        output: perTokenUnits(m.pricing.outputPerMTok),
+        flat: m.pricing.requestFee ? toUnits(m.pricing.requestFee) : 0n,
+      }
+      : { input: 0n, output: 0n, flat: toUnits(m.pricing.perUnit) }; // one image (or minute…) per request
+    PRICES.set(m.id, p);
+  }
+  return BigInt(inputTokens) * p.input + BigInt(outputTokens) * p.output + p.flat;
 }
 
 const compareUnits = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
@@ -102,7 +144,7 @@ const compareUnits = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 /** Whether a plan allows a model: the database's rule (tier listed, worst case within the cap). */
 export function planAllows(plan: NonNullable<RouteRequest["plan"]>, r: RankedModel): boolean {
   return (r.model.tiers as readonly string[]).includes(plan.tier) &&
-    (plan.maxCostPerRequest === null || toUnits(r.worstCaseCost) <= toUnits(plan.maxCostPerRequest));
+    (plan.maxCostPerRequest === null || r.worstCaseUnits <= toUnits(plan.maxCostPerRequest));
 }
 
 export function decide(request: RouteRequest): RouteDecision {
@@ -111,8 +153,9 @@ export function decide(request: RouteRequest): RouteDecision {
   );
   const { intent, complexity } = classify(extractFeatures(request), hasImage);
   const preference = request.preference ?? "balanced";
-  const promptTokensOf = request.promptTokens ?? (() => estimatePromptTokens(request.messages));
-  const required = requirementsOf(request, intent, complexity, estimatePromptTokens(request.messages));
+  const estimate = estimatePromptTokens(request.messages); // once: a long prompt is long to read
+  const promptTokensOf = request.promptTokens ?? (() => estimate);
+  const required = requirementsOf(request, intent, complexity, estimate);
   const isAvailable = request.isAvailable ?? defaultAvailable;
   const qualityIntent: Intent = intent;
 
@@ -130,19 +173,18 @@ export function decide(request: RouteRequest): RouteDecision {
       );
 
   const bar = QUALITY_BAR[preference][complexity];
+  const typical = typicalOutputTokens(intent, complexity);
   const ranked: RankedModel[] = pool.map((model) => {
     const prompt = promptTokensOf(model);
     const budget = model.pricing.unit === "tokens" ? outputBudget(model as ChatModel, request.maxTokens) : 0;
     const quality = model.quality[qualityIntent] ?? model.quality.general ?? 5;
-    return {
+    return new RankedModel(
       model,
-      worstCaseCost: formatUnits(costOf(model, prompt, budget)),
-      expectedCost: formatUnits(
-        costOf(model, prompt, Math.min(budget || Infinity, TYPICAL_OUTPUT_TOKENS[complexity])),
-      ),
+      costOf(model, prompt, budget),
+      costOf(model, prompt, Math.min(budget, typical)),
       quality,
-      goodEnough: quality >= bar,
-    };
+      quality >= bar,
+    );
   });
   const wantsReasoning = required.includes("reasoning");
   ranked.sort((a, b) =>
@@ -151,8 +193,8 @@ export function decide(request: RouteRequest): RouteDecision {
     // 2. good enough for the task, cheapest first; then the rest, best first
     Number(b.goodEnough) - Number(a.goodEnough) ||
     (a.goodEnough
-      ? compareUnits(toUnits(a.expectedCost), toUnits(b.expectedCost)) || b.quality - a.quality
-      : b.quality - a.quality || compareUnits(toUnits(a.expectedCost), toUnits(b.expectedCost))) ||
+      ? compareUnits(a.expectedUnits, b.expectedUnits) || b.quality - a.quality
+      : b.quality - a.quality || compareUnits(a.expectedUnits, b.expectedUnits)) ||
     a.model.id.localeCompare(b.model.id)
   );
 

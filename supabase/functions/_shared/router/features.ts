@@ -67,7 +67,7 @@ const HAND: [string, RegExp][] = [
     /\b(image|picture|photo|illustration|logo|icon|drawing|painting|poster|wallpaper|render)\b/i,
   ],
   ["cjk", /[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]/],
-  ["non_latin", /[^\u0000-\u024f\s\p{P}\p{N}]/u],
+  ["non_latin", /[^\P{L}\p{Script=Latin}]/u],
 ];
 
 // Cue words per intent, in several languages: with a few hundred examples per intent, these
@@ -75,21 +75,21 @@ const HAND: [string, RegExp][] = [
 // Words match at a word start (prefixes allowed); CJK cues match anywhere (no spaces there).
 const CUE_WORDS: Record<string, string> = {
   code:
-    "code|function|bug|error|exception|stack trace|traceback|compile|python|javascript|typescript|java|rust|golang|sql|regex|api|script|refactor|unit test*|class|method|variable|docker|kubernetes|bash|git|npm|endpoint|debug|kernel|query|código|codigo|fonction|funktion|funzione|программ*|функци*|代码|函数|程序|编程|コード|関数|プログラム|코드|함수|파이썬",
+    "code|function|bug|error|exception|stack trace|traceback|compile|python|javascript|typescript|java|rust|golang|sql|regex|api|script|refactor|unit test|unit tests|class|method|variable|docker|kubernetes|bash|git|npm|endpoint|debug|kernel|query|código|codigo|fonction|funktion|funzione|программ*|функци*|代码|函数|程序|编程|コード|関数|プログラム|코드|함수|파이썬",
   math:
-    "solve|equation|integral|derivative|probability|prove|proof|theorem|matrix|eigen|calculate|compute|percent|average|median|variance|standard deviation|statistic|geometry|triangle|algebra|limit|series|area of|volume of|binary|decimal|resuelve|ecuación|calcula|probabilidad|berechne|gleichung|calcule|équation|calcola|equazione|уравнени*|вычисл*|найдите все|||方程|计算|概率|证明|求解|計算|確率|証明|확률|방정식|계산",
+    "solve|equation|integral|derivative|probability|prove|proof|theorem|matrix|eigen|calculate|compute|percent|average|median|variance|standard deviation|statistic|geometry|triangle|algebra|limit|series|area of|volume of|binary|decimal|resuelve|ecuación|calcula|probabilidad|berechne|gleichung|calcule|équation|calcola|equazione|уравнени*|вычисл*|найдите все|方程|计算|概率|证明|求解|計算|確率|証明|확률|방정식|계산",
   reasoning:
-    "puzzle|riddle|logic|deduce|should i|should we|which option|trade-off|tradeoff|decide|decision|plan|schedule|strategy|pros and cons|who is lying|liar|knight|dilemma|prioriti*|heavier|acertijo|rätsel|énigme|enigma|головоломк*|||谜|推理|说谎|谁说|パズル|推理|수수께끼|추론",
+    "puzzle|riddle|logic|deduce|should i|should we|which option|trade-off|tradeoff|decide|decision|plan|schedule|strategy|pros and cons|who is lying|liar|knight|dilemma|prioriti*|heavier|acertijo|rätsel|énigme|enigma|головоломк*|谜|推理|说谎|谁说|パズル|推理|수수께끼|추론",
   creative:
-    "poem|story|haiku|lyrics|song|slogan|tagline|ad copy|jingle|limerick|sonnet|fiction|character|role-play|roleplay|pretend|names for|brainstorm|joke|npc|tavern|love letter|noir|poema|cuento|historia|chiste|gedicht|geschichte|witz|poème|histoire|blague|poesia|racconto|grap|стихотворени*|рассказ*|шутк*|||诗|故事|笑话|詩|物語|冗談|시를|이야기|농담",
+    "poem|story|haiku|lyrics|song|slogan|tagline|ad copy|jingle|limerick|sonnet|fiction|character|role-play|roleplay|pretend|names for|brainstorm|joke|npc|tavern|love letter|noir|poema|cuento|historia|chiste|gedicht|geschichte|witz|poème|histoire|blague|poesia|racconto|grap*|стихотворени*|рассказ*|шутк*|诗|故事|笑话|詩|物語|冗談|시를|이야기|농담",
   analysis:
-    "summari*|tl;dr|tldr|translat*|rewrite|rephrase|proofread|fix the grammar|grammar|edit|extract|classify|compare|key points|bullet|paraphrase|simplify|this text|this article|this email|this document|this paragraph|this passage|transcript|in one sentence|resum*|tradu*|übersetz*|zusammenfass*|riassum*|переведи|перевод*|кратко||||翻译|翻譯|总结|摘要|訳して|翻訳|要約|번역|요약",
+    "summari*|tl;dr|tldr|translat*|rewrite|rephrase|proofread|fix the grammar|grammar|edit|extract|classify|compare|key points|bullet|paraphrase|simplify|this text|this article|this email|this document|this paragraph|this passage|transcript|in one sentence|resum*|tradu*|übersetz*|zusammenfass*|riassum*|переведи|перевод*|кратко|翻译|翻譯|总结|摘要|訳して|翻訳|要約|번역|요약",
   research:
-    "latest|newest|current|today|tonight|tomorrow|this week|this weekend|this month|right now|recent|news|score|stock price|price of|exchange rate|release*|announced|election|weather|who won|last night|sources|cite|up-to-date|flights|concerts|aktuell|heute|morgen|neueste|hoy|mañana|último|dernier|aujourd|oggi|ultim|hoje|cotação|semana|hafta|bu hafta|сегодня|завтра|последн*|новост*|||最新|今天|今日|本周|明日|오늘|최신|이번 주",
+    "latest|newest|current|today|tonight|tomorrow|this week|this weekend|this month|right now|recent|news|score|stock price|price of|exchange rate|release*|announced|election|weather|who won|last night|sources|cite|up-to-date|flights|concerts|aktuell|heute|morgen|neueste*|hoy|mañana|últim*|dernier*|aujourd|oggi|ultim*|hoje|cotação|semana|hafta|bu hafta|сегодня|завтра|последн*|новост*|最新|今天|今日|本周|明日|오늘|최신|이번 주",
   image_generation:
-    "draw|paint|sketch|illustrate|pixel art|generate an image|generate a picture|create an image|create a picture|create a logo|make an image|make a logo|render|wallpaper|dibuja|zeichne|dessine|disegna|нарисуй|||画一|生成一张|生成图|描いて|画像を生成|그려",
+    "draw|paint|sketch|illustrate|pixel art|generate an image|generate a picture|create an image|create a picture|create a logo|make an image|make a logo|render|wallpaper|dibuja|zeichne|dessine|disegna|нарисуй|画一|生成一张|生成图|描いて|画像を生成|그려",
   general:
-    "what is|what's|who was|who wrote|why do|why does|how does|explain|tell me about|difference between|is it safe|is it true|advice|tips|recommend|what does|stand for|qué es|was ist|unterschied|qu'est-ce|cos'è|что такое|||什么是|是什么|とは|무엇",
+    "what is|what's|who was|who wrote|why do|why does|how does|explain|tell me about|difference between|is it safe|is it true|advice|tips|recommend|what does|stand for|qué es|was ist|unterschied|qu'est-ce|cos'è|что такое|什么是|是什么|とは|무엇",
 };
 
 // Cues are looked up per word (and per two or three words), not scanned for with regular
@@ -107,8 +107,9 @@ for (const [intent, words] of Object.entries(CUE_WORDS)) {
       const stem = cue.slice(0, -1);
       STEMS.set(stem.slice(0, 2), [...(STEMS.get(stem.slice(0, 2)) ?? []), [stem, intent]]);
     } else {
-      PHRASES.set(cue, [...(PHRASES.get(cue) ?? []), intent]);
-      if (cue.includes(" ")) PHRASE_STARTS.add(cue.split(" ")[0]);
+      const phrase = (cue.match(WORD) ?? []).join(" "); // "what's" is read as "what s", as prompts are
+      PHRASES.set(phrase, [...(PHRASES.get(phrase) ?? []), intent]);
+      if (phrase.includes(" ")) PHRASE_STARTS.add(phrase.split(" ")[0]);
     }
   }
 }
@@ -174,6 +175,15 @@ function clip(text: string): string {
 }
 
 export function extractFeatures(input: RouterInput): Features {
+  try {
+    return collect(input);
+  } finally {
+    for (const b of touched) scratch[b] = 0; // never leave the shared scratch dirty
+    touched.length = 0;
+  }
+}
+
+function collect(input: RouterInput): Features {
   const turns = input.messages.filter((m) => m.role !== "system");
   const last = [...turns].reverse().find((m) => m.role === "user")?.content ?? "";
   const text = clip(last);
@@ -208,10 +218,6 @@ export function extractFeatures(input: RouterInput): Features {
   for (const b of touched) norm += scratch[b] * scratch[b];
   norm = Math.sqrt(norm) || 1;
   const features: Features = { buckets: Int32Array.from(touched), values: new Float32Array(touched.length) };
-  touched.forEach((b, i) => {
-    features.values[i] = scratch[b] / norm;
-    scratch[b] = 0;
-  });
-  touched.length = 0;
+  touched.forEach((b, i) => (features.values[i] = scratch[b] / norm));
   return features;
 }
