@@ -21,7 +21,13 @@ const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const OUT = join(ROOT, "supabase/functions/_shared/router/weights.json");
 const { values } = parseArgs({
   args: Deno.args,
-  options: { epochs: { type: "string", default: "40" }, l2: { type: "string", default: "0.00002" } },
+  options: {
+    epochs: { type: "string", default: "20" },
+    l2: { type: "string", default: "0.0002" },
+    // 5-fold cross-validation on the training data only: how hyperparameters are chosen,
+    // without looking at the held-out split
+    cv: { type: "boolean", default: false },
+  },
 });
 const EPOCHS = Number(values.epochs);
 const L2 = Number(values.l2);
@@ -86,6 +92,10 @@ function train(examples: { x: Features; y: number }[], labels: readonly string[]
   return { labels: [...labels], dim: DIM, bias: Array.from(b), scales, weights: btoa(binary) };
 }
 
+const hasImage = (item: LabeledItem) =>
+  (item.attachments ?? []).some((a) => a.type === "image" || a.mimeType?.startsWith("image/"));
+const argmax = (p: number[]) => p.indexOf(Math.max(...p));
+
 function macroF1(gold: string[], predicted: string[], labels: readonly string[]): number {
   const f1s = labels.filter((l) => gold.includes(l)).map((l) => {
     const tp = gold.filter((g, i) => g === l && predicted[i] === l).length;
@@ -113,6 +123,28 @@ if (intentExamples.some((e) => e.y < 0) || complexityExamples.some((e) => e.y < 
   throw new Error("unknown label in training data");
 }
 
+if (values.cv) {
+  const folds = 5;
+  const scores: number[] = [];
+  for (let f = 0; f < folds; f++) {
+    const train_ = intentExamples.filter((_, i) => i % folds !== f);
+    const test = items.filter((_, i) => i % folds === f);
+    const head = decode(train(train_, INTENT_LABELS));
+    const predicted = test.map((item) =>
+      INTENT_LABELS[argmax(constrainIntent(softmaxScores(head, featurize(item)), hasImage(item)))]
+    );
+    scores.push(macroF1(test.map((t) => t.intent), predicted, INTENT_LABELS));
+  }
+  console.log(
+    JSON.stringify({
+      epochs: EPOCHS,
+      l2: L2,
+      cvMacroF1: Math.round((scores.reduce((a, b) => a + b) / folds) * 1000) / 1000,
+    }),
+  );
+  Deno.exit(0);
+}
+
 const started = performance.now();
 const intent = train(intentExamples, INTENT_LABELS);
 const complexity = train(complexityExamples, COMPLEXITY_LABELS);
@@ -125,7 +157,7 @@ await Deno.writeTextFile(
 // What the shipped (quantized) model does on the held-out split.
 const heads = { intent: decode(intent), complexity: decode(complexity) };
 const pick = (p: number[], labels: readonly string[]) => labels[p.indexOf(Math.max(...p))];
-const hasImage = (item: LabeledItem) => (item.attachments ?? []).some((a) => a.type === "image");
+
 const predictedIntent = held.map((item) =>
   pick(constrainIntent(softmaxScores(heads.intent, featurize(item)), hasImage(item)), INTENT_LABELS)
 );

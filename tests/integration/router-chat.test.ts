@@ -35,6 +35,11 @@ Deno.test({
     assert.ok(research.body.routing.required.includes("web_search"));
     assert.ok(capabilities(research.body.model).includes("web_search"), research.body.model);
     assert.match(research.body.routing.reason, /research/);
+    assert.equal(typeof research.body.routing.worstCaseCost, "number");
+    assert.ok(Array.isArray(research.body.routing.candidates));
+    for (const id of research.body.routing.candidates) {
+      assert.ok(capabilities(id).includes("web_search"), `fallback ${id} can search`);
+    }
 
     const code = await ask(
       user,

@@ -3,7 +3,14 @@
 // breaker, fallbacks), answer (SSE piped chunk by chunk, or JSON), then settle or release off
 // the critical path. Every admitted request ends exactly once: `finish` is the only way out.
 
-import { CHAT_MODELS, type ChatModel, findModel, isChatModel, isShutDown, priceVersion } from "../catalog/index.ts";
+import {
+  CHAT_MODELS,
+  type ChatModel,
+  findModel,
+  isChatModel,
+  isShutDown,
+  priceVersion,
+} from "../catalog/index.ts";
 import { cost, decimalJson } from "../money.ts";
 import { countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
 import { outputBudget, worstCaseCost } from "../worst-case.ts";
@@ -32,6 +39,10 @@ export interface Routing {
   complexity?: string;
   required?: string[];
   preference?: string;
+  /** The chosen model's worst case (prompt + whole output budget), USD. */
+  worstCaseCost?: number;
+  /** The next candidates, in order (the fallbacks). */
+  candidates?: string[];
   /** The admitted model, when another one answered because its provider failed. */
   fallbackFrom?: string;
 }
@@ -200,6 +211,8 @@ export async function prepareChat(
       required: decision.required,
       preference: decision.preference,
       reason: explain(decision.intent, decision.complexity, decision.preference, chosen),
+      ...(chosen ? { worstCaseCost: decimalJson(chosen.worstCaseCost) } : {}),
+      candidates: admission.fallbacks.slice(0, MAX_FALLBACKS),
     });
   }
   if (admission.cached) {
