@@ -7,6 +7,7 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   quota_exceeded: 402,
   model_not_allowed: 403,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

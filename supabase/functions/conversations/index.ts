@@ -1,0 +1,144 @@
+// /functions/v1/conversations: my conversations (owned or shared with me), their history, and
+// sharing. Reads and owner edits run as the user, so RLS decides what is visible; adding a
+// member (which needs another user's id) runs as the service, after checking ownership.
+
+import { createApp, requireUser } from "../_shared/http/app.ts";
+import { parse, readJson } from "../_shared/http/validate.ts";
+import { ApiError } from "../_shared/http/errors.ts";
+import { userContextHeaders } from "../_shared/http/user-context.ts";
+import { asUser, db } from "../_shared/db.ts";
+import { quotaOf } from "../_shared/metering.ts";
+import { decimalJson } from "../_shared/money.ts";
+import { ConversationPatch, NewConversation, NewMember, Uuid } from "../_shared/conversations/schema.ts";
+import type { Context } from "hono";
+import type { AppEnv } from "../_shared/http/app.ts";
+
+const app = createApp("conversations");
+
+async function withContext(c: Context<AppEnv>, body: unknown, status: 200 | 201 = 200) {
+  const quota = await quotaOf(c.get("user").sub);
+  return c.json(body, status, quota ? userContextHeaders(quota) : {});
+}
+
+function conversationId(c: Context<AppEnv>): string {
+  const id = c.req.param("id");
+  if (!Uuid.safeParse(id).success) throw new ApiError("not_found", "Conversation not found");
+  return id!;
+}
+
+const camel = (row: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_, l) => l.toUpperCase()), v]));
+
+app.get("/", requireUser, async (c) => {
+  const user = c.get("user");
+  const rows = await asUser(user, (sql) =>
+    sql`
+    select c.id, c.title, c.owner_id, c.created_at, c.updated_at, m.role,
+           (select count(*)::int from public.conversation_members x where x.conversation_id = c.id) as members
+    from public.conversations c
+    join public.conversation_members m on m.conversation_id = c.id and m.user_id = ${user.sub}
+    order by c.updated_at desc
+    limit 200`);
+  return await withContext(c, { data: rows.map(camel) });
+});
+
+app.post("/", requireUser, async (c) => {
+  const user = c.get("user");
+  const body = await readJson(c.req.raw, NewConversation);
+  const [row] = await db()`
+    insert into public.conversations (owner_id, title) values (${user.sub}, ${body.title ?? "New conversation"})
+    returning id, title, owner_id, created_at, updated_at`;
+  return await withContext(c, { ...camel(row), role: "owner", members: 1 }, 201);
+});
+
+app.patch("/:id", requireUser, async (c) => {
+  const user = c.get("user");
+  const id = conversationId(c);
+  const body = await readJson(c.req.raw, ConversationPatch);
+  const rows = await asUser(user, (sql) =>
+    sql`update public.conversations set title = ${body.title} where id = ${id}
+        returning id, title, owner_id, created_at, updated_at`);
+  if (!rows.length) await refuse(user.sub, id);
+  return await withContext(c, camel(rows[0]));
+});
+
+app.delete("/:id", requireUser, async (c) => {
+  const user = c.get("user");
+  const id = conversationId(c);
+  const rows = await asUser(user, (sql) => sql`delete from public.conversations where id = ${id} returning id`);
+  if (!rows.length) await refuse(user.sub, id);
+  return await withContext(c, { id, deleted: true });
+});
+
+app.get("/:id/messages", requireUser, async (c) => {
+  const user = c.get("user");
+  const id = conversationId(c);
+  const { messages, members } = await asUser(user, async (sql) => {
+    const [conversation] = await sql`select id from public.conversations where id = ${id}`;
+    if (!conversation) throw new ApiError("not_found", "Conversation not found");
+    const messages = await sql`
+      select id, user_id, role, content, model, cost::text as cost, input_tokens, output_tokens, status, created_at
+      from public.messages where conversation_id = ${id} order by created_at, id`;
+    const members = await sql`
+      select m.user_id, m.role, p.display_name from public.conversation_members m
+      left join public.profiles p on p.id = m.user_id
+      where m.conversation_id = ${id} order by m.added_at`;
+    return { messages, members };
+  });
+  return await withContext(c, {
+    conversationId: id,
+    members: members.map(camel),
+    messages: messages.map((m) => camel({ ...m, cost: m.cost === null ? null : decimalJson(m.cost) })),
+  });
+});
+
+/** A write that changed nothing: the conversation is not mine (403) or not visible (404). */
+async function refuse(userId: string, id: string): Promise<never> {
+  const [member] = await db()`
+    select role from public.conversation_members where conversation_id = ${id} and user_id = ${userId}`;
+  if (member) throw new ApiError("forbidden", "Only the conversation's owner can do that");
+  throw new ApiError("not_found", "Conversation not found");
+}
+
+async function ownConversation(userId: string, id: string) {
+  const [row] = await db()`select owner_id from public.conversations where id = ${id}`;
+  const [member] = row
+    ? await db()`select 1 from public.conversation_members where conversation_id = ${id} and user_id = ${userId}`
+    : [];
+  if (!row || !member) throw new ApiError("not_found", "Conversation not found");
+  if (row.owner_id !== userId) throw new ApiError("forbidden", "Only the conversation's owner can share it");
+}
+
+app.post("/:id/members", requireUser, async (c) => {
+  const user = c.get("user");
+  const id = conversationId(c);
+  const { email } = await readJson(c.req.raw, NewMember);
+  await ownConversation(user.sub, id);
+  const [invitee] = await db()`
+    select u.id, p.display_name from auth.users u left join public.profiles p on p.id = u.id
+    where lower(u.email) = ${email} and u.deleted_at is null`;
+  if (!invitee) throw new ApiError("not_found", "No user has that email", { field: "email" });
+  if (invitee.id === user.sub) throw new ApiError("invalid_request", "You already own this conversation");
+  const [member] = await db()`
+    insert into public.conversation_members (conversation_id, user_id, role) values (${id}, ${invitee.id}, 'member')
+    on conflict (conversation_id, user_id) do update set role = public.conversation_members.role
+    returning user_id, role, added_at`;
+  return await withContext(c, { ...camel(member), displayName: invitee.display_name, email }, 201);
+});
+
+app.delete("/:id/members/:userId", requireUser, async (c) => {
+  const user = c.get("user");
+  const id = conversationId(c);
+  const memberId = c.req.param("userId");
+  if (!Uuid.safeParse(memberId).success) throw new ApiError("not_found", "Member not found");
+  // The owner removes anyone but themself; a member may leave.
+  if (memberId !== user.sub) await ownConversation(user.sub, id);
+  const rows = await db()`
+    delete from public.conversation_members
+    where conversation_id = ${id} and user_id = ${memberId} and role <> 'owner'
+    returning user_id`;
+  if (!rows.length) throw new ApiError("not_found", "Member not found (the owner cannot be removed)");
+  return await withContext(c, { conversationId: id, userId: memberId, removed: true });
+});
+
+Deno.serve(app.fetch);
