@@ -13,9 +13,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, type StackProcess, startStack } from "./lib/stack-process.ts";
 const PORTS = {
-  api: Deno.env.get("NEXUS_TEST_API_PORT") ?? "54331",
-  db: Deno.env.get("NEXUS_TEST_DB_PORT") ?? "54332",
-  web: Deno.env.get("NEXUS_TEST_WEB_PORT") ?? "3001",
+  api: Deno.env.get("NEXUS_TEST_API_PORT") ?? "25431",
+  db: Deno.env.get("NEXUS_TEST_DB_PORT") ?? "25432",
+  web: Deno.env.get("NEXUS_TEST_WEB_PORT") ?? "25433",
 };
 
 const { values, positionals } = parseArgs({

@@ -93,7 +93,7 @@ const body = (i: number) => ({
 console.log("[bench] starting a fresh local stack (simulated providers, no pacing)…");
 const stack = await startStack({
   name: "bench",
-  ports: { api: "54341", db: "54342", web: "3002" },
+  ports: { api: "25441", db: "25442", web: "25443" },
   env: { NEXUS_SIMULATOR_TPS: "0", NEXUS_SIMULATOR_FIRST_TOKEN_MS: "0" },
 });
 const results: Record<string, unknown> = {};

@@ -10,7 +10,7 @@ import { startOpenAISimulator } from "../../scripts/simulators/openai.ts";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const STATE = join(ROOT, ".local", "lifecycle-test");
-const PORTS = { api: "54361", db: "54362", web: "3005" };
+const PORTS = { api: "25461", db: "25462", web: "25463" };
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
 /** Every process below `pid`, from /proc. */

@@ -3,7 +3,7 @@
 // member (which needs another user's id) runs as the service, after checking ownership.
 
 import { createApp, requireUser } from "../_shared/http/app.ts";
-import { parse, readJson } from "../_shared/http/validate.ts";
+import { readJson } from "../_shared/http/validate.ts";
 import { ApiError } from "../_shared/http/errors.ts";
 import { userContextHeaders } from "../_shared/http/user-context.ts";
 import { asUser, db } from "../_shared/db.ts";

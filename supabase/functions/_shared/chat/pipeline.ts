@@ -26,6 +26,7 @@ import { ProviderError, type ProviderRequest, type Usage } from "../providers/ty
 import { env } from "../env.ts";
 import type { ChatBody } from "./schema.ts";
 import { chatStream, type StreamOutcome } from "./stream.ts";
+import { type AnswerFormat, briefFormat } from "./format.ts";
 import { connect } from "./connect.ts";
 
 /** Fallback models tried after the chosen one, at most. */
@@ -318,6 +319,7 @@ export async function respond(
   ctx: ChatContext,
   clientSignal: AbortSignal,
   timing: ServerTiming,
+  format: AnswerFormat = briefFormat,
 ): Promise<Response> {
   const upstreamAbort = new AbortController();
   const { body } = ctx;
@@ -344,7 +346,7 @@ export async function respond(
   const simulated = isSimulated(ctx.model.provider);
 
   if (body.stream) {
-    const stream = chatStream(ctx, simulated, adapter.parseStream(upstream.body!), {
+    const stream = chatStream(ctx, format, simulated, adapter.parseStream(upstream.body!), {
       onEnd: (outcome) => finish(ctx, outcome),
       abortUpstream: () => upstreamAbort.abort(),
       billedUsage: (reported, text, reasoning) => billedUsage(ctx, reported, text, reasoning),
@@ -376,19 +378,19 @@ export async function respond(
     outputTokens: usage.outputTokens,
     cost: charged,
   });
-  return Response.json({
-    content: completion.text,
-    ...(completion.reasoning ? { reasoning: completion.reasoning } : {}),
-    ...(completion.citations.length ? { citations: completion.citations } : {}),
-    model: ctx.model.id,
-    cost: decimalJson(charged),
-    usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens },
-    conversationId: ctx.conversationId,
-    messageId: ctx.messageId,
-    routing: ctx.routing,
-    simulated,
+  const summary = {
+    text: completion.text,
+    reasoning: completion.reasoning,
+    citations: completion.citations,
     finishReason: completion.finishReason,
-  }, { headers: { ...ctx.headers, "X-Request-Id": ctx.requestId, "Server-Timing": timing.header() } });
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    cost: charged,
+    simulated,
+  };
+  return Response.json(format.json(ctx, summary), {
+    headers: { ...ctx.headers, "X-Request-Id": ctx.requestId, "Server-Timing": timing.header(), "X-Nexus-Cost": charged },
+  });
 }
 
 /** A cached answer or an idempotent replay, in the same shapes as a live one. */

@@ -1,18 +1,10 @@
-// The SSE answer of POST /chat: provider events in, the brief's events out, one by one as they
+// The streamed answer: provider events in, the answer format's events out, one by one as they
 // arrive (pull-based, so a slow client slows the provider read instead of filling memory).
-//
-//   data: {"conversationId","messageId","model","routing"}          metadata, first
-//   data: {"delta":"Hel","model":"…"}                               text, as produced
-//   data: {"reasoning":"…","model":"…"}                             reasoning, where the model shows it
-//   data: {"citations":["https://…"],"model":"…"}                  sources, where the provider cites them
-//   data: {"cost":0.00125,"model":"…","usage":{…}}                  at the end
-//   data: {"error":{"code","message"}}                              instead, if the provider fails
-//   data: [DONE]
 
-import { cost, decimalJson } from "../money.ts";
-import { SSE_DONE, sseEvent } from "../http/sse.ts";
+import { cost } from "../money.ts";
 import { ProviderError, type ProviderEvent, type Usage } from "../providers/types.ts";
 import type { ChatContext } from "./pipeline.ts";
+import type { AnswerFormat } from "./format.ts";
 import { env } from "../env.ts";
 
 export interface StreamOutcome {
@@ -32,14 +24,16 @@ export interface StreamHooks {
 
 export function chatStream(
   ctx: ChatContext,
+  format: AnswerFormat,
   simulated: boolean,
   events: AsyncIterable<ProviderEvent>,
   hooks: StreamHooks,
 ): ReadableStream<Uint8Array> {
   const iterator = events[Symbol.asyncIterator]();
-  const model = ctx.model.id;
   let text = "";
   let reasoning = "";
+  const citations: string[] = [];
+  let finishReason: string | null = null;
   let reported: Usage | null = null;
   let ended = false;
   const idleMs = env.providerIdleTimeoutMs;
@@ -48,10 +42,7 @@ export function chatStream(
   const nextEvent = () => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new ProviderError("timeout", `${ctx.model.provider} stopped sending`)),
-        idleMs,
-      );
+      timer = setTimeout(() => reject(new ProviderError("timeout", `${ctx.model.provider} stopped sending`)), idleMs);
     });
     return Promise.race([iterator.next(), stalled]).finally(() => clearTimeout(timer));
   };
@@ -74,62 +65,54 @@ export function chatStream(
 
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      controller.enqueue(sseEvent({
-        conversationId: ctx.conversationId,
-        messageId: ctx.messageId,
-        requestId: ctx.requestId,
-        model,
-        simulated,
-        routing: ctx.routing,
-      }));
+      const first = format.start(ctx, simulated);
+      if (first) controller.enqueue(first);
     },
 
     // Each pull delivers at least one chunk: a pull that enqueued nothing would never be
-    // called again (the consumer's read is still pending), so events that carry no output
-    // (finish reason, usage) are consumed in the same loop.
+    // called again (the consumer's read is still pending), so events that produce no output
+    // are consumed in the same loop.
     async pull(controller) {
       try {
         while (true) {
           const next = await nextEvent();
           if (next.done) {
             const outcome = end("complete");
-            controller.enqueue(sseEvent({
-              cost: decimalJson(outcome.cost),
-              model,
-              usage: { inputTokens: outcome.inputTokens, outputTokens: outcome.outputTokens },
-            }));
-            controller.enqueue(SSE_DONE);
+            for (const chunk of format.end(ctx, { ...outcome, reasoning: reasoning || null, citations, finishReason, simulated })) {
+              controller.enqueue(chunk);
+            }
             controller.close();
             return;
           }
           const event = next.value;
+          let chunk: Uint8Array | null = null;
           if (event.type === "text") {
             text += event.text;
-            controller.enqueue(sseEvent({ delta: event.text, model }));
-            return;
-          }
-          if (event.type === "reasoning") {
+            chunk = format.delta(ctx, event.text);
+          } else if (event.type === "reasoning") {
             reasoning += event.text;
-            controller.enqueue(sseEvent({ reasoning: event.text, model }));
+            chunk = format.reasoning(ctx, event.text);
+          } else if (event.type === "citations") {
+            for (const url of event.urls) if (!citations.includes(url)) citations.push(url);
+            chunk = format.citations(ctx, event.urls);
+          } else if (event.type === "finish") {
+            finishReason = event.reason;
+          } else if (event.type === "usage") {
+            reported = event.usage;
+          }
+          if (chunk) {
+            controller.enqueue(chunk);
             return;
           }
-          if (event.type === "citations") {
-            controller.enqueue(sseEvent({ citations: event.urls, model }));
-            return;
-          }
-          if (event.type === "usage") reported = event.usage;
         }
       } catch (e) {
         if (ended) return; // the client left; cancel() already ended the request
         end("error");
         hooks.abortUpstream();
         iterator.return?.().catch(() => {});
-        const code = e instanceof ProviderError && e.kind === "timeout"
-          ? "provider_timeout"
-          : "provider_error";
+        const code = e instanceof ProviderError && e.kind === "timeout" ? "provider_timeout" : "provider_error";
         const message = e instanceof ProviderError ? e.message : "The provider's stream broke off";
-        controller.enqueue(sseEvent({ error: { code, message } }));
-        controller.enqueue(SSE_DONE);
+        for (const chunk of format.error(ctx, code, message)) controller.enqueue(chunk);
         controller.close();
       }
     },
