@@ -396,7 +396,11 @@ Deno.test({
     // Six failures opened OpenAI's circuit: let it half-open and close with a good request, so
     // tests after this one find the provider healthy (NEXUS_BREAKER_OPEN_MS is 3 s in tests).
     await new Promise((r) => setTimeout(r, 3200));
-    const healthy = await chat(user, { messages: [{ role: "user", content: "ok now?" }], model: "gpt-4o-mini", stream: false });
+    const healthy = await chat(user, {
+      messages: [{ role: "user", content: "ok now?" }],
+      model: "gpt-4o-mini",
+      stream: false,
+    });
     assert.equal(healthy.status, 200);
     await healthy.body?.cancel();
     await settled(user.id);

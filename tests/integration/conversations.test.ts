@@ -9,7 +9,11 @@ const opts = { sanitizeResources: false, sanitizeOps: false };
 function call(user: TestUser, path: string, init: RequestInit = {}) {
   return fetch(functionsUrl(`conversations${path}`), {
     ...init,
-    headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json", ...init.headers },
+    headers: {
+      authorization: `Bearer ${user.accessToken}`,
+      "content-type": "application/json",
+      ...init.headers,
+    },
   });
 }
 
@@ -17,7 +21,12 @@ async function chat(user: TestUser, conversationId: string, content: string) {
   const res = await fetch(functionsUrl("chat"), {
     method: "POST",
     headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ messages: [{ role: "user", content }], conversationId, stream: false, model: "gpt-4o-mini" }),
+    body: JSON.stringify({
+      messages: [{ role: "user", content }],
+      conversationId,
+      stream: false,
+      model: "gpt-4o-mini",
+    }),
   });
   return { status: res.status, body: await res.json() };
 }
@@ -37,17 +46,22 @@ Deno.test({
     const listed = await (await call(ana, "")).json();
     assert.deepEqual(listed.data.map((c: { id: string }) => c.id), [conversation.id]);
 
-    const renamed = await call(ana, `/${conversation.id}`, { method: "PATCH", body: JSON.stringify({ title: "Lisbon trip" }) });
+    const renamed = await call(ana, `/${conversation.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ title: "Lisbon trip" }),
+    });
     assert.equal(renamed.status, 200);
     assert.equal((await renamed.json()).title, "Lisbon trip");
 
-    for (const [path, init, status] of [
-      ["", { method: "POST", body: JSON.stringify({ title: "" }) }, 400],
-      ["", { method: "POST", body: JSON.stringify({ owner: "someone" }) }, 400],
-      [`/${conversation.id}`, { method: "PATCH", body: "{}" }, 400],
-      ["/not-a-uuid/messages", {}, 404],
-      [`/${crypto.randomUUID()}/messages`, {}, 404],
-    ] as [string, RequestInit, number][]) {
+    for (
+      const [path, init, status] of [
+        ["", { method: "POST", body: JSON.stringify({ title: "" }) }, 400],
+        ["", { method: "POST", body: JSON.stringify({ owner: "someone" }) }, 400],
+        [`/${conversation.id}`, { method: "PATCH", body: "{}" }, 400],
+        ["/not-a-uuid/messages", {}, 404],
+        [`/${crypto.randomUUID()}/messages`, {}, 404],
+      ] as [string, RequestInit, number][]
+    ) {
       const res = await call(ana, path, init);
       assert.equal(res.status, status, `${init.method ?? "GET"} ${path}`);
       await res.body?.cancel();
@@ -61,7 +75,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "sharing by email: the member reads the history and chats; a stranger cannot; removal revokes at once",
+  name:
+    "sharing by email: the member reads the history and chats; a stranger cannot; removal revokes at once",
   ...opts,
   fn: async () => {
     const owner = await newUser("owner");
@@ -72,20 +87,35 @@ Deno.test({
     const id = first.body.conversationId;
 
     // Only the owner shares; unknown emails and non-owners are refused.
-    const byStranger = await call(stranger, `/${id}/members`, { method: "POST", body: JSON.stringify({ email: member.email }) });
+    const byStranger = await call(stranger, `/${id}/members`, {
+      method: "POST",
+      body: JSON.stringify({ email: member.email }),
+    });
     assert.equal(byStranger.status, 404, "a stranger does not even see the conversation");
     await byStranger.body?.cancel();
-    const unknown = await call(owner, `/${id}/members`, { method: "POST", body: JSON.stringify({ email: "nobody@example.test" }) });
+    const unknown = await call(owner, `/${id}/members`, {
+      method: "POST",
+      body: JSON.stringify({ email: "nobody@example.test" }),
+    });
     assert.equal(unknown.status, 404);
     await unknown.body?.cancel();
-    const badEmail = await call(owner, `/${id}/members`, { method: "POST", body: JSON.stringify({ email: "not an email" }) });
+    const badEmail = await call(owner, `/${id}/members`, {
+      method: "POST",
+      body: JSON.stringify({ email: "not an email" }),
+    });
     assert.equal(badEmail.status, 400);
     await badEmail.body?.cancel();
 
-    const added = await call(owner, `/${id}/members`, { method: "POST", body: JSON.stringify({ email: member.email.toUpperCase() }) });
+    const added = await call(owner, `/${id}/members`, {
+      method: "POST",
+      body: JSON.stringify({ email: member.email.toUpperCase() }),
+    });
     assert.equal(added.status, 201);
     assert.equal((await added.json()).userId, member.id);
-    const again = await call(member, `/${id}/members`, { method: "POST", body: JSON.stringify({ email: stranger.email }) });
+    const again = await call(member, `/${id}/members`, {
+      method: "POST",
+      body: JSON.stringify({ email: stranger.email }),
+    });
     assert.equal(again.status, 403, "a member cannot share further");
     await again.body?.cancel();
 
@@ -95,12 +125,17 @@ Deno.test({
     assert.equal(typeof history.messages[1].cost, "number");
     assert.equal(history.messages[1].model, "gpt-4o-mini");
     assert.deepEqual(history.members.map((m: { role: string }) => m.role).sort(), ["member", "owner"]);
-    assert.ok((await (await call(member, "")).json()).data.some((c: { id: string; role: string }) => c.id === id && c.role === "member"));
+    assert.ok(
+      (await (await call(member, "")).json()).data.some((c: { id: string; role: string }) =>
+        c.id === id && c.role === "member"
+      ),
+    );
 
     const reply = await chat(member, id, "I'll draft the announcement");
     assert.equal(reply.status, 200, "members chat in the shared conversation");
     await settled(member.id);
-    const rows = await database()`select user_id from public.messages where conversation_id = ${id} and role = 'user' order by created_at`;
+    const rows =
+      await database()`select user_id from public.messages where conversation_id = ${id} and role = 'user' order by created_at`;
     assert.deepEqual(rows.map((r) => r.user_id), [owner.id, member.id]);
 
     const strangerRead = await call(stranger, `/${id}/messages`);

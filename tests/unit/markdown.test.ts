@@ -6,8 +6,25 @@ import { highlight, renderInline, renderMarkdown, safeUrl } from "../../web/src/
 
 /** Every tag the renderer may emit; anything else in the output means input HTML got through. */
 const ALLOWED_TAGS = new Set([
-  "p", "br", "strong", "em", "code", "pre", "a", "ul", "ol", "li", "h3", "h4", "h5", "h6",
-  "blockquote", "hr", "div", "span", "button",
+  "p",
+  "br",
+  "strong",
+  "em",
+  "code",
+  "pre",
+  "a",
+  "ul",
+  "ol",
+  "li",
+  "h3",
+  "h4",
+  "h5",
+  "h6",
+  "blockquote",
+  "hr",
+  "div",
+  "span",
+  "button",
 ]);
 
 function assertSafe(html: string) {
@@ -35,7 +52,10 @@ Deno.test("plain text, paragraphs and line breaks", () => {
 });
 
 Deno.test("emphasis, inline code, headings, lists, quotes", () => {
-  assert.equal(renderInline("**bold** and *it* and _it_"), "<strong>bold</strong> and <em>it</em> and <em>it</em>");
+  assert.equal(
+    renderInline("**bold** and *it* and _it_"),
+    "<strong>bold</strong> and <em>it</em> and <em>it</em>",
+  );
   assert.equal(renderInline("snake_case_name stays"), "snake_case_name stays");
   assert.equal(renderInline("use `a < b` here"), "use <code>a &lt; b</code> here");
   assert.equal(renderInline("`` a`b ``"), "<code>a`b</code>");
@@ -55,7 +75,10 @@ Deno.test("links: http, https and mailto only", () => {
     '<a href="https://example.com/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer nofollow">site</a>',
   );
   assert.match(renderInline("[me](mailto:a@example.com)"), /href="mailto:a@example.com"/);
-  assert.match(renderInline("see https://example.com/x."), /<a href="https:\/\/example.com\/x"[^>]*>https:\/\/example.com\/x<\/a>\./);
+  assert.match(
+    renderInline("see https://example.com/x."),
+    /<a href="https:\/\/example.com\/x"[^>]*>https:\/\/example.com\/x<\/a>\./,
+  );
   for (
     const href of [
       "javascript:alert(1)",
@@ -87,14 +110,14 @@ Deno.test("hostile HTML is escaped, never markup", () => {
     '<a href="javascript:alert(1)">x</a>',
     "<iframe src=//evil></iframe>",
     '"><script>alert(1)</script>',
-    "[x](https://example.com\" onmouseover=\"alert(1))",
+    '[x](https://example.com" onmouseover="alert(1))',
     "[<img src=x onerror=alert(1)>](https://example.com)",
     "**<script>**",
     "`<script>`",
     "# <script>alert(1)</script>",
     "- <b onclick=alert(1)>x</b>",
     "> <style>body{display:none}</style>",
-    "https://example.com/\"onmouseover=alert(1)",
+    'https://example.com/"onmouseover=alert(1)',
     "```<script>\n</script>\n```",
   ];
   for (const input of hostile) {
@@ -110,13 +133,22 @@ Deno.test("hostile HTML is escaped, never markup", () => {
 });
 
 Deno.test("HTML entities are shown as typed, not decoded", () => {
-  assert.equal(renderMarkdown("&lt;script&gt; &amp; &#60;"), "<p>&amp;lt;script&amp;gt; &amp;amp; &amp;#60;</p>");
-  assert.equal(renderInline("[a](https://x.example/?q=&quot;)"), renderInline("[a](https://x.example/?q=&quot;)"));
-  assert.match(renderInline("[a](https://x.example/?q=&quot;)"), /href="https:\/\/x.example\/\?q=&amp;quot;"/);
+  assert.equal(
+    renderMarkdown("&lt;script&gt; &amp; &#60;"),
+    "<p>&amp;lt;script&amp;gt; &amp;amp; &amp;#60;</p>",
+  );
+  assert.equal(
+    renderInline("[a](https://x.example/?q=&quot;)"),
+    renderInline("[a](https://x.example/?q=&quot;)"),
+  );
+  assert.match(
+    renderInline("[a](https://x.example/?q=&quot;)"),
+    /href="https:\/\/x.example\/\?q=&amp;quot;"/,
+  );
 });
 
 Deno.test("fenced code: copy button, language, highlighting, escaping", () => {
-  const html = renderMarkdown("```ts\nconst a = \"<b>\"; // hi\n```");
+  const html = renderMarkdown('```ts\nconst a = "<b>"; // hi\n```');
   assert.match(html, /<button type="button" class="copy" data-copy aria-label="Copy code">Copy<\/button>/);
   assert.match(html, /<span class="code-lang">ts<\/span>/);
   assert.match(html, /<code class="language-ts">/);
@@ -125,7 +157,10 @@ Deno.test("fenced code: copy button, language, highlighting, escaping", () => {
   assert.match(html, /<span class="tok-c">\/\/ hi<\/span>/);
   assertSafe(html);
   // Markdown inside a fence is literal.
-  assert.match(renderMarkdown("```\n**not bold** [x](https://a.example)\n```"), /\*\*not bold\*\* \[x\]\(https:\/\/a.example\)/);
+  assert.match(
+    renderMarkdown("```\n**not bold** [x](https://a.example)\n```"),
+    /\*\*not bold\*\* \[x\]\(https:\/\/a.example\)/,
+  );
   // Hash comments only where they are comments.
   assert.match(highlight("x = 1 # note", "python"), /<span class="tok-c"># note<\/span>/);
   assert.doesNotMatch(highlight("#include <x>", "c"), /tok-c/);

@@ -63,7 +63,9 @@ const asCandidates = (list: Candidate[]) =>
   }));
 
 export async function admit(args: {
-  userId: string;
+  /** The caller: a signed-in user, or a platform API key (its hash). */
+  userId?: string;
+  keyHash?: string;
   requestId: string;
   candidates: Candidate[];
   fallbacks: Candidate[];
@@ -77,9 +79,20 @@ export async function admit(args: {
   /** Routed requests: the models a user's default model may be (used when the router is off). */
   defaultOptions?: Candidate[];
 }): Promise<Admission> {
+  if (args.keyHash) {
+    const [row] = await db()`
+      select public.admit_key_request(
+        ${args.keyHash}, ${args.requestId}, ${db().json(asCandidates(args.candidates))}, ${args.routed},
+        ${db().json(asCandidates(args.fallbacks))}, ${args.idempotencyKey ?? null}, ${
+      args.requestHash ?? null
+    },
+        ${args.cacheHash ?? null}, ${db().json(asCandidates(args.defaultOptions ?? []))}
+      ) as result`;
+    return row.result as Admission;
+  }
   const [row] = await db()`
     select public.admit_request(
-      ${args.userId}, ${args.requestId}, ${db().json(asCandidates(args.candidates))}, ${args.routed},
+      ${args.userId!}, ${args.requestId}, ${db().json(asCandidates(args.candidates))}, ${args.routed},
       ${args.conversationId ?? null}, ${args.userMessage}, ${args.title}, ${
     db().json(asCandidates(args.fallbacks))
   },

@@ -7,7 +7,8 @@ import { ApiError } from "../_shared/http/errors.ts";
 import { type QuotaSnapshot, userContextHeaders } from "../_shared/http/user-context.ts";
 import { asUser, db } from "../_shared/db.ts";
 import { decimalJson } from "../_shared/money.ts";
-import { AccountPatch, UsageQuery } from "../_shared/account/schema.ts";
+import { AccountPatch, NewApiKey, UsageQuery } from "../_shared/account/schema.ts";
+import { newApiKey } from "../_shared/auth/api-keys.ts";
 import { quotaOf } from "../_shared/metering.ts";
 
 const app = createApp("account");
@@ -119,5 +120,65 @@ app.get("/usage", requireUser, async (c) => {
     quota ? userContextHeaders(quota) : {},
   );
 });
+
+// ---- API keys (managed with a signed-in session; a key cannot manage keys) --------------------
+
+app.post("/keys", requireUser, async (c) => {
+  const user = c.get("user");
+  const body = await readJson(c.req.raw, NewApiKey);
+  const { key, prefix, hash } = await newApiKey();
+  const [row] = await db()`
+    insert into public.api_keys (user_id, name, prefix, key_hash, monthly_budget)
+    values (${user.sub}, ${body.name}, ${prefix}, ${hash}, ${body.monthlyBudgetUsd ?? null})
+    returning id, name, prefix, monthly_budget::text as monthly_budget, created_at`;
+  const quota = await quotaOf(user.sub);
+  return c.json(
+    { ...presentKey({ ...row, period_spend: "0" }), key },
+    201,
+    quota ? userContextHeaders(quota) : {},
+  );
+});
+
+app.get("/keys", requireUser, async (c) => {
+  const user = c.get("user");
+  const rows = await asUser(
+    user,
+    (sql) =>
+      sql`select id, name, prefix, monthly_budget::text as monthly_budget, period_start, period_spend::text as period_spend,
+               created_at, last_used_at, revoked_at
+        from public.api_keys where revoked_at is null order by created_at desc`,
+  );
+  const quota = await quotaOf(user.sub);
+  return c.json({ data: rows.map(presentKey) }, 200, quota ? userContextHeaders(quota) : {});
+});
+
+app.delete("/keys/:id", requireUser, async (c) => {
+  const user = c.get("user");
+  const id = c.req.param("id");
+  const rows = /^[0-9a-f-]{36}$/i.test(id)
+    ? await db()`update public.api_keys set revoked_at = now()
+                 where id = ${id} and user_id = ${user.sub} and revoked_at is null returning id`
+    : [];
+  if (!rows.length) throw new ApiError("not_found", "No such API key");
+  const quota = await quotaOf(user.sub);
+  return c.json({ id, revoked: true }, 200, quota ? userContextHeaders(quota) : {});
+});
+
+function presentKey(row: Record<string, unknown>) {
+  const period = new Date().toISOString().slice(0, 7);
+  const current = !row.period_start ||
+    String(row.period_start instanceof Date ? row.period_start.toISOString() : row.period_start).startsWith(
+      period,
+    );
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    monthlyBudgetUsd: row.monthly_budget === null ? null : decimalJson(String(row.monthly_budget)),
+    spendThisMonthUsd: decimalJson(current ? String(row.period_spend ?? "0") : "0"),
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at ?? null,
+  };
+}
 
 Deno.serve(app.fetch);

@@ -12,7 +12,9 @@ app.post("/", requireUser, async (c) => {
   const timing = c.get("timing");
   const body = await readJson(c.req.raw, ChatBody);
   timing.mark("parse");
-  const prepared = await prepareChat(c.get("user").sub, body, idempotencyKey(c.req.raw));
+  const prepared = await prepareChat({ userId: c.get("user").sub }, body, {
+    idempotencyKey: idempotencyKey(c.req.raw),
+  });
   timing.mark("admit");
   if (prepared.kind === "stored") return respondStored(prepared.answer, body.stream);
   return await respond(prepared.ctx, c.req.raw.signal, timing);

@@ -27,7 +27,9 @@ function conversationId(c: Context<AppEnv>): string {
 }
 
 const camel = (row: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_, l) => l.toUpperCase()), v]));
+  Object.fromEntries(
+    Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_, l) => l.toUpperCase()), v]),
+  );
 
 app.get("/", requireUser, async (c) => {
   const user = c.get("user");
@@ -46,7 +48,9 @@ app.post("/", requireUser, async (c) => {
   const user = c.get("user");
   const body = await readJson(c.req.raw, NewConversation);
   const [row] = await db()`
-    insert into public.conversations (owner_id, title) values (${user.sub}, ${body.title ?? "New conversation"})
+    insert into public.conversations (owner_id, title) values (${user.sub}, ${
+    body.title ?? "New conversation"
+  })
     returning id, title, owner_id, created_at, updated_at`;
   return await withContext(c, { ...camel(row), role: "owner", members: 1 }, 201);
 });
@@ -55,9 +59,12 @@ app.patch("/:id", requireUser, async (c) => {
   const user = c.get("user");
   const id = conversationId(c);
   const body = await readJson(c.req.raw, ConversationPatch);
-  const rows = await asUser(user, (sql) =>
-    sql`update public.conversations set title = ${body.title} where id = ${id}
-        returning id, title, owner_id, created_at, updated_at`);
+  const rows = await asUser(
+    user,
+    (sql) =>
+      sql`update public.conversations set title = ${body.title} where id = ${id}
+        returning id, title, owner_id, created_at, updated_at`,
+  );
   if (!rows.length) await refuse(user.sub, id);
   return await withContext(c, camel(rows[0]));
 });
@@ -65,7 +72,10 @@ app.patch("/:id", requireUser, async (c) => {
 app.delete("/:id", requireUser, async (c) => {
   const user = c.get("user");
   const id = conversationId(c);
-  const rows = await asUser(user, (sql) => sql`delete from public.conversations where id = ${id} returning id`);
+  const rows = await asUser(
+    user,
+    (sql) => sql`delete from public.conversations where id = ${id} returning id`,
+  );
   if (!rows.length) await refuse(user.sub, id);
   return await withContext(c, { id, deleted: true });
 });

@@ -19,3 +19,10 @@ export const UsageQuery = z.strictObject({
   groupBy: z.enum(["day", "model"]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 }).refine((q) => !q.from || !q.to || q.from < q.to, { message: "from must be before to", path: ["from"] });
+
+export const NewApiKey = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  monthlyBudgetUsd: z.number().positive().max(1_000_000).optional()
+    .transform((n) => (n === undefined ? undefined : String(n)))
+    .refine((s) => s === undefined || /^\d+(\.\d{1,6})?$/.test(s), "at most 6 decimals"),
+});

@@ -97,12 +97,22 @@ function unservable(model: ChatModel): ApiError {
   );
 }
 
+/** Who is asking: a signed-in user, or a platform API key (by its hash). */
+export type Caller = { userId: string } | { keyHash: string };
+
+export interface PrepareOptions {
+  idempotencyKey?: string;
+  /** Store the exchange in a conversation (POST /chat); the OpenAI surface is stateless. */
+  store?: boolean;
+}
+
 /** Admission: everything before the provider is called. Throws refusals as ApiErrors. */
 export async function prepareChat(
-  userId: string,
+  caller: Caller,
   body: ChatBody,
-  idempotencyKey?: string,
+  opts: PrepareOptions = {},
 ): Promise<Prepared> {
+  const { idempotencyKey, store = true } = opts;
   const requestId = crypto.randomUUID();
   const exact = await countPromptTokens("openai", body.messages);
   const estimate = estimatePromptTokens(body.messages);
@@ -176,14 +186,14 @@ export async function prepareChat(
     ? await sha256(JSON.stringify([body.messages, body.temperature, body.topP, body.maxTokens, body.stop]))
     : undefined;
   const admission = await admit({
-    userId,
+    ...caller,
     requestId,
     candidates,
     fallbacks,
     routed,
-    conversationId: body.conversationId,
-    userMessage: lastUser,
-    title: lastUser.replace(/\s+/g, " ").trim().slice(0, 80),
+    conversationId: store ? body.conversationId : undefined,
+    userMessage: store ? lastUser : null,
+    title: store ? lastUser.replace(/\s+/g, " ").trim().slice(0, 80) : null,
     idempotencyKey,
     // the same request whatever its answer format: a replay may be streamed or not
     requestHash: idempotencyKey ? await sha256(JSON.stringify({ ...body, stream: undefined })) : undefined,
@@ -389,7 +399,12 @@ export async function respond(
     simulated,
   };
   return Response.json(format.json(ctx, summary), {
-    headers: { ...ctx.headers, "X-Request-Id": ctx.requestId, "Server-Timing": timing.header(), "X-Nexus-Cost": charged },
+    headers: {
+      ...ctx.headers,
+      "X-Request-Id": ctx.requestId,
+      "Server-Timing": timing.header(),
+      "X-Nexus-Cost": charged,
+    },
   });
 }
 

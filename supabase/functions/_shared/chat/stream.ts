@@ -42,7 +42,10 @@ export function chatStream(
   const nextEvent = () => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ProviderError("timeout", `${ctx.model.provider} stopped sending`)), idleMs);
+      timer = setTimeout(
+        () => reject(new ProviderError("timeout", `${ctx.model.provider} stopped sending`)),
+        idleMs,
+      );
     });
     return Promise.race([iterator.next(), stalled]).finally(() => clearTimeout(timer));
   };
@@ -78,7 +81,15 @@ export function chatStream(
           const next = await nextEvent();
           if (next.done) {
             const outcome = end("complete");
-            for (const chunk of format.end(ctx, { ...outcome, reasoning: reasoning || null, citations, finishReason, simulated })) {
+            for (
+              const chunk of format.end(ctx, {
+                ...outcome,
+                reasoning: reasoning || null,
+                citations,
+                finishReason,
+                simulated,
+              })
+            ) {
               controller.enqueue(chunk);
             }
             controller.close();
@@ -110,7 +121,9 @@ export function chatStream(
         end("error");
         hooks.abortUpstream();
         iterator.return?.().catch(() => {});
-        const code = e instanceof ProviderError && e.kind === "timeout" ? "provider_timeout" : "provider_error";
+        const code = e instanceof ProviderError && e.kind === "timeout"
+          ? "provider_timeout"
+          : "provider_error";
         const message = e instanceof ProviderError ? e.message : "The provider's stream broke off";
         for (const chunk of format.error(ctx, code, message)) controller.enqueue(chunk);
         controller.close();

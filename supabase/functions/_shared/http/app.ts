@@ -12,9 +12,20 @@ import { env } from "../env.ts";
 import { bearerToken, type UserClaims, verifyAccessToken } from "../auth/verify.ts";
 import { ServerTiming } from "./server-timing.ts";
 
-export type AppEnv = { Variables: { user: UserClaims; requestId: string; timing: ServerTiming } };
+export type AppEnv = {
+  Variables: { user: UserClaims; requestId: string; timing: ServerTiming; keyHash?: string };
+};
 
-export function createApp(functionName: string): Hono<AppEnv> {
+export interface AppOptions {
+  /** How an error is written (default: the API's `{"error":{"code","message","details"}}`). */
+  errorBody?: (error: ApiError) => unknown;
+}
+
+export function createApp(functionName: string, options: AppOptions = {}): Hono<AppEnv> {
+  const render = (error: ApiError, headers: HeadersInit) =>
+    options.errorBody
+      ? errorResponse(error, headers, options.errorBody(error))
+      : errorResponse(error, headers);
   // strict: false, so /account and /account/ are the same endpoint
   const app = new Hono<AppEnv>({ strict: false }).basePath(`/${functionName}`);
 
@@ -60,7 +71,7 @@ export function createApp(functionName: string): Hono<AppEnv> {
         const quota = await quotaOf(user.sub).catch(() => null);
         if (quota) Object.assign(err.headers, userContextHeaders(quota));
       }
-      return errorResponse(err, { "X-Request-Id": c.get("requestId") ?? "" });
+      return render(err, { "X-Request-Id": c.get("requestId") ?? "" });
     }
     console.error(
       JSON.stringify({
@@ -76,7 +87,7 @@ export function createApp(functionName: string): Hono<AppEnv> {
     });
   });
 
-  app.notFound(() => errorResponse(new ApiError("not_found", "No such endpoint")));
+  app.notFound(() => render(new ApiError("not_found", "No such endpoint"), {}));
   return app;
 }
 

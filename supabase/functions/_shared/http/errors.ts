@@ -46,8 +46,12 @@ export class ApiError extends Error {
   }
 }
 
-export function errorResponse(error: ApiError, headers?: HeadersInit): Response {
-  const res = Response.json(error.toJSON(), { status: error.status, headers });
+export function errorResponse(
+  error: ApiError,
+  headers?: HeadersInit,
+  body: unknown = error.toJSON(),
+): Response {
+  const res = Response.json(body, { status: error.status, headers });
   for (const [k, v] of Object.entries(error.headers)) res.headers.set(k, v);
   return res;
 }

@@ -1,0 +1,104 @@
+// /functions/v1/openai: the OpenAI Chat Completions surface over the same pipeline (auth,
+// admission, routing, metering), for the SDKs and tools people already have. Accepts a platform
+// API key (nx_…) or a Supabase access token as the bearer.
+
+import { createApp } from "../_shared/http/app.ts";
+import type { ApiError } from "../_shared/http/errors.ts";
+import { ApiError as Refusal } from "../_shared/http/errors.ts";
+import { parse } from "../_shared/http/validate.ts";
+import { bearerToken, unauthorized, verifyAccessToken } from "../_shared/auth/verify.ts";
+import { hashApiKey, isApiKey } from "../_shared/auth/api-keys.ts";
+import { idempotencyKey } from "../_shared/http/idempotency.ts";
+import { prepareChat, respond } from "../_shared/chat/pipeline.ts";
+import { CompletionRequest, toChatBody } from "../_shared/openai/schema.ts";
+import { openaiFormat } from "../_shared/openai/format.ts";
+import { CHAT_MODELS } from "../_shared/catalog/index.ts";
+import { servable } from "../_shared/router/index.ts";
+import { db } from "../_shared/db.ts";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../_shared/http/app.ts";
+
+const TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  402: "insufficient_quota",
+  403: "permission_error",
+  404: "not_found_error",
+  409: "conflict_error",
+  413: "invalid_request_error",
+  429: "rate_limit_error",
+};
+
+/** Errors in OpenAI's shape, with statuses that make the SDKs raise the right classes. */
+function openaiError(e: ApiError) {
+  const details = e.details as { field?: string } | { field?: string }[] | undefined;
+  const param = Array.isArray(details) ? details[0]?.field ?? null : details?.field ?? null;
+  return {
+    error: {
+      message: e.message,
+      type: TYPES[e.status] ?? "api_error",
+      param,
+      code: e.code === "rate_limited"
+        ? "rate_limit_exceeded"
+        : e.code === "unauthorized"
+        ? "invalid_api_key"
+        : e.code,
+    },
+  };
+}
+
+const app = createApp("openai", { errorBody: openaiError });
+
+/** A platform API key (checked at admission, in the same round trip) or a user's access token. */
+const requireCaller: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearerToken(c.req.raw);
+  if (isApiKey(token)) c.set("keyHash", await hashApiKey(token));
+  else c.set("user", await verifyAccessToken(token));
+  c.get("timing").mark("auth");
+  await next();
+};
+
+app.post("/chat/completions", requireCaller, async (c) => {
+  const timing = c.get("timing");
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new Refusal("invalid_request", "Body is not valid JSON");
+  }
+  const request = parse(CompletionRequest, raw);
+  const body = toChatBody(request);
+  timing.mark("parse");
+  const keyHash = c.get("keyHash");
+  const caller = keyHash ? { keyHash } : { userId: c.get("user").sub };
+  const prepared = await prepareChat(caller, body, {
+    idempotencyKey: idempotencyKey(c.req.raw),
+    store: false,
+  });
+  timing.mark("admit");
+  if (prepared.kind === "stored") {
+    throw new Refusal("conflict", "This Idempotency-Key was already used; replays are served by /chat");
+  }
+  const includeUsage = request.stream_options?.include_usage ?? false;
+  return await respond(prepared.ctx, c.req.raw.signal, timing, openaiFormat(includeUsage));
+});
+
+app.get("/models", requireCaller, async (c) => {
+  const keyHash = c.get("keyHash");
+  if (keyHash) {
+    const [row] = await db()`select public.resolve_api_key(${keyHash}) as key`;
+    if (!row.key) throw unauthorized("Invalid API key");
+  }
+  const created = Math.floor(new Date("2025-01-01").getTime() / 1000);
+  return c.json({
+    object: "list",
+    data: CHAT_MODELS.filter(servable).map((m) => ({
+      id: m.id,
+      object: "model",
+      created,
+      owned_by: m.vendor,
+    })),
+  });
+});
+
+Deno.serve(app.fetch);
