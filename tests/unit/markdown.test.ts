@@ -32,7 +32,8 @@ function assertSafe(html: string) {
     assert.ok(ALLOWED_TAGS.has(tag.toLowerCase()), `unexpected tag <${tag}> in ${html}`);
   }
   for (const [, attrs] of html.matchAll(/<[a-z0-9]+(\s[^>]*)?>/gi)) {
-    for (const [, attr] of (attrs ?? "").matchAll(/\s([a-z-]+)(?==|\s|$)/gi)) {
+    // Attribute values are always double-quoted by the renderer; anything else is a smuggled attribute.
+    for (const [, attr] of (attrs ?? "").matchAll(/\s([^\s=]+)(?:="[^"]*")?/g)) {
       assert.ok(
         ["href", "target", "rel", "class", "type", "aria-label", "start", "data-copy"].includes(attr),
         `unexpected attribute ${attr} in ${html}`,

@@ -1,9 +1,18 @@
-// NEXUS AI web client, v1: sign up / sign in / sign out with supabase-js, one conversation, and
-// replies streamed from POST /functions/v1/chat with their cost. Configuration comes from the
+// NEXUS AI web client: wires auth, the API, the views and Realtime together, and runs the send
+// flow (stream, stop, regenerate, quota and rate-limit handling). Configuration comes from the
 // host's /config.js (the Supabase URL and publishable key, nothing secret).
 
 import { createClient, type Session } from "@supabase/supabase-js";
-import { EventSourceParserStream } from "eventsource-parser/stream";
+import { ApiError, createApi, moneyText } from "./api.ts";
+import { streamChat } from "./sse.ts";
+import { $, type Account, emit, type Member, nameOf, state, type StoredMessage } from "./state.ts";
+import { applyHeaders, initHeader, whenBlockedChanges } from "./header.ts";
+import { initSidebar, loadConversations } from "./sidebar.ts";
+import { applyPreferences, chosenModel, initModels, loadModels, routingPreference } from "./models.ts";
+import { appendStored, appendUser, clearMessages, hasMessage, initChatView, markShown, renderHistory, startAssistant } from "./chat-view.ts";
+import { clearPrompt, coolingDown, initComposer, startCooldown } from "./composer.ts";
+import { createRealtime } from "./realtime.ts";
+import { initSharing } from "./sharing.ts";
 
 declare global {
   var NEXUS_CONFIG: { supabaseUrl: string; supabaseKey: string };
@@ -11,46 +20,123 @@ declare global {
 
 const { supabaseUrl, supabaseKey } = globalThis.NEXUS_CONFIG;
 const supabase = createClient(supabaseUrl, supabaseKey);
+const api = createApi(supabase, supabaseUrl, supabaseKey);
+const LAST_CONVERSATION = "nexus.lastConversation";
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const authView = $("auth-view");
-const chatView = $("chat-view");
-const authForm = $<HTMLFormElement>("auth-form");
-const authError = $("auth-error");
-const chatError = $("chat-error");
-const messagesEl = $<HTMLOListElement>("messages");
-const composer = $<HTMLFormElement>("composer");
 const prompt = $<HTMLTextAreaElement>("prompt");
 const sendButton = $<HTMLButtonElement>("send");
+const stopButton = $<HTMLButtonElement>("stop");
+const regenerateButton = $<HTMLButtonElement>("regenerate");
+const chatError = $("chat-error");
 
-interface Turn {
-  role: "user" | "assistant";
-  content: string;
+/** The current conversation's turns, as sent to POST /chat. */
+let history: { role: "user" | "assistant"; content: string }[] = [];
+/** My user messages not yet matched to their stored id (so the live `message` event is not shown twice). */
+let pendingOwn: { text: string; li: HTMLLIElement }[] = [];
+let names = new Map<string, string>();
+let streaming: AbortController | null = null;
+let signedInAs: string | null = null;
+let loadSeq = 0;
+
+const realtime = createRealtime(supabase, {
+  onQuota(e) {
+    // The event's numbers went through JSON.parse in supabase-js (floats); reload the account for
+    // the exact sums, but show the new remaining count at once.
+    applyHeaders({
+      tier: e.quota.tier,
+      quotaLimit: e.quota.monthlyQuota,
+      quotaRemaining: e.quota.monthRemaining,
+    });
+    if (state.account) {
+      state.account.cost.total = moneyText(e.totals.total);
+      state.account.cost.month = moneyText(e.totals.month);
+    }
+    refreshAccount();
+  },
+  onConversationsChanged: () => loadConversations().catch(() => {}),
+  onMessage(m) {
+    if (m.conversationId !== state.current || hasMessage(m.id)) return;
+    const me = state.account?.user.id ?? "";
+    if (m.role === "user" && m.userId === me) {
+      const i = pendingOwn.findIndex((p) => p.text === m.content);
+      if (i >= 0) {
+        markShown(pendingOwn[i].li, m.id);
+        pendingOwn.splice(i, 1);
+        return;
+      }
+    }
+    const cost = m.cost === null || m.cost === undefined ? null : moneyText(m.cost as unknown as number);
+    appendStored({ ...m, cost }, me, names);
+    if (m.role === "user" || m.role === "assistant") history.push({ role: m.role, content: m.content });
+    updateRegenerate();
+  },
+  onMembersChanged: () => loadMembersAndNames().catch(() => {}),
+});
+
+// ---- account ----------------------------------------------------------------------------------
+
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+/** Reloads the account (exact costs, quota) soon; several triggers in a row make one request. */
+function refreshAccount() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(async () => {
+    try {
+      const a = await api.get<Account>("account");
+      state.account = a;
+      emit("account", a);
+    } catch { /* the next reply or event retries */ }
+  }, 250);
 }
-let history: Turn[] = [];
-let conversationId: string | undefined;
+
+api.onContext(applyHeaders);
+whenBlockedChanges(() => updateSendState());
 
 // ---- auth -------------------------------------------------------------------------------------
 
-function showSignedIn(session: Session | null) {
-  authView.hidden = !!session;
-  chatView.hidden = !session;
+async function showSignedIn(session: Session | null) {
+  $("auth-view").hidden = !!session;
+  $("app-view").hidden = !session;
+  $("chat-view").hidden = !session;
   $("account").hidden = !session;
-  $("account-email").textContent = session?.user.email ?? "";
-  if (session) prompt.focus();
-  else {
+  $("menu-toggle").hidden = !session;
+  const userId = session?.user.id ?? null;
+  if (userId === signedInAs) return;
+  signedInAs = userId;
+  if (!session) {
+    streaming?.abort();
+    await realtime.stop();
     history = [];
-    conversationId = undefined;
-    messagesEl.replaceChildren();
+    state.current = null;
+    state.account = null;
+    clearMessages();
+    $("account-email").textContent = "";
     $("account-tier").textContent = "";
     $("account-quota").textContent = "";
+    $("account-cost").textContent = "";
+    return;
+  }
+  $("account-email").textContent = session.user.email ?? "";
+  prompt.focus();
+  try {
+    const [account] = await Promise.all([api.get<Account>("account"), loadConversations()]);
+    state.account = account;
+    emit("account", account);
+    await loadModels();
+    applyPreferences(account);
+    const name = nameOf(account.profile?.displayName, account.user.email);
+    await realtime.start({ id: account.user.id, name }, session.access_token);
+    const last = localStorage.getItem(LAST_CONVERSATION);
+    if (last && state.conversations.some((c) => c.id === last)) await selectConversation(last);
+  } catch (e) {
+    chatError.textContent = `Could not load your account: ${(e as Error).message}`;
   }
 }
 
 async function authenticate(mode: "signIn" | "signUp") {
+  const authError = $("auth-error");
   authError.textContent = "";
-  const email = ($("email") as HTMLInputElement).value.trim();
-  const password = ($("password") as HTMLInputElement).value;
+  const email = $<HTMLInputElement>("email").value.trim();
+  const password = $<HTMLInputElement>("password").value;
   if (!email || !password) {
     authError.textContent = "Enter your email and a password.";
     return;
@@ -61,127 +147,175 @@ async function authenticate(mode: "signIn" | "signUp") {
   if (error) authError.textContent = error.message;
 }
 
-authForm.addEventListener("submit", (e) => {
+$("auth-form").addEventListener("submit", (e) => {
   e.preventDefault();
   authenticate("signIn");
 });
 $("sign-up").addEventListener("click", () => authenticate("signUp"));
-$("sign-out").addEventListener("click", () => supabase.auth.signOut());
-supabase.auth.onAuthStateChange((_event, session) => showSignedIn(session));
-supabase.auth.getSession().then(({ data }) => showSignedIn(data.session));
+$("sign-out").addEventListener("click", () => {
+  localStorage.removeItem(LAST_CONVERSATION);
+  supabase.auth.signOut();
+});
+supabase.auth.onAuthStateChange((event, session) => {
+  if (event === "TOKEN_REFRESHED" && session) realtime.refreshAuth(session.access_token);
+  // Deferred: supabase-js holds a lock during this callback, and showSignedIn calls back into it.
+  setTimeout(() => showSignedIn(session), 0);
+});
 
-// ---- chat -------------------------------------------------------------------------------------
+// ---- conversations ----------------------------------------------------------------------------
 
-function addMessage(
-  role: Turn["role"],
-  text: string,
-): { li: HTMLLIElement; content: HTMLSpanElement; meta: HTMLSpanElement } {
-  const li = document.createElement("li");
-  li.className = `message ${role}`;
-  const content = document.createElement("span");
-  content.className = "content";
-  content.textContent = text;
-  const meta = document.createElement("span");
-  meta.className = "meta";
-  li.append(content, meta);
-  messagesEl.append(li);
-  li.scrollIntoView({ block: "end" });
-  return { li, content, meta };
+async function loadMembersAndNames() {
+  if (!state.current) return;
+  const { members } = await api.get<{ members: Member[] }>(`conversations/${state.current}/messages`);
+  applyMembers(members);
 }
 
-function showUserContext(res: Response) {
-  const tier = res.headers.get("x-user-tier");
-  if (tier) $("account-tier").textContent = tier;
-  const remaining = res.headers.get("x-quota-remaining");
-  const limit = res.headers.get("x-quota-limit");
-  if (remaining && limit) {
-    $("account-quota").textContent = limit === "unlimited"
-      ? "Unlimited requests"
-      : `${remaining} / ${limit} requests left`;
-  }
+function applyMembers(members: Member[]) {
+  names = new Map(members.map((m) => [m.userId, m.displayName || "Member"]));
+  state.members = members;
+  emit("members", members);
 }
 
-// The server writes money as JSON numbers with their exact decimal digits. Keep those digits (the
-// reviver's source text) rather than a float, so the cost shown is exactly the cost recorded.
-function parseEvent(payload: string) {
-  return JSON.parse(payload, (key, value, context?: { source?: string }) => {
-    if (key !== "cost" || typeof value !== "number") return value;
-    if (context?.source && /^\d+(\.\d+)?$/.test(context.source)) return context.source;
-    const text = String(value); // browsers without source text access: the shortest round-trip form
-    return /e/i.test(text) ? value.toFixed(18).replace(/\.?0+$/, "") : text;
-  });
-}
-
-async function send(text: string) {
-  const { data } = await supabase.auth.getSession();
-  if (!data.session) return;
+async function selectConversation(id: string | null) {
+  if (streaming) streaming.abort();
+  const seq = ++loadSeq;
+  state.current = id;
+  emit("current", id);
+  history = [];
+  pendingOwn = [];
   chatError.textContent = "";
-  history.push({ role: "user", content: text });
-  addMessage("user", text);
-  const reply = addMessage("assistant", "");
-  reply.li.setAttribute("aria-busy", "true");
-  sendButton.disabled = true;
+  const conversation = state.conversations.find((c) => c.id === id);
+  $("chat-title").textContent = conversation?.title ?? "New conversation";
+  if (id) localStorage.setItem(LAST_CONVERSATION, id);
+  else localStorage.removeItem(LAST_CONVERSATION);
+  clearMessages();
+  realtime.join(id);
+  if (id) {
+    try {
+      const data = await api.get<{ messages: StoredMessage[]; members: Member[] }>(`conversations/${id}/messages`);
+      if (seq !== loadSeq) return; // another conversation was selected meanwhile
+      applyMembers(data.members);
+      renderHistory(data.messages, state.account?.user.id ?? "", names);
+      history = data.messages
+        .filter((m) => (m.role === "user" || m.role === "assistant") && m.content)
+        .map((m) => ({ role: m.role as "user" | "assistant", content: m.content }));
+    } catch (e) {
+      chatError.textContent = (e as Error).message;
+    }
+  } else applyMembers([]);
+  updateRegenerate();
+  prompt.focus();
+}
 
-  let answer = "";
+// ---- sending ----------------------------------------------------------------------------------
+
+function updateSendState() {
+  const busy = !!streaming;
+  sendButton.disabled = busy || state.blocked || coolingDown();
+  stopButton.hidden = !busy;
+  prompt.setAttribute("aria-disabled", String(state.blocked));
+  updateRegenerate();
+}
+
+function updateRegenerate() {
+  regenerateButton.hidden = !!streaming || state.blocked || history.at(-1)?.role !== "assistant";
+}
+
+async function send(text: string | null) {
+  if (streaming || state.blocked || coolingDown()) return;
+  chatError.textContent = "";
+  let userLi: HTMLLIElement | undefined;
+  if (text !== null) {
+    history.push({ role: "user", content: text });
+    userLi = appendUser(text);
+    pendingOwn.push({ text, li: userLi });
+    clearPrompt();
+  }
+  const reply = startAssistant();
+  const controller = new AbortController();
+  streaming = controller;
+  updateSendState();
+  const startedIn = state.current;
   try {
-    const res = await fetch(`${supabaseUrl}/functions/v1/chat`, {
-      method: "POST",
-      headers: {
-        "authorization": `Bearer ${data.session.access_token}`,
-        "apikey": supabaseKey,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ messages: history, conversationId, stream: true }),
-    });
-    showUserContext(res);
-    if (!res.ok || !res.body) {
-      const body = await res.json().catch(() => null);
-      throw new Error(body?.error?.message ?? `Request failed (${res.status})`);
-    }
-    const events = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
-    for await (const { data: payload } of events) {
-      if (payload === "[DONE]") break;
-      const event = parseEvent(payload);
-      if (event.conversationId) conversationId = event.conversationId;
-      if (event.model) reply.li.dataset.model = event.model;
-      if (event.simulated) reply.li.dataset.simulated = "true";
-      if (typeof event.delta === "string") {
-        answer += event.delta;
-        reply.content.textContent = answer;
-        reply.li.scrollIntoView({ block: "end" });
+    const events = streamChat(api, {
+      messages: history,
+      conversationId: state.current ?? undefined,
+      model: chosenModel(),
+      routing: routingPreference(),
+    }, controller.signal);
+    for await (const e of events) {
+      if (e.conversationId && !startedIn && state.current !== e.conversationId) {
+        // The first message started a conversation: it is now the current one.
+        state.current = e.conversationId;
+        localStorage.setItem(LAST_CONVERSATION, e.conversationId);
+        emit("current", e.conversationId);
+        realtime.join(e.conversationId);
+        loadConversations().then(() => {
+          const c = state.conversations.find((x) => x.id === e.conversationId);
+          if (c) $("chat-title").textContent = c.title;
+          loadMembersAndNames();
+        }).catch(() => {});
       }
-      if (typeof event.cost === "string") {
-        const simulated = reply.li.dataset.simulated ? " · simulated" : "";
-        reply.meta.textContent =
-          `${event.model}${simulated} · $${event.cost} · ${event.usage.inputTokens} in / ${event.usage.outputTokens} out`;
-        reply.li.dataset.cost = event.cost;
-      }
-      if (event.error) throw new Error(event.error.message);
+      if (e.messageId || e.routing) reply.start(e);
+      if (typeof e.delta === "string") reply.append(e.delta);
+      if (typeof e.reasoning === "string") reply.reasoning(e.reasoning);
+      if (e.citations) reply.citations(e.citations);
+      if (typeof e.cost === "string") reply.cost(e.cost, e.model, e.usage);
+      if (e.error) throw new ApiError(e.error.message, 0, e.error.code);
     }
-    history.push({ role: "assistant", content: answer });
-  } catch (e) {
-    chatError.textContent = e instanceof Error ? e.message : String(e);
-    if (!answer) reply.li.remove();
-    else history.push({ role: "assistant", content: answer });
-    if (!answer) history.pop();
+    history.push({ role: "assistant", content: reply.text() });
+    reply.finish();
+  } catch (err) {
+    if (controller.signal.aborted) {
+      if (reply.text()) history.push({ role: "assistant", content: reply.text() });
+      reply.finish("stopped");
+    } else {
+      const e = err as ApiError;
+      if (reply.text()) {
+        history.push({ role: "assistant", content: reply.text() });
+        reply.finish("interrupted");
+      } else {
+        reply.li.remove();
+        if (e.status === 402 || e.status === 429) {
+          // Not admitted, so nothing was stored: take the message back into the composer.
+          if (text !== null) {
+            history.pop();
+            userLi?.remove();
+            pendingOwn = pendingOwn.filter((p) => p.li !== userLi);
+            prompt.value = text;
+          }
+        }
+      }
+      if (e.status === 402) {
+        chatError.textContent = "Your monthly quota is used up, so this message was not sent.";
+        refreshAccount();
+      } else if (e.status === 429) {
+        startCooldown(e.retryAfter ?? 60, updateSendState);
+      } else {
+        chatError.textContent = e.message ?? String(err);
+      }
+    }
   } finally {
-    reply.li.setAttribute("aria-busy", "false");
-    sendButton.disabled = false;
+    if (streaming === controller) streaming = null;
+    updateSendState();
+    refreshAccount();
     prompt.focus();
   }
 }
 
-composer.addEventListener("submit", (e) => {
-  e.preventDefault();
-  const text = prompt.value.trim();
-  if (!text || sendButton.disabled) return;
-  prompt.value = "";
-  send(text);
+stopButton.addEventListener("click", () => streaming?.abort());
+regenerateButton.addEventListener("click", () => {
+  if (streaming || history.at(-1)?.role !== "assistant") return;
+  history.pop();
+  const last = [...$("messages").querySelectorAll("li.assistant")].at(-1);
+  last?.remove();
+  send(null);
 });
 
-prompt.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-    e.preventDefault();
-    composer.requestSubmit();
-  }
-});
+initHeader();
+initChatView();
+initSidebar(api, (id) => selectConversation(id));
+initModels(api);
+initSharing(api, loadMembersAndNames);
+initComposer((text) => send(text), () => realtime.typing());
+prompt.addEventListener("blur", () => realtime.stoppedTyping());

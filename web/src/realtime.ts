@@ -1,0 +1,155 @@
+// Live updates over Supabase Realtime (DESIGN §7): my private `user:<id>` channel (quota events,
+// conversations shared with me or taken away) and the current conversation's private channel
+// (presence with {userId, displayName, typing}, `typing` broadcasts, stored `message`s, member
+// changes). The connection state drives the header's indicator.
+
+import type { RealtimeChannel, SupabaseClient } from "@supabase/supabase-js";
+import { type Connection, emit, type StoredMessage } from "./state.ts";
+
+const TYPING_TTL_MS = 5_000;
+const TYPING_SEND_EVERY_MS = 2_000;
+
+export interface QuotaEvent {
+  requestId: string;
+  cost: number;
+  model: string;
+  quota: { tier: string; monthRemaining: number | null; monthlyQuota: number | null; minuteRemaining?: number };
+  totals: { total: number; month: number; requests: number };
+}
+
+export interface RealtimeHandlers {
+  onQuota(e: QuotaEvent): void;
+  onConversationsChanged(): void;
+  onMessage(m: StoredMessage & { conversationId: string }): void;
+  onMembersChanged(e: { userId: string; removed: boolean }): void;
+}
+
+export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandlers) {
+  let me: { id: string; name: string } | null = null;
+  let userChannel: RealtimeChannel | null = null;
+  let room: RealtimeChannel | null = null;
+  let roomId: string | null = null;
+  const typing = new Map<string, { name: string; until: number }>();
+  let lastTypingSent = 0;
+  let typingTimer: ReturnType<typeof setInterval> | undefined;
+
+  function setConnection(c: Connection) {
+    emit("connection", c);
+  }
+
+  /** Channel status → the indicator; errors and timeouts are retried by supabase-js (reconnecting). */
+  function track(status: string) {
+    if (status === "SUBSCRIBED") setConnection("connected");
+    else if (status === "CHANNEL_ERROR" || status === "TIMED_OUT") setConnection("reconnecting");
+    else if (status === "CLOSED" && me) setConnection("reconnecting");
+  }
+
+  function emitTyping() {
+    const now = Date.now();
+    for (const [id, t] of typing) if (t.until < now) typing.delete(id);
+    emit("typing", [...typing.values()].map((t) => t.name));
+  }
+
+  return {
+    async start(user: { id: string; name: string }, accessToken: string) {
+      me = user;
+      setConnection("connecting");
+      // Private channels authorize with the user's token (RLS on realtime.messages).
+      await supabase.realtime.setAuth(accessToken);
+      userChannel = supabase.channel(`user:${user.id}`, { config: { private: true } })
+        .on("broadcast", { event: "quota" }, ({ payload }) => handlers.onQuota(payload as QuotaEvent))
+        .on("broadcast", { event: "conversation_added" }, () => handlers.onConversationsChanged())
+        .on("broadcast", { event: "conversation_removed" }, () => handlers.onConversationsChanged())
+        .subscribe(track);
+      typingTimer = setInterval(emitTyping, 1_000);
+    },
+
+    async stop() {
+      me = null;
+      clearInterval(typingTimer);
+      await this.leave();
+      if (userChannel) await supabase.removeChannel(userChannel);
+      userChannel = null;
+      setConnection("offline");
+    },
+
+    /** Joins a conversation's room (leaving the previous one); null leaves. */
+    async join(conversationId: string | null) {
+      if (conversationId === roomId) return;
+      await this.leave();
+      if (!conversationId || !me) return;
+      roomId = conversationId;
+      const self = me;
+      room = supabase.channel(`conversation:${conversationId}`, {
+        config: { private: true, presence: { key: self.id }, broadcast: { self: false } },
+      });
+      room
+        .on("presence", { event: "sync" }, () => {
+          const present = Object.entries(room!.presenceState<{ userId: string; displayName: string; typing?: boolean }>())
+            .map(([key, metas]) => ({ userId: key, displayName: metas[0]?.displayName ?? "Someone", typing: metas.some((m) => m.typing) }));
+          emit("presence", present.map(({ userId, displayName }) => ({ userId, displayName })));
+          for (const p of present) {
+            if (p.userId !== self.id && p.typing) typing.set(p.userId, { name: p.displayName, until: Date.now() + TYPING_TTL_MS });
+          }
+          emitTyping();
+        })
+        .on("broadcast", { event: "typing" }, ({ payload }) => {
+          const p = payload as { userId: string; displayName: string; typing?: boolean };
+          if (p.userId === self.id) return;
+          if (p.typing === false) typing.delete(p.userId);
+          else typing.set(p.userId, { name: p.displayName, until: Date.now() + TYPING_TTL_MS });
+          emitTyping();
+        })
+        .on("broadcast", { event: "message" }, ({ payload }) => {
+          const m = payload as StoredMessage & { conversationId: string };
+          // A stored reply ends that member's typing.
+          if (m.userId) typing.delete(m.userId);
+          emitTyping();
+          if (m.conversationId === roomId) handlers.onMessage(m);
+        })
+        .on("broadcast", { event: "member_added" }, ({ payload }) => handlers.onMembersChanged({ ...(payload as { userId: string }), removed: false }))
+        .on("broadcast", { event: "member_removed" }, ({ payload }) => handlers.onMembersChanged({ ...(payload as { userId: string }), removed: true }))
+        .subscribe(async (status) => {
+          track(status);
+          if (status === "SUBSCRIBED") await room?.track({ userId: self.id, displayName: self.name, typing: false });
+        });
+    },
+
+    async leave() {
+      typing.clear();
+      emitTyping();
+      emit("presence", []);
+      if (room) await supabase.removeChannel(room);
+      room = null;
+      roomId = null;
+    },
+
+    /** Tells the room I am typing (at most every 2 s; others expire it after 5 s). */
+    typing() {
+      if (!room || !me || Date.now() - lastTypingSent < TYPING_SEND_EVERY_MS) return;
+      lastTypingSent = Date.now();
+      room.send({ type: "broadcast", event: "typing", payload: { userId: me.id, displayName: me.name, typing: true } });
+    },
+
+    stoppedTyping() {
+      if (!room || !me || !lastTypingSent) return;
+      lastTypingSent = 0;
+      room.send({ type: "broadcast", event: "typing", payload: { userId: me.id, displayName: me.name, typing: false } });
+    },
+
+    refreshAuth(accessToken: string) {
+      supabase.realtime.setAuth(accessToken);
+    },
+  };
+}
+
+export type Realtime = ReturnType<typeof createRealtime>;
+
+/** "Ana is typing…", "Ana and Ben are typing…", "Ana, Ben and 2 others are typing…". */
+export function typingLine(names: string[]): string {
+  if (names.length === 0) return "";
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  const others = names.length - 2;
+  return `${names[0]}, ${names[1]} and ${others} other${others > 1 ? "s" : ""} are typing…`;
+}
