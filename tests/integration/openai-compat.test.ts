@@ -179,4 +179,64 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "the Vercel AI SDK (openai-compatible provider): generateText and streamText",
+  ...opts,
+  fn: async () => {
+    const { generateText, streamText } = await import("ai");
+    const { createOpenAICompatible } = await import("@ai-sdk/openai-compatible");
+    const user = await newUser("vercel");
+    const { key } = await createKey(user, { name: "vercel" });
+    const nexus = createOpenAICompatible({
+      name: "nexus",
+      apiKey: key,
+      baseURL: functionsUrl("openai"),
+      includeUsage: true,
+    });
+
+    const generated = await generateText({ model: nexus("gpt-4o-mini"), prompt: "Hello from the AI SDK" });
+    assert.match(generated.text, /Hello from the AI SDK/);
+    assert.equal(generated.finishReason, "stop");
+    assert.ok((generated.usage.outputTokens ?? 0) > 0);
+
+    const streamed = streamText({ model: nexus("gpt-4o-mini"), prompt: "Hello from the AI SDK" });
+    let text = "";
+    for await (const part of streamed.textStream) text += part;
+    assert.equal(text, generated.text);
+    const usage = await streamed.usage;
+    assert.ok(
+      (usage.inputTokens ?? 0) > 0 && (usage.outputTokens ?? 0) > 0,
+      "usage arrives with include_usage",
+    );
+    await settled(user.id);
+  },
+});
+
+Deno.test({
+  name: "plain fetch with SSE, as curl would: chunks, [DONE], the cost in the last usage chunk",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("curl");
+    const { key } = await createKey(user, { name: "curl" });
+    const res = await fetch(functionsUrl("openai/chat/completions"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "gpt-4o-mini",
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+    const lines = (await res.text()).split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
+    assert.equal(lines.at(-1), "[DONE]");
+    const last = JSON.parse(lines.at(-2)!);
+    assert.deepEqual(last.choices, []);
+    assert.ok(last.usage.cost > 0);
+    await settled(user.id);
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });
