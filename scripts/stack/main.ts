@@ -16,6 +16,7 @@ import { discoverFunctions, FunctionsHost } from "./functions-host.ts";
 import { wireProviders } from "./providers.ts";
 import { serveWeb } from "./web-server.ts";
 import { createAuthService } from "./auth/service.ts";
+import { createRealtimeService } from "./realtime/service.ts";
 import { buildWeb } from "../../web/build.ts";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
@@ -82,6 +83,7 @@ async function main() {
   const issuer = `${apiUrl}/auth/v1`;
   const keys = await loadProjectKeys(stateDir, issuer);
   const auth = createAuthService({ sql, issuer, keys });
+  const realtime = createRealtimeService({ dbUrl, keys, issuer });
 
   // 4. Providers: real where a key is set, simulated otherwise.
   const providers = await wireProviders(Deno.env.toObject());
@@ -117,9 +119,15 @@ async function main() {
       if (req.method === "OPTIONS") return withCors(req, new Response(null, { status: 204 }));
       return withCors(req, await auth.fetch(req));
     }
+    if (url.pathname.startsWith("/realtime/v1/")) {
+      if (req.method === "OPTIONS") return withCors(req, new Response(null, { status: 204 }));
+      const res = await realtime.fetch(req);
+      return res.status === 101 ? res : withCors(req, res); // a WebSocket upgrade goes out as is
+    }
     return notFound();
   });
   cleanups.push(() => api.shutdown());
+  cleanups.push(() => realtime.close());
 
   // 7. The web client on its own origin.
   const dist = await buildWeb();

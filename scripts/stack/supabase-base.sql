@@ -187,3 +187,28 @@ exception when others then
   raise warning 'realtime.send: %', sqlerrm;
 end
 $$;
+
+-- The local stack's stand-in for Realtime's replication of realtime.messages: every committed
+-- row is NOTIFYed to the Realtime stand-in (scripts/stack/realtime/db-listener.ts), which
+-- broadcasts it like Realtime broadcasts the rows realtime.send() inserts. Notifications are
+-- transactional, so rolled-back rows (Realtime's authorization probes) are never sent. A row
+-- whose JSON exceeds what NOTIFY carries (8000 bytes) is sent as its key and read back.
+create or replace function realtime.local_stack_notify_message() returns trigger
+language plpgsql security definer set search_path = '' as $$
+declare
+  body text := json_build_object(
+    'id', new.id, 'topic', new.topic, 'event', new.event, 'private', new.private, 'payload', new.payload
+  )::text;
+begin
+  if octet_length(body) > 7900 then
+    body := json_build_object('id', new.id, 'inserted_at', new.inserted_at, 'truncated', true)::text;
+  end if;
+  perform pg_notify('realtime_messages_inserted', body);
+  return null;
+end
+$$;
+revoke execute on function realtime.local_stack_notify_message() from public;
+
+create or replace trigger local_stack_notify_message
+  after insert on realtime.messages
+  for each row execute function realtime.local_stack_notify_message();

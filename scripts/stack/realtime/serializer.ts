@@ -89,7 +89,13 @@ const v2: Serializer = {
     const arr = parseJson(data);
     if (!Array.isArray(arr) || arr.length < 5) throw new MalformedMessage("expected V2 array");
     const [joinRef, ref, topic, event, payload] = arr;
-    return { joinRef: stringOrNull(joinRef), ref: stringOrNull(ref), topic: String(topic), event: String(event), payload };
+    return {
+      joinRef: stringOrNull(joinRef),
+      ref: stringOrNull(ref),
+      topic: String(topic),
+      event: String(event),
+      payload,
+    };
   },
   encode(msg) {
     switch (msg.kind) {
@@ -143,7 +149,13 @@ function encodeUserBroadcast(msg: UserBroadcast): Uint8Array {
   const event = checked(utf8.encode(msg.userEvent), "user_event");
   const metadata = checked(utf8.encode(msg.metadata ? JSON.stringify(msg.metadata) : ""), "metadata");
   const out = new Uint8Array(5 + topic.length + event.length + metadata.length + msg.data.length);
-  out.set([KIND_USER_BROADCAST, topic.length, event.length, metadata.length, msg.encoding === "json" ? 1 : 0]);
+  out.set([
+    KIND_USER_BROADCAST,
+    topic.length,
+    event.length,
+    metadata.length,
+    msg.encoding === "json" ? 1 : 0,
+  ]);
   let offset = 5;
   for (const part of [topic, event, metadata, msg.data]) {
     out.set(part, offset);

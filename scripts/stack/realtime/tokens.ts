@@ -78,14 +78,20 @@ export function checkClaims(claims: Record<string, unknown>, nowSeconds = curren
     const exp = claims.exp;
     if (typeof exp !== "number" || !(exp > nowSeconds)) {
       if (typeof exp === "number" && Number.isInteger(exp)) {
-        return { ok: false, error: "expired_token", message: `Token has expired ${nowSeconds - exp} seconds ago` };
+        return {
+          ok: false,
+          error: "expired_token",
+          message: `Token has expired ${nowSeconds - exp} seconds ago`,
+        };
       }
       return { ok: false, error: "invalid_claims", claim: "exp" };
     }
   }
-  if ("iat" in claims && typeof claims.iat !== "number") return { ok: false, error: "invalid_claims", claim: "iat" };
+  if ("iat" in claims && typeof claims.iat !== "number") {
+    return { ok: false, error: "invalid_claims", claim: "iat" };
+  }
   if (!("role" in claims) || !("exp" in claims)) return { ok: false, error: "missing_claims" };
-  const rounded = { ...claims, exp: Math.round(claims.exp as number) };
+  const rounded: Record<string, unknown> = { ...claims, exp: Math.round(claims.exp as number) };
   if (typeof claims.iat === "number") rounded.iat = Math.round(claims.iat);
   return { ok: true, claims: rounded as Claims };
 }
