@@ -44,7 +44,7 @@ Deno.test({
       // Ben sends; the reply appears live for Ana, once.
       await ben.page.getByRole("textbox", { name: "Message" }).fill("How about Lisbon?");
       await ben.page.getByRole("textbox", { name: "Message" }).press("Enter");
-      await ben.page.locator('#messages li.assistant[aria-busy="false"]').nth(1).waitFor();
+      await ben.page.locator('#messages li.assistant:not([aria-busy="true"])').nth(1).waitFor(); // history replies carry no aria-busy
       await ana.page.locator("#messages li.user.other").getByText("How about Lisbon?").waitFor();
       await ana.page.locator("#messages li.assistant").nth(1).waitFor();
       await new Promise((r) => setTimeout(r, 500));

@@ -33,7 +33,7 @@ function userItem(text: string, author?: string): HTMLLIElement {
 }
 
 function assistantItem(m: StoredMessage): HTMLLIElement {
-  const li = el("li", { className: "message assistant" });
+  const li = el("li", { className: "message assistant", attrs: { "aria-busy": "false" } }); // complete: not streaming
   const content = el("div", { className: "content markdown" });
   content.innerHTML = renderMarkdown(m.content); // safe: markdown.ts escapes all input HTML
   const meta = el("span", { className: "meta", title: m.cost ? `$${m.cost}` : "" });
