@@ -1,0 +1,222 @@
+// The product's Realtime channels (DESIGN.md §7) through supabase-js: conversation:<id> for its
+// members (presence, typing, `message` events when a reply is stored), user:<id> for its user
+// (`quota` events after each settled request), and a removed member losing the channel.
+
+import assert from "node:assert/strict";
+import type { RealtimeChannel, SupabaseClient } from "@supabase/supabase-js";
+import { closeDatabase, functionsUrl, newUser, settled, type TestUser } from "../support/users.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const TIMEOUT = 15_000;
+
+function until<T>(what: string, check: (resolve: (value: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), TIMEOUT);
+    check((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+async function join(user: TestUser, topic: string, setup: (channel: RealtimeChannel) => void = () => {}) {
+  const client: SupabaseClient = user.client;
+  await client.realtime.setAuth(user.accessToken);
+  const channel = client.channel(topic, {
+    config: { private: true, presence: { key: user.id, enabled: true } },
+  });
+  channel.on("presence", { event: "sync" }, () => {});
+  setup(channel);
+  const status = await until<string>(`${topic} to answer`, (done) =>
+    channel.subscribe((s, err) => {
+      if (s === "SUBSCRIBED") done(s);
+      if (s === "CHANNEL_ERROR") done(`${s}: ${err?.message ?? ""}`);
+    }));
+  return { channel, status };
+}
+
+async function chat(user: TestUser, body: Record<string, unknown>) {
+  const res = await fetch(functionsUrl("chat"), {
+    method: "POST",
+    headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "gpt-4o-mini", stream: false, ...body }),
+  });
+  assert.equal(res.status, 200);
+  return await res.json();
+}
+
+async function share(owner: TestUser, conversationId: string, email: string) {
+  const res = await fetch(functionsUrl(`conversations/${conversationId}/members`), {
+    method: "POST",
+    headers: { authorization: `Bearer ${owner.accessToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ email }),
+  });
+  assert.equal(res.status, 201);
+  await res.body?.cancel();
+}
+
+Deno.test({
+  name: "members share a conversation channel: presence, typing, and each stored message live",
+  ...opts,
+  fn: async () => {
+    const ana = await newUser("ana");
+    const ben = await newUser("ben");
+    const eve = await newUser("eve");
+    const { conversationId } = await chat(ana, { messages: [{ role: "user", content: "Plan the offsite" }] });
+    await share(ana, conversationId, ben.email);
+    const topic = `conversation:${conversationId}`;
+    const clients = [ana, ben, eve];
+    try {
+      const typing: unknown[] = [];
+      const messages: { role: string; content: string; cost: number | null; userId: string }[] = [];
+      const a = await join(ana, topic, (ch) => {
+        ch.on("broadcast", { event: "typing" }, ({ payload }) => typing.push(payload));
+        ch.on("broadcast", { event: "message" }, ({ payload }) => messages.push(payload));
+      });
+      const b = await join(ben, topic);
+      assert.equal(a.status, "SUBSCRIBED");
+      assert.equal(b.status, "SUBSCRIBED");
+
+      await a.channel.track({ userId: ana.id, displayName: "Ana", typing: false });
+      await b.channel.track({ userId: ben.id, displayName: "Ben", typing: true });
+      await until("both present", (done) => {
+        const timer = setInterval(
+          () => Object.keys(a.channel.presenceState()).length === 2 && (clearInterval(timer), done(true)),
+          20,
+        );
+      });
+      assert.deepEqual(Object.keys(a.channel.presenceState()).sort(), [ana.id, ben.id].sort());
+      const benMeta = a.channel.presenceState()[ben.id][0] as unknown as {
+        displayName: string;
+        typing: boolean;
+      };
+      assert.equal(benMeta.displayName, "Ben");
+      assert.equal(benMeta.typing, true);
+
+      await b.channel.send({
+        type: "broadcast",
+        event: "typing",
+        payload: { userId: ben.id, displayName: "Ben" },
+      });
+      await until("Ben's typing event", (done) => {
+        const timer = setInterval(() => typing.length && (clearInterval(timer), done(true)), 20);
+      });
+
+      // Ben asks in the shared conversation: Ana sees his message and the reply, with its cost.
+      const reply = await chat(ben, {
+        messages: [{ role: "user", content: "What about Lisbon?" }],
+        conversationId,
+      });
+      await until("the stored reply", (done) => {
+        const timer = setInterval(
+          () => messages.some((m) => m.role === "assistant") && (clearInterval(timer), done(true)),
+          20,
+        );
+      });
+      const user = messages.find((m) => m.role === "user")!;
+      assert.equal(user.content, "What about Lisbon?");
+      assert.equal(user.userId, ben.id);
+      const assistant = messages.find((m) => m.role === "assistant")!;
+      assert.equal(assistant.content, reply.content);
+      assert.equal(assistant.cost, reply.cost);
+
+      // Eve is not a member: refused.
+      const e = await join(eve, topic);
+      assert.match(e.status, /^CHANNEL_ERROR: Unauthorized/);
+      await settled(ben.id);
+    } finally {
+      for (const c of clients) await c.client.removeAllChannels();
+    }
+  },
+});
+
+Deno.test({
+  name: "user:<id> delivers quota events after each request to its user, and refuses anyone else",
+  ...opts,
+  fn: async () => {
+    const ana = await newUser("quota");
+    const mallory = await newUser("mallory");
+    try {
+      const quota: {
+        quota: { monthRemaining: number; tier: string };
+        cost: number;
+        totals: { total: number };
+      }[] = [];
+      const mine = await join(
+        ana,
+        `user:${ana.id}`,
+        (ch) => ch.on("broadcast", { event: "quota" }, ({ payload }) => quota.push(payload)),
+      );
+      assert.equal(mine.status, "SUBSCRIBED");
+      const answer = await chat(ana, { messages: [{ role: "user", content: "count me" }] });
+      await until("the quota event", (done) => {
+        const timer = setInterval(() => quota.length && (clearInterval(timer), done(true)), 20);
+      });
+      assert.equal(quota[0].quota.tier, "free");
+      assert.equal(quota[0].quota.monthRemaining, 99);
+      assert.equal(quota[0].cost, answer.cost);
+      assert.equal(quota[0].totals.total, answer.cost);
+
+      const theirs = await join(mallory, `user:${ana.id}`);
+      assert.match(theirs.status, /^CHANNEL_ERROR: Unauthorized/);
+      await settled(ana.id);
+    } finally {
+      await ana.client.removeAllChannels();
+      await mallory.client.removeAllChannels();
+    }
+  },
+});
+
+Deno.test({
+  name: "a removed member is told at once and loses the channel when the token is next checked",
+  ...opts,
+  fn: async () => {
+    const ana = await newUser("owner");
+    const ben = await newUser("removed");
+    const { conversationId } = await chat(ana, {
+      messages: [{ role: "user", content: "short-lived share" }],
+    });
+    await share(ana, conversationId, ben.email);
+    try {
+      const removedEvents: { userId: string }[] = [];
+      const system: { status: string; message: string }[] = [];
+      let closed = false;
+      const b = await join(ben, `conversation:${conversationId}`, (ch) => {
+        ch.on("broadcast", { event: "member_removed" }, ({ payload }) => removedEvents.push(payload));
+        ch.on("system", {}, (payload) => system.push(payload));
+      });
+      assert.equal(b.status, "SUBSCRIBED");
+      const removal = await fetch(functionsUrl(`conversations/${conversationId}/members/${ben.id}`), {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${ana.accessToken}` },
+      });
+      assert.equal(removal.status, 200);
+      await removal.body?.cancel();
+      await until("the member_removed event", (done) => {
+        const timer = setInterval(() => removedEvents.length && (clearInterval(timer), done(true)), 20);
+      });
+      assert.equal(removedEvents[0].userId, ben.id);
+
+      // Ben's client refreshes its token: the server re-checks access and closes the channel.
+      const { data } = await ben.client.auth.signInWithPassword({ email: ben.email, password: ben.password });
+      b.channel.on("system", {}, () => {});
+      const closing = until("the channel to close", (done) => {
+        const timer = setInterval(
+          () => (b.channel.state === "closed" || closed) && (clearInterval(timer), done(true)),
+          20,
+        );
+      });
+      await ben.client.realtime.setAuth(data.session!.access_token);
+      await closing;
+      assert.ok(
+        system.some((s) => s.status === "error" && /permission/i.test(s.message)),
+        JSON.stringify(system),
+      );
+    } finally {
+      await ana.client.removeAllChannels();
+      await ben.client.removeAllChannels();
+    }
+  },
+});
+
+Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });
