@@ -266,6 +266,84 @@ try {
     } KB | | |`,
   );
 
+  // Realtime: broadcast fan-out to 100 subscribers, and a typing round trip between two clients.
+  const realtimeClient = () =>
+    createClient(apiUrl, anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
+  const subscribed = (channel: ReturnType<ReturnType<typeof realtimeClient>["channel"]>) =>
+    new Promise<void>((resolve, reject) =>
+      channel.subscribe((status) =>
+        status === "SUBSCRIBED" ? resolve() : status === "CHANNEL_ERROR" && reject(new Error(status))
+      )
+    );
+  const subscribers = Math.round(100 * Math.max(SCALE, 0.5));
+  const fanout: number[] = [];
+  const receivers = Array.from({ length: subscribers }, () => realtimeClient());
+  const sender = realtimeClient();
+  try {
+    const channels = receivers.map((c) =>
+      c.channel("bench:fanout").on(
+        "broadcast",
+        { event: "tick" },
+        ({ payload }) => fanout.push(performance.now() - payload.t),
+      )
+    );
+    for (let i = 0; i < channels.length; i += 25) {
+      await Promise.all(channels.slice(i, i + 25).map(subscribed));
+    }
+    const out = sender.channel("bench:fanout");
+    await subscribed(out);
+    const ticks = Math.round(20 * Math.max(SCALE, 0.5));
+    for (let i = 0; i < ticks; i++) {
+      await out.send({ type: "broadcast", event: "tick", payload: { t: performance.now() } });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const deadline = Date.now() + 5000;
+    while (fanout.length < ticks * subscribers && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+
+    // typing: A → B, B answers at once; A measures the round trip
+    const [a, b] = [realtimeClient(), realtimeClient()];
+    receivers.push(a, b);
+    const rtt: number[] = [];
+    let pending: ((t: number) => void) | undefined;
+    const chA = a.channel("bench:typing").on(
+      "broadcast",
+      { event: "typing-ack" },
+      ({ payload }) => pending?.(payload.t),
+    );
+    const chB = b.channel("bench:typing");
+    chB.on(
+      "broadcast",
+      { event: "typing" },
+      ({ payload }) => chB.send({ type: "broadcast", event: "typing-ack", payload }),
+    );
+    await Promise.all([subscribed(chA), subscribed(chB)]);
+    for (let i = 0; i < 50; i++) {
+      const t = performance.now();
+      const back = new Promise<number>((resolve) => (pending = resolve));
+      await chA.send({ type: "broadcast", event: "typing", payload: { t } });
+      await Promise.race([
+        back.then(() => rtt.push(performance.now() - t)),
+        new Promise((r) => setTimeout(r, 2000)),
+      ]);
+    }
+    results.realtime = {
+      subscribers,
+      deliveries: fanout.length,
+      fanoutP50Ms: p(fanout, 50),
+      fanoutP99Ms: p(fanout, 99),
+      typingRoundTripP50Ms: p(rtt, 50),
+      typingRoundTripP99Ms: p(rtt, 99),
+    };
+    rows.push(
+      `| ${subscribers} | realtime fan-out (send → receipt) | ${p(fanout, 50)} | ${p(fanout, 99)} | | |`,
+    );
+    rows.push(`| 2 | typing round trip | ${p(rtt, 50)} | ${p(rtt, 99)} | | |`);
+  } finally {
+    await Promise.all([...receivers, sender].map((c) => c.removeAllChannels()));
+  }
+
   const report = [
     "",
     "POST /functions/v1/chat vs the simulated provider directly (gpt-4o-mini)",
