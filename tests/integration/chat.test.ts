@@ -393,13 +393,16 @@ Deno.test({
     const [{ n }] =
       await database()`select count(*)::int as n from public.usage_records where user_id = ${user.id}`;
     assert.equal(n, 0);
-    // Six failures opened OpenAI's circuit: let it half-open and close with a good request, so
-    // tests after this one find the provider healthy (NEXUS_BREAKER_OPEN_MS is 3 s in tests).
+    // The failures opened OpenAI's circuit (cutting the last rule short, so clear what is left
+    // of it): let it half-open and close with a good request, so tests after this one find the
+    // provider healthy (NEXUS_BREAKER_OPEN_MS is 3 s in tests).
+    await fetch(control, { method: "DELETE" }).then((r) => r.body?.cancel());
     await new Promise((r) => setTimeout(r, 3200));
     const healthy = await chat(user, {
       messages: [{ role: "user", content: "ok now?" }],
       model: "gpt-4o-mini",
       stream: false,
+      fallback: false,
     });
     assert.equal(healthy.status, 200);
     await healthy.body?.cancel();
