@@ -17,6 +17,7 @@ create table public.requests (
   minute_window timestamptz not null,   -- the windows it was counted in, so a release restores
   period_start date not null,           -- exactly those counts and no others
   worst_case_cost numeric not null check (worst_case_cost >= 0),
+  session_id uuid,                      -- the Auth session that made it (its "session cost")
   admitted_at timestamptz not null default now(),
   ended_at timestamptz
 );
@@ -190,7 +191,8 @@ create function public.admit_request(
   p_idempotency_key text default null,
   p_request_hash text default null,
   p_cache_hash text default null,
-  p_default_options jsonb default '[]'
+  p_default_options jsonb default '[]',
+  p_session_id uuid default null
 ) returns jsonb
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -341,10 +343,10 @@ begin
   end if;
 
   insert into public.requests (id, user_id, model, provider, conversation_id, minute_window, period_start,
-                               worst_case_cost)
+                               worst_case_cost, session_id)
   values (p_request_id, p_user_id, v_pick ->> 'model', v_pick ->> 'provider', v_conversation,
           greatest(c.minute_window, v_minute), greatest(c.period_start, v_period),
-          (v_pick ->> 'worstCaseCost')::numeric);
+          (v_pick ->> 'worstCaseCost')::numeric, p_session_id);
   if p_idempotency_key is not null then
     insert into public.idempotency_keys (user_id, key, request_hash, request_id)
       values (p_user_id, p_idempotency_key, p_request_hash, p_request_id);
@@ -577,7 +579,7 @@ end
 $$;
 
 revoke execute on function
-  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text, jsonb),
+  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text, jsonb, uuid),
   public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid, text, text, text, integer),
   public.release_request(uuid, text),
   public.release_stale_requests(interval),
@@ -588,7 +590,7 @@ revoke execute on function
   public.get_user_quota(uuid)
 from public, anon, authenticated;
 grant execute on function
-  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text, jsonb),
+  public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text, jsonb, uuid),
   public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid, text, text, text, integer),
   public.release_request(uuid, text),
   public.release_stale_requests(interval),

@@ -1,6 +1,6 @@
 -- The account as the API shows it (GET /account), in one round trip. Costs are sums of usage
--- records, so what the user is shown always equals what was recorded: the session's (since the
--- current Auth session began), the current month's and the total.
+-- records, so what the user is shown always equals what was recorded: the session's (requests
+-- made with the current Auth session), the current month's and the total.
 
 create function public.account_summary(p_user_id uuid, p_session_id uuid default null) returns jsonb
 language sql stable security definer set search_path = '' as $$
@@ -16,10 +16,10 @@ language sql stable security definer set search_path = '' as $$
       select jsonb_build_object(
         'total', coalesce(sum(r.cost), 0)::text,
         'month', coalesce(sum(r.cost) filter (where r.created_at >= date_trunc('month', now() at time zone 'utc') at time zone 'utc'), 0)::text,
-        'session', coalesce(sum(r.cost) filter (where r.created_at >= se.created_at), 0)::text,
+        'session', coalesce(sum(r.cost) filter (where q.session_id = p_session_id), 0)::text,
         'requests', count(*))
       from public.usage_records r
-      left join auth.sessions se on se.id = p_session_id and se.user_id = p_user_id
+      join public.requests q on q.id = r.request_id
       where r.user_id = p_user_id))
   from auth.users u
   join public.profiles p on p.id = u.id

@@ -56,10 +56,14 @@ $$;
 create trigger messages_broadcast after insert on public.messages
   for each row execute function private.broadcast_message();
 
--- After each settled request, its user learns what is left and what was spent.
+-- After each settled request, its user learns what is left and what was spent (this session's,
+-- this month's and all-time costs).
 create function private.broadcast_quota() returns trigger
 language plpgsql security definer set search_path = '' as $$
+declare
+  r public.requests;
 begin
+  select * into r from public.requests where id = new.request_id;
   perform realtime.send(
     jsonb_build_object(
       'requestId', new.request_id,
@@ -70,8 +74,10 @@ begin
         'total', coalesce(sum(u.cost), 0),
         'month', coalesce(sum(u.cost) filter (
           where u.created_at >= date_trunc('month', now() at time zone 'utc') at time zone 'utc'), 0),
+        'session', coalesce(sum(u.cost) filter (where q.session_id = r.session_id), 0),
         'requests', count(*))
-        from public.usage_records u where u.user_id = new.user_id)),
+        from public.usage_records u join public.requests q on q.id = u.request_id
+        where u.user_id = new.user_id)),
     'quota',
     'user:' || new.user_id,
     true);

@@ -96,7 +96,8 @@ begin
       'quota', private.quota_snapshot(k.user_id));
   end if;
   v_result := public.admit_request(k.user_id, p_request_id, p_candidates, p_routed, null, null, null,
-                                   p_fallbacks, p_idempotency_key, p_request_hash, p_cache_hash, p_default_options);
+                                   p_fallbacks, p_idempotency_key, p_request_hash, p_cache_hash, p_default_options,
+                                   null);
   if (v_result ->> 'admitted')::boolean then
     update public.requests set api_key_id = k.id where id = p_request_id;
     -- a cache hit was settled inside admit_request, before the request knew its key

@@ -235,8 +235,8 @@ select is(
 
 -- ---------------------------------------------------------------------------------------------
 -- The metering RPCs belong to the service role: not executable by API users.
-select ok(not has_function_privilege('authenticated', 'public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text, jsonb)', 'execute')
-      and not has_function_privilege('anon', 'public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text, jsonb)', 'execute'),
+select ok(not has_function_privilege('authenticated', 'public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text, jsonb, uuid)', 'execute')
+      and not has_function_privilege('anon', 'public.admit_request(uuid, uuid, jsonb, boolean, uuid, text, text, jsonb, text, text, text, jsonb, uuid)', 'execute'),
   'admit_request is not executable by authenticated or anon');
 select ok(not has_function_privilege('authenticated', 'public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid, text, text, text, integer)', 'execute')
       and not has_function_privilege('anon', 'public.settle_request(uuid, integer, integer, numeric, text, integer, text, text, uuid, text, text, text, integer)', 'execute'),

@@ -181,7 +181,7 @@ Deno.test({
           await page.reload();
           await page.locator("#conversation-list").getByText("Renamed chat").waitFor();
           // The last open conversation is reopened after a reload.
-        await page.locator("#chat-title").getByText("Renamed chat").waitFor();
+          await page.locator("#chat-title").getByText("Renamed chat").waitFor();
           page.once("dialog", (d) => d.accept());
           await page.getByRole("button", { name: "Delete Renamed chat" }).click();
           await page.locator("#sidebar-empty").waitFor({ state: "visible" });

@@ -49,7 +49,11 @@ Deno.test({
       await ana.page.locator("#messages li.assistant").nth(1).waitFor();
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(await ana.page.locator("#messages li.assistant").count(), 2, "no duplicates");
-      assert.equal(await ben.page.locator("#messages li.assistant").count(), 2, "own streamed reply not duplicated");
+      assert.equal(
+        await ben.page.locator("#messages li.assistant").count(),
+        2,
+        "own streamed reply not duplicated",
+      );
       assert.equal(await ben.page.locator("#messages li.user").count(), 2, "own message not duplicated");
       await typing.getByText("").waitFor().catch(() => {});
       await screenshot(ana.page, "shared-live-reply");

@@ -156,6 +156,11 @@ Deno.test({
       assert.equal(quota[0].quota.monthRemaining, 99);
       assert.equal(quota[0].cost, answer.cost);
       assert.equal(quota[0].totals.total, answer.cost);
+      assert.equal(
+        (quota[0].totals as unknown as { session: number }).session,
+        answer.cost,
+        "this session's cost",
+      );
 
       const theirs = await join(mallory, `user:${ana.id}`);
       assert.match(theirs.status, /^CHANNEL_ERROR: Unauthorized/);

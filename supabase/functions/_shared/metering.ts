@@ -78,6 +78,8 @@ export async function admit(args: {
   cacheHash?: string;
   /** Routed requests: the models a user's default model may be (used when the router is off). */
   defaultOptions?: Candidate[];
+  /** The Auth session making the request (its "session cost"). */
+  sessionId?: string;
 }): Promise<Admission> {
   if (args.keyHash) {
     const [row] = await db()`
@@ -97,7 +99,7 @@ export async function admit(args: {
     db().json(asCandidates(args.fallbacks))
   },
       ${args.idempotencyKey ?? null}, ${args.requestHash ?? null}, ${args.cacheHash ?? null},
-      ${db().json(asCandidates(args.defaultOptions ?? []))}
+      ${db().json(asCandidates(args.defaultOptions ?? []))}, ${args.sessionId ?? null}
     ) as result`;
   return row.result as Admission;
 }

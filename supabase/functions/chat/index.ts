@@ -12,7 +12,8 @@ app.post("/", requireUser, async (c) => {
   const timing = c.get("timing");
   const body = await readJson(c.req.raw, ChatBody);
   timing.mark("parse");
-  const prepared = await prepareChat({ userId: c.get("user").sub }, body, {
+  const user = c.get("user");
+  const prepared = await prepareChat({ userId: user.sub, sessionId: user.session_id }, body, {
     idempotencyKey: idempotencyKey(c.req.raw),
   });
   timing.mark("admit");

@@ -98,7 +98,7 @@ function unservable(model: ChatModel): ApiError {
 }
 
 /** Who is asking: a signed-in user, or a platform API key (by its hash). */
-export type Caller = { userId: string } | { keyHash: string };
+export type Caller = { userId: string; sessionId?: string } | { keyHash: string };
 
 export interface PrepareOptions {
   idempotencyKey?: string;
