@@ -96,3 +96,16 @@ Deno.test("bearer tokens are read strictly from the Authorization header", () =>
     );
   }
 });
+
+Deno.test("a verified token is remembered until it expires, and then refused", async () => {
+  const shortLived = await sign({ ...good, exp: Math.floor(Date.now() / 1000) + 7 });
+  assert.equal((await verifyAccessToken(shortLived)).sub, sub);
+  assert.equal((await verifyAccessToken(shortLived)).sub, sub, "served again (from the cache)");
+  const realNow = Date.now;
+  Date.now = () => realNow() + 20_000; // past exp and the clock tolerance
+  try {
+    await rejects(shortLived, "expired while cached");
+  } finally {
+    Date.now = realNow;
+  }
+});
