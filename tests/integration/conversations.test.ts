@@ -156,4 +156,31 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "regenerating an answer stores the new answer, not the user's turn again",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("regen");
+    const first = await chat(user, undefined as unknown as string, "Name three rivers");
+    const id = first.body.conversationId;
+    const res = await fetch(functionsUrl("chat"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        messages: [{ role: "user", content: "Name three rivers" }],
+        conversationId: id,
+        stream: false,
+        model: "gpt-4o-mini",
+        regenerate: true,
+      }),
+    });
+    assert.equal(res.status, 200);
+    await res.json();
+    await settled(user.id);
+    const rows =
+      await database()`select role from public.messages where conversation_id = ${id} order by created_at`;
+    assert.deepEqual(rows.map((r) => r.role), ["user", "assistant", "assistant"]);
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

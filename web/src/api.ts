@@ -86,7 +86,7 @@ export function createApi(supabase: SupabaseClient, baseUrl: string, anonKey: st
       headers: { ...(await headers()), ...(init.headers as Record<string, string> ?? {}) },
     });
     const ctx = userContext(res.headers);
-    if (ctx.tier) for (const l of listeners) l(ctx);
+    if (ctx.tier) { for (const l of listeners) l(ctx); }
     return res;
   }
 

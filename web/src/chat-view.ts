@@ -15,7 +15,12 @@ export function hasMessage(id: string) {
   return shown.has(id);
 }
 
-function metaText(model: string | null, cost: string | null, simulated: boolean, usage?: { inputTokens?: number | null; outputTokens?: number | null }) {
+function metaText(
+  model: string | null,
+  cost: string | null,
+  simulated: boolean,
+  usage?: { inputTokens?: number | null; outputTokens?: number | null },
+) {
   const parts: string[] = [];
   if (model) parts.push(model);
   if (simulated) parts.push("simulated");
@@ -117,15 +122,33 @@ export interface StreamingMessage {
 }
 
 export function startAssistant(): StreamingMessage {
-  const typingDots = el("span", { className: "dots", attrs: { "aria-hidden": "true" } }, el("i"), el("i"), el("i"));
+  const typingDots = el(
+    "span",
+    { className: "dots", attrs: { "aria-hidden": "true" } },
+    el("i"),
+    el("i"),
+    el("i"),
+  );
   const routing = el("div", { className: "routing", hidden: true });
-  const reasoningBox = el("details", { className: "reasoning", hidden: true }, el("summary", { textContent: "Reasoning" }));
+  const reasoningBox = el(
+    "details",
+    { className: "reasoning", hidden: true },
+    el("summary", { textContent: "Reasoning" }),
+  );
   const reasoningText = document.createTextNode("");
   reasoningBox.append(el("div", {}, reasoningText));
   const textNode = document.createTextNode("");
   const content = el("div", { className: "content" }, textNode);
   const meta = el("span", { className: "meta" });
-  const li = el("li", { className: "message assistant", attrs: { "aria-busy": "true" } }, routing, reasoningBox, content, typingDots, meta);
+  const li = el(
+    "li",
+    { className: "message assistant", attrs: { "aria-busy": "true" } },
+    routing,
+    reasoningBox,
+    content,
+    typingDots,
+    meta,
+  );
   list().append(li);
   scrollToEnd();
   let answer = "";
@@ -141,9 +164,16 @@ export function startAssistant(): StreamingMessage {
       if (simulated) li.dataset.simulated = "true";
       if (e.routing && e.model) {
         routing.hidden = false;
-        const how = e.routing.selection === "router" ? "Smart router chose" : e.routing.selection === "default_model" ? "Your default model" : "You chose";
+        const how = e.routing.selection === "router"
+          ? "Smart router chose"
+          : e.routing.selection === "default_model"
+          ? "Your default model"
+          : "You chose";
         routing.textContent = `${how} ${e.model}` + (e.routing.reason ? ` — ${e.routing.reason}` : "");
-        routing.title = [e.routing.intent && `intent: ${e.routing.intent}`, e.routing.complexity && `complexity: ${e.routing.complexity}`]
+        routing.title = [
+          e.routing.intent && `intent: ${e.routing.intent}`,
+          e.routing.complexity && `complexity: ${e.routing.complexity}`,
+        ]
           .filter(Boolean).join(", ");
       }
     },
@@ -166,9 +196,17 @@ export function startAssistant(): StreamingMessage {
       const safe = urls.filter((u) => /^https?:\/\//i.test(u));
       if (!safe.length) return;
       li.insertBefore(
-        el("ol", { className: "citations", attrs: { "aria-label": "Sources" } }, ...safe.map((u) =>
-          el("li", {}, el("a", { href: u, textContent: u, target: "_blank", rel: "noopener noreferrer nofollow" }))
-        )),
+        el(
+          "ol",
+          { className: "citations", attrs: { "aria-label": "Sources" } },
+          ...safe.map((u) =>
+            el(
+              "li",
+              {},
+              el("a", { href: u, textContent: u, target: "_blank", rel: "noopener noreferrer nofollow" }),
+            )
+          ),
+        ),
         meta,
       );
     },

@@ -15,7 +15,9 @@ let cooldownTimer: ReturnType<typeof setInterval> | undefined;
 export function validate(text: string): string | null {
   if (!text.trim()) return "Type a message first.";
   if (text.length > MAX_CHARS) {
-    return `Your message is ${fmt.format(text.length)} characters; the limit is ${fmt.format(MAX_CHARS)}. Shorten it to send.`;
+    return `Your message is ${fmt.format(text.length)} characters; the limit is ${
+      fmt.format(MAX_CHARS)
+    }. Shorten it to send.`;
   }
   return null;
 }

@@ -46,8 +46,12 @@ function renderQuota(tier: string, limit: number | null, remaining: number | nul
 
   document.body.dataset.quota = level;
   banner.dataset.level = level;
-  const resets = periodEnd ? ` on ${new Date(periodEnd).toLocaleDateString(undefined, { month: "long", day: "numeric" })}` : " next month";
-  const upgrade = NEXT_TIER[tier] ? ` Upgrade to ${NEXT_TIER[tier]} for a larger quota,` : " Contact your administrator,";
+  const resets = periodEnd
+    ? ` on ${new Date(periodEnd).toLocaleDateString(undefined, { month: "long", day: "numeric" })}`
+    : " next month";
+  const upgrade = NEXT_TIER[tier]
+    ? ` Upgrade to ${NEXT_TIER[tier]} for a larger quota,`
+    : " Contact your administrator,";
   banner.hidden = level === "ok";
   if (level === "blocked") {
     banner.innerHTML = "";
@@ -77,7 +81,8 @@ export function renderAccount(a: Account) {
   renderTier(a.subscription.tier);
   renderQuota(a.subscription.tier, a.quota.monthlyQuota, a.quota.remaining, a.quota.periodEnd);
   $("account-cost").textContent = `Session ${formatUsd(a.cost.session)} · Total ${formatUsd(a.cost.total)}`;
-  $("account-cost").title = `Cost this session $${a.cost.session} · this month $${a.cost.month} · all time $${a.cost.total}`;
+  $("account-cost").title =
+    `Cost this session $${a.cost.session} · this month $${a.cost.month} · all time $${a.cost.total}`;
 }
 
 function renderTier(tier: string) {
@@ -95,9 +100,16 @@ export function applyHeaders(ctx: UserContext) {
   if (a) {
     a.quota.monthlyQuota = ctx.quotaLimit;
     a.quota.remaining = ctx.quotaRemaining ?? null;
-    if (ctx.quotaLimit !== null && ctx.quotaRemaining != null) a.quota.used = ctx.quotaLimit - ctx.quotaRemaining;
+    if (ctx.quotaLimit !== null && ctx.quotaRemaining != null) {
+      a.quota.used = ctx.quotaLimit - ctx.quotaRemaining;
+    }
   }
-  renderQuota(ctx.tier ?? a?.subscription.tier ?? "free", ctx.quotaLimit, ctx.quotaRemaining ?? null, a?.quota.periodEnd);
+  renderQuota(
+    ctx.tier ?? a?.subscription.tier ?? "free",
+    ctx.quotaLimit,
+    ctx.quotaRemaining ?? null,
+    a?.quota.periodEnd,
+  );
 }
 
 const CONNECTION_TEXT: Record<Connection, string> = {

@@ -9,7 +9,16 @@ import { $, type Account, emit, type Member, nameOf, state, type StoredMessage }
 import { applyHeaders, initHeader, whenBlockedChanges } from "./header.ts";
 import { initSidebar, loadConversations } from "./sidebar.ts";
 import { applyPreferences, chosenModel, initModels, loadModels, routingPreference } from "./models.ts";
-import { appendStored, appendUser, clearMessages, hasMessage, initChatView, markShown, renderHistory, startAssistant } from "./chat-view.ts";
+import {
+  appendStored,
+  appendUser,
+  clearMessages,
+  hasMessage,
+  initChatView,
+  markShown,
+  renderHistory,
+  startAssistant,
+} from "./chat-view.ts";
 import { clearPrompt, coolingDown, initComposer, startCooldown } from "./composer.ts";
 import { createRealtime } from "./realtime.ts";
 import { initSharing } from "./sharing.ts";
@@ -192,7 +201,9 @@ async function selectConversation(id: string | null) {
   realtime.join(id);
   if (id) {
     try {
-      const data = await api.get<{ messages: StoredMessage[]; members: Member[] }>(`conversations/${id}/messages`);
+      const data = await api.get<{ messages: StoredMessage[]; members: Member[] }>(
+        `conversations/${id}/messages`,
+      );
       if (seq !== loadSeq) return; // another conversation was selected meanwhile
       applyMembers(data.members);
       renderHistory(data.messages, state.account?.user.id ?? "", names);
@@ -242,6 +253,7 @@ async function send(text: string | null) {
       conversationId: state.current ?? undefined,
       model: chosenModel(),
       routing: routingPreference(),
+      ...(text === null ? { regenerate: true } : {}),
     }, controller.signal);
     for await (const e of events) {
       if (e.conversationId && !startedIn && state.current !== e.conversationId) {

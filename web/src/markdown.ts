@@ -8,7 +8,13 @@
 // syntax highlighting, `inline code`, **strong**, *em* / _em_, [text](url) and bare http(s) URLs.
 // No DOM needed, so it runs (and is unit-tested) outside a browser too.
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
@@ -76,14 +82,31 @@ const KEYWORDS = new Set(
     "pub return self static struct super switch this throw true try type undefined use var void while with " +
     "yield lambda True False None select where insert update delete create table").split(" "),
 );
-const HASH_COMMENTS = new Set(["py", "python", "sh", "bash", "shell", "zsh", "rb", "ruby", "yaml", "yml", "toml", "r", "perl", "dockerfile"]);
+const HASH_COMMENTS = new Set([
+  "py",
+  "python",
+  "sh",
+  "bash",
+  "shell",
+  "zsh",
+  "rb",
+  "ruby",
+  "yaml",
+  "yml",
+  "toml",
+  "r",
+  "perl",
+  "dockerfile",
+]);
 
 const PLAIN = new Set(["text", "txt", "plain", "md", "markdown", "output", "console", "log", "csv"]);
 
 /** Escaped, highlighted HTML of a code block: comments, strings, numbers and keywords get a class. */
 export function highlight(code: string, lang: string): string {
   if (!lang || PLAIN.has(lang)) return escapeHtml(code);
-  const comment = HASH_COMMENTS.has(lang.toLowerCase()) ? /#[^\n]*/.source : /\/\/[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|--[^\n]*/.source;
+  const comment = HASH_COMMENTS.has(lang.toLowerCase())
+    ? /#[^\n]*/.source
+    : /\/\/[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|--[^\n]*/.source;
   const tokens = new RegExp(
     `(${comment})|("(?:\\\\.|[^"\\\\\\n])*"?|'(?:\\\\.|[^'\\\\\\n])*'?|\`(?:\\\\.|[^\`\\\\])*\`?)|\\b(\\d[\\d_]*(?:\\.\\d+)?)\\b|\\b([A-Za-z_]\\w*)\\b`,
     "g",
@@ -104,7 +127,9 @@ function codeBlock(code: string, info: string): string {
   const label = lang ? `<span class="code-lang">${escapeHtml(lang)}</span>` : "<span></span>";
   return `<div class="code-block"><div class="code-head">${label}` +
     `<button type="button" class="copy" data-copy aria-label="Copy code">Copy</button></div>` +
-    `<pre><code${lang ? ` class="language-${escapeHtml(lang)}"` : ""}>${highlight(code, lang)}</code></pre></div>`;
+    `<pre><code${lang ? ` class="language-${escapeHtml(lang)}"` : ""}>${
+      highlight(code, lang)
+    }</code></pre></div>`;
 }
 
 // ---- blocks -------------------------------------------------------------------------------------
@@ -162,11 +187,14 @@ export function renderMarkdown(src: string): string {
       for (; i < lines.length; i++) {
         const m = pattern.exec(lines[i]);
         if (m) items.push(m[m.length - 1]);
-        else if (/^[ \t]{2,}\S/.test(lines[i]) && items.length) items[items.length - 1] += "\n" + lines[i].trim();
-        else break;
+        else if (/^[ \t]{2,}\S/.test(lines[i]) && items.length) {
+          items[items.length - 1] += "\n" + lines[i].trim();
+        } else break;
       }
       i--;
-      const lis = items.map((t) => `<li>${t.split("\n").map((l) => renderInline(l)).join("<br>")}</li>`).join("");
+      const lis = items.map((t) => `<li>${t.split("\n").map((l) => renderInline(l)).join("<br>")}</li>`).join(
+        "",
+      );
       const start = ordered && ordered[1] !== "1" ? ` start="${Number(ordered[1])}"` : "";
       out.push(bullet ? `<ul>${lis}</ul>` : `<ol${start}>${lis}</ol>`);
       continue;

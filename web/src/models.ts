@@ -31,7 +31,9 @@ export async function loadModels() {
       el(
         "optgroup",
         { label: provider },
-        ...models.map((m) => el("option", { value: m.id, textContent: modelLabel(m), disabled: !m.available })),
+        ...models.map((m) =>
+          el("option", { value: m.id, textContent: modelLabel(m), disabled: !m.available })
+        ),
       )
     ),
   );

@@ -13,7 +13,12 @@ export interface QuotaEvent {
   requestId: string;
   cost: number;
   model: string;
-  quota: { tier: string; monthRemaining: number | null; monthlyQuota: number | null; minuteRemaining?: number };
+  quota: {
+    tier: string;
+    monthRemaining: number | null;
+    monthlyQuota: number | null;
+    minuteRemaining?: number;
+  };
   totals: { total: number; month: number; requests: number };
 }
 
@@ -85,11 +90,19 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
       });
       room
         .on("presence", { event: "sync" }, () => {
-          const present = Object.entries(room!.presenceState<{ userId: string; displayName: string; typing?: boolean }>())
-            .map(([key, metas]) => ({ userId: key, displayName: metas[0]?.displayName ?? "Someone", typing: metas.some((m) => m.typing) }));
+          const present = Object.entries(
+            room!.presenceState<{ userId: string; displayName: string; typing?: boolean }>(),
+          )
+            .map(([key, metas]) => ({
+              userId: key,
+              displayName: metas[0]?.displayName ?? "Someone",
+              typing: metas.some((m) => m.typing),
+            }));
           emit("presence", present.map(({ userId, displayName }) => ({ userId, displayName })));
           for (const p of present) {
-            if (p.userId !== self.id && p.typing) typing.set(p.userId, { name: p.displayName, until: Date.now() + TYPING_TTL_MS });
+            if (p.userId !== self.id && p.typing) {
+              typing.set(p.userId, { name: p.displayName, until: Date.now() + TYPING_TTL_MS });
+            }
           }
           emitTyping();
         })
@@ -107,11 +120,21 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
           emitTyping();
           if (m.conversationId === roomId) handlers.onMessage(m);
         })
-        .on("broadcast", { event: "member_added" }, ({ payload }) => handlers.onMembersChanged({ ...(payload as { userId: string }), removed: false }))
-        .on("broadcast", { event: "member_removed" }, ({ payload }) => handlers.onMembersChanged({ ...(payload as { userId: string }), removed: true }))
+        .on(
+          "broadcast",
+          { event: "member_added" },
+          ({ payload }) => handlers.onMembersChanged({ ...(payload as { userId: string }), removed: false }),
+        )
+        .on(
+          "broadcast",
+          { event: "member_removed" },
+          ({ payload }) => handlers.onMembersChanged({ ...(payload as { userId: string }), removed: true }),
+        )
         .subscribe(async (status) => {
           track(status);
-          if (status === "SUBSCRIBED") await room?.track({ userId: self.id, displayName: self.name, typing: false });
+          if (status === "SUBSCRIBED") {
+            await room?.track({ userId: self.id, displayName: self.name, typing: false });
+          }
         });
     },
 
@@ -128,13 +151,21 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
     typing() {
       if (!room || !me || Date.now() - lastTypingSent < TYPING_SEND_EVERY_MS) return;
       lastTypingSent = Date.now();
-      room.send({ type: "broadcast", event: "typing", payload: { userId: me.id, displayName: me.name, typing: true } });
+      room.send({
+        type: "broadcast",
+        event: "typing",
+        payload: { userId: me.id, displayName: me.name, typing: true },
+      });
     },
 
     stoppedTyping() {
       if (!room || !me || !lastTypingSent) return;
       lastTypingSent = 0;
-      room.send({ type: "broadcast", event: "typing", payload: { userId: me.id, displayName: me.name, typing: false } });
+      room.send({
+        type: "broadcast",
+        event: "typing",
+        payload: { userId: me.id, displayName: me.name, typing: false },
+      });
     },
 
     refreshAuth(accessToken: string) {

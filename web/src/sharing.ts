@@ -20,7 +20,12 @@ function renderMembers(members: Member[]) {
     const li = el("li", {}, el("span", { textContent: `${name}${m.role === "owner" ? " (owner)" : ""}` }));
     if (m.role !== "owner" && (owner || m.userId === me)) {
       const label = m.userId === me ? "Leave" : `Remove ${name}`;
-      const button = el("button", { type: "button", className: "link", textContent: m.userId === me ? "Leave" : "Remove", attrs: { "aria-label": label } });
+      const button = el("button", {
+        type: "button",
+        className: "link",
+        textContent: m.userId === me ? "Leave" : "Remove",
+        attrs: { "aria-label": label },
+      });
       button.addEventListener("click", async () => {
         try {
           await api.del(`conversations/${state.current}/members/${m.userId}`);

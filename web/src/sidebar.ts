@@ -26,12 +26,24 @@ function render(list: Conversation[]) {
       attrs: current ? { "aria-current": "true" } : {},
     });
     open.addEventListener("click", () => select(c.id));
-    const shared = c.members > 1 ? el("span", { className: "shared", textContent: "shared", title: `${c.members} members` }) : "";
+    const shared = c.members > 1
+      ? el("span", { className: "shared", textContent: "shared", title: `${c.members} members` })
+      : "";
     const actions: Node[] = [];
     if (c.role === "owner") {
-      const rename = el("button", { type: "button", className: "icon", textContent: "✎", attrs: { "aria-label": `Rename ${c.title}` } });
+      const rename = el("button", {
+        type: "button",
+        className: "icon",
+        textContent: "✎",
+        attrs: { "aria-label": `Rename ${c.title}` },
+      });
       rename.addEventListener("click", () => startRename(li, c));
-      const del = el("button", { type: "button", className: "icon", textContent: "✕", attrs: { "aria-label": `Delete ${c.title}` } });
+      const del = el("button", {
+        type: "button",
+        className: "icon",
+        textContent: "✕",
+        attrs: { "aria-label": `Delete ${c.title}` },
+      });
       del.addEventListener("click", () => remove(c));
       actions.push(rename, del);
     }
@@ -42,7 +54,12 @@ function render(list: Conversation[]) {
 }
 
 function startRename(li: HTMLLIElement, c: Conversation) {
-  const input = el("input", { type: "text", value: c.title, maxLength: 200, attrs: { "aria-label": "New title" } });
+  const input = el("input", {
+    type: "text",
+    value: c.title,
+    maxLength: 200,
+    attrs: { "aria-label": "New title" },
+  });
   let done = false;
   const finish = async (save: boolean) => {
     if (done) return;

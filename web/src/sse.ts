@@ -32,10 +32,20 @@ export interface ChatRequest {
   conversationId?: string;
   model?: string;
   routing?: "balanced" | "cheapest" | "best";
+  /** A new answer to the last (already stored) user turn. */
+  regenerate?: boolean;
 }
 
-export async function* streamChat(api: Api, body: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
-  const res = await api.raw("chat", { method: "POST", body: JSON.stringify({ ...body, stream: true }), signal });
+export async function* streamChat(
+  api: Api,
+  body: ChatRequest,
+  signal: AbortSignal,
+): AsyncGenerator<ChatEvent> {
+  const res = await api.raw("chat", {
+    method: "POST",
+    body: JSON.stringify({ ...body, stream: true }),
+    signal,
+  });
   if (!res.ok || !res.body) throw await errorFrom(res);
   const events = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
   for await (const { data } of events) {

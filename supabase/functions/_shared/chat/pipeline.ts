@@ -192,7 +192,7 @@ export async function prepareChat(
     fallbacks,
     routed,
     conversationId: store ? body.conversationId : undefined,
-    userMessage: store ? lastUser : null,
+    userMessage: store && !body.regenerate ? lastUser : null,
     title: store ? lastUser.replace(/\s+/g, " ").trim().slice(0, 80) : null,
     idempotencyKey,
     // the same request whatever its answer format: a replay may be streamed or not

@@ -26,6 +26,8 @@ export const ChatBody = z.strictObject({
   routing: z.enum(["balanced", "cheapest", "best"]).optional(),
   /** Fall back to a similar model when the chosen model's provider fails (default true). */
   fallback: z.boolean().default(true),
+  /** A new answer to the last user turn, which is already stored: it is not stored again. */
+  regenerate: z.boolean().optional(),
   /** Serve and store identical requests from the response cache (default: when temperature is 0). */
   cache: z.boolean().optional(),
 }).superRefine((body, ctx) => {
