@@ -57,7 +57,13 @@ export async function startStack(opts: {
     create: true,
     truncate: true,
   });
-  child.stdout.pipeTo(log.writable).catch(() => {});
+  // Written chunk by chunk as it comes (FsFile.writable would hold it back), so tests can read
+  // a request's log lines while the stack runs.
+  (async () => {
+    for await (const chunk of child.stdout) {
+      for (let at = 0; at < chunk.length;) at += await log.write(chunk.subarray(at));
+    }
+  })().catch(() => {});
   let exited = false;
   child.status.then(() => (exited = true));
 

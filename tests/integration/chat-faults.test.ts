@@ -173,6 +173,16 @@ Deno.test({
     const { request, usage } = await onlyRequest(user.id);
     assert.equal(request.status, "settled");
     assert.equal(usage.length, 1);
+    // the provider-attempt log and the usage record say how it went
+    assert.equal(usage[0].retries, 1);
+    assert.equal(usage[0].error_class, null, "it ended well");
+    const attempts =
+      await database()`select attempt, provider, outcome, http_status from public.provider_attempts
+                                      where request_id = ${request.id} order by attempt`;
+    assert.deepEqual(attempts.map((a) => ({ ...a })), [
+      { attempt: 1, provider: "openai", outcome: "rate_limited", http_status: 429 },
+      { attempt: 2, provider: "openai", outcome: "ok", http_status: 200 },
+    ]);
   },
 });
 
@@ -226,6 +236,21 @@ Deno.test({
       assert.equal(skipped.status, 503, "circuit open: provider_unavailable");
       assert.match((await skipped.json()).error.message, /circuit/);
       assert.equal(await simulatorRequests(), before, "the provider was not called");
+      // recorded: the opening, and the skipped request's attempt, released with its reason
+      await settled(user.id);
+      const [skippedRow] = await database()`select id, status, release_reason from public.requests
+                                            where id = ${skipped.headers.get("x-request-id")}`;
+      assert.deepEqual({ ...skippedRow, id: undefined }, {
+        id: undefined,
+        status: "released",
+        release_reason: "provider_error",
+      });
+      const attempts = await database()`select outcome, http_status from public.provider_attempts
+                                        where request_id = ${skippedRow.id}`;
+      assert.deepEqual(attempts.map((a) => ({ ...a })), [{ outcome: "circuit_open", http_status: null }]);
+      const [{ openings }] = await database()`select count(*)::int as openings from public.breaker_openings
+                                              where provider = 'openai' and opened_at > now() - interval '1 minute'`;
+      assert.ok(openings >= 1, "the opening was recorded");
     } finally {
       await clearFaults();
     }

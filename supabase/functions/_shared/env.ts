@@ -14,6 +14,10 @@ export const env = {
   get dbUrl(): string {
     return required("SUPABASE_DB_URL");
   },
+  /** The project's service-role key: what the admin endpoints accept as the operator's bearer. */
+  get serviceRoleKey(): string {
+    return required("SUPABASE_SERVICE_ROLE_KEY");
+  },
   /** Optional: the JWKS inline (local stack), else fetched from the project's Auth and cached. */
   get jwks(): string | undefined {
     return Deno.env.get("SUPABASE_JWKS") || undefined;

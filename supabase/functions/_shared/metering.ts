@@ -4,6 +4,7 @@
 import { db } from "./db.ts";
 import type { QuotaSnapshot } from "./http/user-context.ts";
 import type { ChatModel } from "./catalog/index.ts";
+import type { Attempt } from "./observability/attempts.ts";
 
 export interface Candidate {
   model: ChatModel;
@@ -120,19 +121,32 @@ export interface Settlement {
   cacheTtlSeconds?: number;
 }
 
-export async function settle(s: Settlement): Promise<void> {
+/** How a request went at its providers, logged with its end (provider_attempts, usage_records). */
+export interface Trail {
+  attempts: Attempt[];
+  errorClass: string | null;
+}
+
+const NO_TRAIL: Trail = { attempts: [], errorClass: null };
+
+// One statement each: record_attempts takes the settle/release result as its argument, so the
+// request is ended (and its usage record exists) before its attempts are written beside it.
+
+export async function settle(s: Settlement, trail: Trail = NO_TRAIL): Promise<void> {
   await db()`
-    select public.settle_request(
-      ${s.requestId}, ${s.inputTokens}, ${s.outputTokens}, ${s.cost}::numeric, ${s.priceVersion},
-      ${
-    Math.round(s.latencyMs)
-  }, ${s.status}, ${s.content}, ${s.messageId}, ${s.model.id}, ${s.model.provider},
-      ${s.cacheHash ?? null}, ${s.cacheTtlSeconds ?? 3600}
+    select public.record_attempts(${s.requestId}, ${db().json(trail.attempts)}, ${trail.errorClass},
+      public.settle_request(
+        ${s.requestId}, ${s.inputTokens}, ${s.outputTokens}, ${s.cost}::numeric, ${s.priceVersion},
+        ${Math.round(s.latencyMs)}, ${s.status}, ${s.content}, ${s.messageId}, ${s.model.id},
+        ${s.model.provider}, ${s.cacheHash ?? null}, ${s.cacheTtlSeconds ?? 3600}
+      )
     )`;
 }
 
-export async function release(requestId: string, reason: string): Promise<void> {
-  await db()`select public.release_request(${requestId}, ${reason})`;
+export async function release(requestId: string, reason: string, trail: Trail = NO_TRAIL): Promise<void> {
+  await db()`
+    select public.record_attempts(${requestId}, ${db().json(trail.attempts)}, ${trail.errorClass},
+      to_jsonb(public.release_request(${requestId}, ${reason})))`;
 }
 
 export async function quotaOf(userId: string): Promise<QuotaSnapshot | null> {

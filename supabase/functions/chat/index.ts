@@ -14,6 +14,7 @@ app.post("/", requireUser, async (c) => {
   timing.mark("parse");
   const user = c.get("user");
   const prepared = await prepareChat({ userId: user.sub, sessionId: user.session_id }, body, {
+    requestId: c.get("requestId"),
     idempotencyKey: idempotencyKey(c.req.raw),
   });
   timing.mark("admit");

@@ -72,6 +72,7 @@ app.post("/chat/completions", requireCaller, async (c) => {
   const keyHash = c.get("keyHash");
   const caller = keyHash ? { keyHash } : { userId: c.get("user").sub };
   const prepared = await prepareChat(caller, body, {
+    requestId: c.get("requestId"),
     idempotencyKey: idempotencyKey(c.req.raw),
     store: false,
   });

@@ -9,6 +9,8 @@ import { callProvider } from "../providers/call.ts";
 import { ProviderError, type ProviderRequest } from "../providers/types.ts";
 import { backoffDelay, sleep } from "../resilience/backoff.ts";
 import { breakerFor } from "../resilience/breaker.ts";
+import { type Attempt, outcomeOf } from "../observability/attempts.ts";
+import { recordBreakerOpening } from "../observability/recorder.ts";
 
 /** A provider asking to wait longer than this is treated as down for this request: fall back. */
 const MAX_RETRY_WAIT_MS = 5_000;
@@ -16,8 +18,6 @@ const MAX_RETRY_WAIT_MS = 5_000;
 export interface Connection {
   model: ChatModel;
   response: Response;
-  /** Provider calls made, the successful one included. */
-  attempts: number;
 }
 
 /**
@@ -35,29 +35,43 @@ export async function connect(
   request: (model: ChatModel) => ProviderRequest,
   stream: boolean,
   signal: AbortSignal,
+  /** Every call made (and skipped by an open circuit) is appended here, failures included. */
+  attempts: Attempt[] = [],
 ): Promise<Connection> {
   let lastError: unknown = new ProviderError("unavailable", "No provider is available");
-  let attempts = 0;
+  const note = (model: ChatModel, outcome: Attempt["outcome"], started: number, status?: number) =>
+    attempts.push({
+      attempt: attempts.length + 1,
+      provider: model.provider,
+      model: model.id,
+      outcome,
+      http_status: status ?? null,
+      latency_ms: Math.round(performance.now() - started),
+    });
   for (const model of models) {
     const breaker = breakerFor(model.provider, {
       threshold: env.breakerThreshold,
       openMs: env.breakerOpenMs,
+      onOpen: () => recordBreakerOpening(model.provider),
     });
     for (let attempt = 1; attempt <= env.providerMaxAttempts; attempt++) {
       if (!breaker.allows()) {
         // Report the provider's own failure if this request saw one; else that it was skipped.
         if (attempt === 1) {
           lastError = new ProviderError("unavailable", `${model.provider} is failing; its circuit is open`);
+          note(model, "circuit_open", performance.now());
         }
         break;
       }
-      attempts++;
+      const started = performance.now();
       try {
         const response = await callProvider(request(model), stream, signal);
         breaker.success();
-        return { model, response, attempts };
+        note(model, "ok", started, response.status);
+        return { model, response };
       } catch (e) {
         if (signal.aborted || !(e instanceof ProviderError)) throw e;
+        note(model, outcomeOf(e), started, e.status);
         lastError = e;
         if (e.kind !== "error" || e.status === undefined || e.status >= 500) breaker.failure();
         if (!retryable(e)) break;

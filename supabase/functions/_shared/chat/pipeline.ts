@@ -28,6 +28,8 @@ import type { ChatBody } from "./schema.ts";
 import { chatStream, type StreamOutcome } from "./stream.ts";
 import { type AnswerFormat, briefFormat } from "./format.ts";
 import { connect } from "./connect.ts";
+import { type Attempt, errorClassOf } from "../observability/attempts.ts";
+import { log } from "../observability/log.ts";
 
 /** Fallback models tried after the chosen one, at most. */
 const MAX_FALLBACKS = 3;
@@ -61,6 +63,8 @@ export interface ChatContext {
   cacheHash?: string;
   promptTokens(model: ChatModel): number;
   startedAt: number;
+  /** The provider calls made so far (the provider-attempt log). */
+  attempts: Attempt[];
 }
 
 /** An answer that needs no provider: a cache hit or an idempotent replay. */
@@ -101,6 +105,8 @@ function unservable(model: ChatModel): ApiError {
 export type Caller = { userId: string; sessionId?: string } | { keyHash: string };
 
 export interface PrepareOptions {
+  /** The id the request is known by (X-Request-Id, logs, the requests row); default a new one. */
+  requestId?: string;
   idempotencyKey?: string;
   /** Store the exchange in a conversation (POST /chat); the OpenAI surface is stateless. */
   store?: boolean;
@@ -113,7 +119,7 @@ export async function prepareChat(
   opts: PrepareOptions = {},
 ): Promise<Prepared> {
   const { idempotencyKey, store = true } = opts;
-  const requestId = crypto.randomUUID();
+  const requestId = opts.requestId ?? crypto.randomUUID();
   const exact = await countPromptTokens("openai", body.messages);
   const estimate = estimatePromptTokens(body.messages);
   const promptTokens = (m: ChatModel) => (m.provider === "openai" ? exact : estimate);
@@ -262,6 +268,7 @@ export async function prepareChat(
       cacheHash,
       promptTokens,
       startedAt: performance.now(),
+      attempts: [],
     },
   };
 }
@@ -269,10 +276,16 @@ export async function prepareChat(
 /** Ends an admitted request exactly once: settled for what was produced, or released. */
 function finish(ctx: ChatContext, outcome: StreamOutcome): void {
   const produced = outcome.text.length > 0 || outcome.outputTokens > 0;
+  // a stream that broke after a successful start failed in the stream, not in a call
+  const errorClass = outcome.status === "error" ? errorClassOf(ctx.attempts) ?? "stream_error" : null;
+  const trail = { attempts: ctx.attempts, errorClass };
   if (!produced) {
-    inBackground(
-      release(ctx.requestId, outcome.status === "cancelled" ? "client_disconnected" : "no_output"),
-    );
+    const reason = outcome.status === "cancelled"
+      ? "client_disconnected"
+      : outcome.status === "error"
+      ? "provider_error"
+      : "no_output";
+    inBackground(release(ctx.requestId, reason, trail));
     return;
   }
   inBackground(settle({
@@ -288,7 +301,7 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
     content: outcome.text,
     cacheHash: outcome.status === "complete" ? ctx.cacheHash : undefined,
     cacheTtlSeconds: env.cacheTtlSeconds,
-  }));
+  }, trail));
 }
 
 /** Usage as billed: the provider's report when it gave one, else an estimate of what was produced. */
@@ -308,7 +321,7 @@ function providerApiError(e: unknown, headers: Record<string, string>): ApiError
       : "provider_error";
     return new ApiError(code, e.message, undefined, headers);
   }
-  console.error(JSON.stringify({ level: "error", msg: "provider call failed", error: String(e) }));
+  log.error("provider call failed", { error: String(e) });
   return new ApiError("provider_error", "The provider call failed", undefined, headers);
 }
 
@@ -340,6 +353,7 @@ export async function respond(
       (model) => providerRequest(ctx, model),
       body.stream,
       AbortSignal.any([clientSignal, upstreamAbort.signal]),
+      ctx.attempts,
     );
     if (connection.model.id !== ctx.model.id) {
       ctx.routing.fallbackFrom = ctx.model.id;

@@ -1,6 +1,7 @@
 // What every function's Hono app shares: its base path (/<function-name>, as the edge runtime
-// routes), CORS for browsers, a request id, the body-size limit, and one error renderer for
-// the API's error contract.
+// routes), CORS for browsers, a request id (X-Request-Id, on every log line of the request),
+// one access-log line per request, the body-size limit, and one error renderer for the API's
+// error contract (refusals are counted for the metrics).
 
 import { Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
@@ -11,6 +12,8 @@ import { quotaOf } from "../metering.ts";
 import { env } from "../env.ts";
 import { bearerToken, type UserClaims, verifyAccessToken } from "../auth/verify.ts";
 import { ServerTiming } from "./server-timing.ts";
+import { log, withRequestScope } from "../observability/log.ts";
+import { countRefusal, setRecorderFunction } from "../observability/recorder.ts";
 
 export type AppEnv = {
   Variables: { user: UserClaims; requestId: string; timing: ServerTiming; keyHash?: string };
@@ -28,6 +31,7 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
       : errorResponse(error, headers);
   // strict: false, so /account and /account/ are the same endpoint
   const app = new Hono<AppEnv>({ strict: false }).basePath(`/${functionName}`);
+  setRecorderFunction(functionName);
 
   app.use(
     "*",
@@ -47,10 +51,24 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
     }),
   );
 
-  app.use("*", async (c, next) => {
-    c.set("requestId", crypto.randomUUID());
+  app.use("*", (c, next) => {
+    const requestId = crypto.randomUUID();
+    c.set("requestId", requestId);
     c.set("timing", new ServerTiming());
-    await next();
+    const started = performance.now();
+    return withRequestScope(functionName, requestId, async () => {
+      await next();
+      // (an idempotent replay keeps the id of the request whose answer it repeats)
+      if (!c.res.headers.has("X-Request-Id")) c.res.headers.set("X-Request-Id", requestId);
+      // For streams this is when the headers went out; the stream's end is logged with its metering.
+      log.info("request", {
+        method: c.req.method,
+        path: new URL(c.req.url).pathname,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+        userId: c.get("user")?.sub,
+      });
+    });
   });
 
   app.use(
@@ -65,6 +83,7 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
 
   app.onError(async (err, c) => {
     if (err instanceof ApiError) {
+      if (err.status < 500) countRefusal(err.code);
       // Every authenticated response carries the user context, refusals included.
       const user = c.get("user");
       if (user && !("X-User-Tier" in err.headers)) {
@@ -73,15 +92,7 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
       }
       return render(err, { "X-Request-Id": c.get("requestId") ?? "" });
     }
-    console.error(
-      JSON.stringify({
-        level: "error",
-        msg: "unhandled",
-        requestId: c.get("requestId"),
-        error: String(err),
-        stack: (err as Error).stack,
-      }),
-    );
+    log.error("unhandled", { error: String(err), stack: (err as Error).stack });
     return errorResponse(new ApiError("internal_error", "Internal error"), {
       "X-Request-Id": c.get("requestId") ?? "",
     });

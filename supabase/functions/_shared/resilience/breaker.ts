@@ -8,6 +8,8 @@ export type BreakerState = "closed" | "open" | "half_open";
 export interface BreakerPolicy {
   threshold: number;
   openMs: number;
+  /** Called each time the circuit opens (the metrics count openings). */
+  onOpen?: () => void;
 }
 
 export class CircuitBreaker {
@@ -47,9 +49,13 @@ export class CircuitBreaker {
     this.#probing = false;
     this.#failures++;
     if (this.#state === "half_open" || this.#failures >= this.policy.threshold) {
-      if (this.#state !== "open") this.openings++;
+      const opening = this.#state !== "open";
       this.#state = "open";
       this.#openedAt = this.now();
+      if (opening) {
+        this.openings++;
+        this.policy.onOpen?.();
+      }
     }
   }
 }

@@ -1,0 +1,44 @@
+// Structured logs: one JSON object per line, each carrying the function's name and the id of
+// the request it belongs to (also returned to the client as X-Request-Id), so a user's report
+// can be matched to every line the request wrote, background metering included.
+
+import { AsyncLocalStorage } from "node:async_hooks";
+
+interface RequestScope {
+  functionName: string;
+  requestId: string;
+}
+
+const scope = new AsyncLocalStorage<RequestScope>();
+
+/** Runs `fn` with every log line it (and work it starts) writes tagged with the request. */
+export function withRequestScope<T>(functionName: string, requestId: string, fn: () => T): T {
+  return scope.run({ functionName, requestId }, fn);
+}
+
+/** The id of the request being served, if any. */
+export function currentRequestId(): string | undefined {
+  return scope.getStore()?.requestId;
+}
+
+type Level = "debug" | "info" | "warn" | "error";
+
+function write(level: Level, msg: string, fields: Record<string, unknown>): void {
+  const s = scope.getStore();
+  const line = JSON.stringify({
+    ts: new Date().toISOString(),
+    level,
+    fn: s?.functionName,
+    requestId: s?.requestId,
+    msg,
+    ...fields,
+  });
+  if (level === "error" || level === "warn") console.error(line);
+  else console.log(line);
+}
+
+export const log = {
+  info: (msg: string, fields: Record<string, unknown> = {}) => write("info", msg, fields),
+  warn: (msg: string, fields: Record<string, unknown> = {}) => write("warn", msg, fields),
+  error: (msg: string, fields: Record<string, unknown> = {}) => write("error", msg, fields),
+};
