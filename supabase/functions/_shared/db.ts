@@ -36,3 +36,42 @@ export function asUser<T>(
     return await fn(sql);
   }) as Promise<T>;
 }
+
+// Errors that mean "the database cannot be reached right now" (a restart, a failover, a
+// dropped connection), as opposed to errors of the statement itself.
+const UNREACHABLE_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up, shutting down)
+]);
+
+export function isDatabaseUnavailable(e: unknown): boolean {
+  const err = e as { code?: string; errno?: string; name?: string } | null;
+  if (!err) return false;
+  const code = String(err.code ?? err.errno ?? "");
+  return UNREACHABLE_CODES.has(code) || code.startsWith("08") || err.name === "ConnectionRefused";
+}
+
+/**
+ * Runs `task` until it gets through while the database is unreachable (up to `maxMs`): what
+ * settles or releases a request must not be lost to a database restart. Safe for tasks that
+ * are idempotent, as settle and release are (a request ends once).
+ */
+export async function untilDatabaseAnswers<T>(task: () => Promise<T>, maxMs = 120_000): Promise<T> {
+  const deadline = Date.now() + maxMs;
+  for (let wait = 100;; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      return await task();
+    } catch (e) {
+      if (!isDatabaseUnavailable(e) || Date.now() + wait > deadline) throw e;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}

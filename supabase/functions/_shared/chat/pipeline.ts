@@ -21,6 +21,7 @@ import { userContextHeaders } from "../http/user-context.ts";
 import { SSE_DONE, SSE_HEADERS, sseEvent } from "../http/sse.ts";
 import type { ServerTiming } from "../http/server-timing.ts";
 import { inBackground } from "../background.ts";
+import { isDatabaseUnavailable, untilDatabaseAnswers } from "../db.ts";
 import { isSimulated, providerInfo } from "../providers/registry.ts";
 import { ProviderError, type ProviderRequest, type Usage } from "../providers/types.ts";
 import { env } from "../env.ts";
@@ -112,6 +113,27 @@ export interface PrepareOptions {
   store?: boolean;
 }
 
+/**
+ * admit(), once more on a fresh connection when the database connection broke (a pooled
+ * connection outlives a database restart and fails its next query). Retrying is safe: the
+ * request id is the requests row's key, so an admission that did commit cannot happen twice.
+ * When the answer stays lost, the request is released in the background (a no-op if it was
+ * never admitted): nobody will answer it, so it must not stay admitted.
+ */
+async function admitOrUndo(requestId: string, args: Parameters<typeof admit>[0]) {
+  try {
+    return await admit(args);
+  } catch (first) {
+    if (!isDatabaseUnavailable(first)) throw first;
+    try {
+      return await admit(args);
+    } catch (second) {
+      inBackground(untilDatabaseAnswers(() => release(requestId, "admission_interrupted")));
+      throw isDatabaseUnavailable(second) ? second : first;
+    }
+  }
+}
+
 /** Admission: everything before the provider is called. Throws refusals as ApiErrors. */
 export async function prepareChat(
   caller: Caller,
@@ -191,7 +213,7 @@ export async function prepareChat(
   const cacheHash = cacheable(body)
     ? await sha256(JSON.stringify([body.messages, body.temperature, body.topP, body.maxTokens, body.stop]))
     : undefined;
-  const admission = await admit({
+  const admission = await admitOrUndo(requestId, {
     ...caller,
     requestId,
     candidates,
@@ -285,10 +307,10 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
       : outcome.status === "error"
       ? "provider_error"
       : "no_output";
-    inBackground(release(ctx.requestId, reason, trail));
+    inBackground(untilDatabaseAnswers(() => release(ctx.requestId, reason, trail)));
     return;
   }
-  inBackground(settle({
+  const settlement = {
     requestId: ctx.requestId,
     messageId: ctx.messageId,
     model: ctx.model,
@@ -301,7 +323,8 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
     content: outcome.text,
     cacheHash: outcome.status === "complete" ? ctx.cacheHash : undefined,
     cacheTtlSeconds: env.cacheTtlSeconds,
-  }, trail));
+  };
+  inBackground(untilDatabaseAnswers(() => settle(settlement, trail)));
 }
 
 /** Usage as billed: the provider's report when it gave one, else an estimate of what was produced. */

@@ -13,6 +13,7 @@ import { env } from "../env.ts";
 import { bearerToken, type UserClaims, verifyAccessToken } from "../auth/verify.ts";
 import { ServerTiming } from "./server-timing.ts";
 import { log, withRequestScope } from "../observability/log.ts";
+import { isDatabaseUnavailable } from "../db.ts";
 import { countRefusal, setRecorderFunction } from "../observability/recorder.ts";
 
 export type AppEnv = {
@@ -91,6 +92,20 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
         if (quota) Object.assign(err.headers, userContextHeaders(quota));
       }
       return render(err, { "X-Request-Id": c.get("requestId") ?? "" });
+    }
+    if (isDatabaseUnavailable(err)) {
+      log.warn("database unavailable", { error: String(err) });
+      return render(
+        new ApiError(
+          "service_unavailable",
+          "The service is briefly unavailable; retry in a moment",
+          undefined,
+          {
+            "Retry-After": "2",
+          },
+        ),
+        { "X-Request-Id": c.get("requestId") ?? "" },
+      );
     }
     log.error("unhandled", { error: String(err), stack: (err as Error).stack });
     return errorResponse(new ApiError("internal_error", "Internal error"), {

@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   provider_error: 502,
   provider_unavailable: 503,
   provider_timeout: 504,
+  /** Our own dependency (the database) is briefly unreachable; Retry-After says when to retry. */
+  service_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
