@@ -3,7 +3,7 @@
 // dependencies; Debian packages when missing and we are root, otherwise it names them), then
 // hands over to Deno (which comes from npm) and relays signals to it.
 //
-//   node scripts/run.mjs start|test|bench|build-web [args…]
+//   node scripts/run.mjs start|test|bench|soak|build-web [args…]
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -17,6 +17,7 @@ const COMMANDS = {
   start: { system: ["postgres"], script: "scripts/stack/main.ts" },
   test: { system: ["postgres", "pgtap", "pg_prove", "chromium"], script: "scripts/test.ts" },
   bench: { system: ["postgres"], script: "scripts/bench/main.ts" },
+  soak: { system: ["postgres"], script: "scripts/soak/main.ts" },
   "build-web": { system: [], script: "web/build.ts" },
   "router-eval": { system: [], script: "scripts/router/eval.ts" },
 };
