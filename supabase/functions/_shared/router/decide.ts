@@ -124,7 +124,9 @@ function requirementsOf(
   const image = (input.attachments ?? []).some((a) => a.type === "image" || a.mimeType?.startsWith("image/"));
   if (intent === "image_generation") required.push("image_generation");
   if (image) required.push("vision");
-  if (intent === "research") required.push("web_search");
+  // A request that brings its own tools can look things up through them: research needs no
+  // built-in web search then (no model has both).
+  if (intent === "research" && !input.needsCapabilities?.includes("tools")) required.push("web_search");
   if ((intent === "math" || intent === "reasoning") && complexity === "high") required.push("reasoning");
   if (promptTokens > LONG_CONTEXT_TOKENS) required.push("long_context");
   for (const r of input.needsCapabilities ?? []) if (!required.includes(r)) required.push(r);
