@@ -29,6 +29,18 @@ export interface ToolCallPiece {
   arguments?: string;
 }
 
+/** Several events as one chunk (a format may answer one provider event with more than one). */
+export function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 /** What the client is told at the end: billed usage and exact cost. */
 export interface AnswerSummary {
   text: string;

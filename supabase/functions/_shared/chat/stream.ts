@@ -10,7 +10,7 @@ import {
   type Usage,
 } from "../providers/types.ts";
 import type { ChatContext } from "./pipeline.ts";
-import type { AnswerFormat, ToolCallPiece } from "./format.ts";
+import { type AnswerFormat, concatBytes, type ToolCallPiece } from "./format.ts";
 import { env } from "../env.ts";
 
 export interface StreamOutcome {
@@ -160,7 +160,7 @@ export function chatStream(
             const bytes = tools.push(event.call).map((piece) => format.toolCall(ctx, piece)).filter((b) =>
               b !== null
             );
-            if (bytes.length) chunk = concat(bytes);
+            if (bytes.length) chunk = concatBytes(bytes);
           } else if (event.type === "finish") {
             finishReason = event.reason;
           } else if (event.type === "usage") {
@@ -192,15 +192,4 @@ export function chatStream(
       iterator.return?.().catch(() => {});
     },
   }, { highWaterMark: 0 });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

@@ -11,7 +11,13 @@
 import { decimalJson } from "../money.ts";
 import { SSE_DONE, sseEvent } from "../http/sse.ts";
 import { functionCalls } from "../providers/types.ts";
-import type { AnswerFormat, AnswerHead, AnswerSummary, ToolCallPiece } from "../chat/format.ts";
+import {
+  type AnswerFormat,
+  type AnswerHead,
+  type AnswerSummary,
+  concatBytes,
+  type ToolCallPiece,
+} from "../chat/format.ts";
 
 type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
 
@@ -64,12 +70,11 @@ export function openaiFormat(includeUsage: boolean): AnswerFormat {
     opened = true;
     return [delta(ctx, { role: "assistant", content: "", refusal: null })];
   };
-  const join = (parts: Uint8Array[]) => new Uint8Array(parts.flatMap((p) => [...p]));
 
   return {
     start: () => null,
-    delta: (ctx, text) => join([...open(ctx), delta(ctx, { content: text })]),
-    reasoning: (ctx, text) => join([...open(ctx), delta(ctx, { reasoning_content: text })]),
+    delta: (ctx, text) => concatBytes([...open(ctx), delta(ctx, { content: text })]),
+    reasoning: (ctx, text) => concatBytes([...open(ctx), delta(ctx, { reasoning_content: text })]),
     citations: () => null,
     toolCall: (ctx, piece) => {
       if (!opened && piece.first) {
@@ -81,7 +86,7 @@ export function openaiFormat(includeUsage: boolean): AnswerFormat {
           refusal: null,
         });
       }
-      return join([...open(ctx), delta(ctx, { tool_calls: [toolCallDelta(piece)] })]);
+      return concatBytes([...open(ctx), delta(ctx, { tool_calls: [toolCallDelta(piece)] })]);
     },
     end: (ctx, s) => [
       ...open(ctx),
