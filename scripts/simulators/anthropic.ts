@@ -45,6 +45,7 @@ import {
 } from "./http.ts";
 import { fnv1a, seededRandom, simulatedReply } from "./reply.ts";
 import { countTokens, IMAGE_TOKENS, REPLY_PRIMING_TOKENS, tokenize, TOKENS_PER_MESSAGE } from "./tokens.ts";
+import { planToolCall, type SimCall, toolResultReply } from "./tools.ts";
 
 export type { Simulator, SimulatorOptions } from "./http.ts";
 
@@ -99,7 +100,11 @@ const Body = z.strictObject({
     type: z.enum(["enabled", "adaptive", "disabled"]),
     budget_tokens: z.int().optional(),
   }).optional(),
-  tools: z.array(z.looseObject({ name: z.string(), cache_control: CacheControl.nullish() })).optional(),
+  tools: z.array(z.looseObject({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/),
+    input_schema: z.looseObject({ type: z.literal("object") }),
+    cache_control: CacheControl.nullish(),
+  })).optional(),
   tool_choice: z.looseObject({ type: z.string() }).optional(),
   metadata: z.looseObject({ user_id: z.string().nullish() }).optional(),
   service_tier: z.enum(["auto", "standard_only"]).optional(),
@@ -215,6 +220,57 @@ function validationError(error: z.ZodError): Response {
   }
 }
 
+/**
+ * Tool use as Anthropic checks it: each tool_use must be answered by a tool_result in the very
+ * next (user) turn, a tool_result must answer a tool_use of the turn before, and image blocks need
+ * a base64 or url source.
+ */
+function toolPairingError(body: MessagesBody): Response | undefined {
+  const blocks = (m: MessagesBody["messages"][number]) => (typeof m.content === "string" ? [] : m.content);
+  for (const [i, m] of body.messages.entries()) {
+    for (const b of blocks(m)) {
+      const source = b.source as
+        | { type?: string; data?: unknown; media_type?: unknown; url?: unknown }
+        | undefined;
+      if (
+        b.type === "image" &&
+        !(source?.type === "base64" && typeof source.data === "string" &&
+          typeof source.media_type === "string") &&
+        !(source?.type === "url" && typeof source.url === "string")
+      ) {
+        return invalidRequest(`messages.${i}.content: image source must be base64 (media_type, data) or url`);
+      }
+    }
+    const uses = blocks(m).filter((b) => b.type === "tool_use").map((b) => String(b.id));
+    const next = body.messages[i + 1];
+    if (m.role === "assistant" && uses.length && next) {
+      const answered = new Set(
+        blocks(next).filter((b) => b.type === "tool_result").map((b) => String(b.tool_use_id)),
+      );
+      const missing = uses.find((id) => !answered.has(id));
+      if (next.role !== "user" || missing) {
+        return invalidRequest(
+          `messages.${
+            i + 1
+          }: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
+        );
+      }
+    }
+    const previous = body.messages[i - 1];
+    const before = new Set(
+      previous ? blocks(previous).filter((b) => b.type === "tool_use").map((b) => String(b.id)) : [],
+    );
+    for (const b of blocks(m)) {
+      if (b.type === "tool_result" && !before.has(String(b.tool_use_id))) {
+        return invalidRequest(
+          `messages.${i}.content: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${b.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`,
+        );
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Checks zod cannot express, in Anthropic's words; undefined when the body is fine. */
 function semanticError(body: MessagesBody): Response | undefined {
   if (body.messages.length === 0) return invalidRequest("messages: at least one message is required");
@@ -237,6 +293,8 @@ function semanticError(body: MessagesBody): Response | undefined {
       }
     }
   }
+  const pairing = toolPairingError(body);
+  if (pairing) return pairing;
   const thinking = body.thinking;
   if (thinking?.type === "enabled") {
     if (thinking.budget_tokens === undefined) {
@@ -359,9 +417,11 @@ function inputUsage(body: MessagesBody, cache: Set<string>): InputUsage {
 // ---------------------------------------------------------------------------------------------
 // Generation
 
-type StopReason = "end_turn" | "max_tokens" | "stop_sequence";
+type StopReason = "end_turn" | "max_tokens" | "stop_sequence" | "tool_use";
 
 interface Generation {
+  /** The tool the model calls instead of answering in text (see tools.ts). */
+  toolUse?: { id: string; name: string; json: string; pieces: string[] };
   thinking: string[];
   text: string[];
   stopReason: StopReason;
@@ -378,10 +438,39 @@ function textOf(content: string | Block[]): string {
   return content.filter((b) => b.type === "text").map((b) => String(b.text)).join("\n");
 }
 
+/** The tool results the last user turn carries (their text), if any. */
+function toolResults(body: MessagesBody): string[] {
+  const last = body.messages.at(-1);
+  if (last?.role !== "user" || typeof last.content === "string") return [];
+  return last.content.filter((b) => b.type === "tool_result").map((b) =>
+    typeof b.content === "string"
+      ? b.content
+      : Array.isArray(b.content)
+      ? b.content.map((c: { text?: string }) => c.text ?? "").join("")
+      : ""
+  );
+}
+
+/** The call the model makes, from tools and tool_choice ({type: auto|any|tool|none}). */
+function plannedCall(body: MessagesBody, afterToolResult: boolean): SimCall | null {
+  const tools = (body.tools ?? []).map((t) => ({ name: t.name, parameters: t.input_schema }));
+  const c = body.tool_choice;
+  const choice = c?.type === "tool"
+    ? { name: String(c.name) }
+    : c?.type === "any"
+    ? "required"
+    : c?.type === "none"
+    ? "none"
+    : "auto";
+  return planToolCall(tools, choice, afterToolResult);
+}
+
 function generate(body: MessagesBody, opts: AnthropicSimulatorOptions, cache: Set<string>): Generation {
   const lastUser = body.messages.findLast((m) => m.role === "user");
   const seed = JSON.stringify({ system: body.system ?? null, messages: body.messages });
-  let text = simulatedReply({
+  const results = toolResults(body);
+  const call = plannedCall(body, results.length > 0);
+  let text = call ? "" : results.length ? toolResultReply(body.model, results) : simulatedReply({
     model: body.model,
     lastUserText: lastUser ? textOf(lastUser.content) : undefined,
     seed,
@@ -397,13 +486,13 @@ function generate(body: MessagesBody, opts: AnthropicSimulatorOptions, cache: Se
   text = text.slice(0, cut);
 
   let thinking: string[] = [];
-  if (body.thinking && body.thinking.type !== "disabled") {
+  if (body.thinking && body.thinking.type !== "disabled" && !call) {
     const thought = `The user wrote ${lastUser ? "a message" : "nothing"}; this is the NEXUS AI provider ` +
       "simulator, so the answer is its fixed, deterministic reply and no model is thinking here.";
     thinking = tokenize(thought).slice(0, body.thinking.budget_tokens ?? Infinity);
   }
   // max_tokens bounds thinking and text together.
-  let stopReason: StopReason = stopSequence ? "stop_sequence" : "end_turn";
+  let stopReason: StopReason = call ? "tool_use" : stopSequence ? "stop_sequence" : "end_turn";
   let pieces = tokenize(text);
   if (thinking.length >= body.max_tokens) {
     thinking = thinking.slice(0, body.max_tokens);
@@ -417,14 +506,19 @@ function generate(body: MessagesBody, opts: AnthropicSimulatorOptions, cache: Se
   const input = inputUsage(body, cache);
   const rand = seededRandom(fnv1a(seed));
   const signature = btoa(String.fromCharCode(...Array.from({ length: 48 }, () => Math.floor(rand() * 256))));
+  const toolUse = call
+    ? { id: randomId("toolu_01"), name: call.name, json: call.arguments, pieces: tokenize(call.arguments) }
+    : undefined;
   return {
+    ...(toolUse ? { toolUse } : {}),
     thinking,
     text: pieces,
     stopReason,
     stopSequence,
     input,
     promptTokens: input.input_tokens + input.cache_creation_input_tokens + input.cache_read_input_tokens,
-    outputTokens: thinking.length + pieces.length,
+    outputTokens: thinking.length + pieces.length +
+      (toolUse ? countTokens(toolUse.name) + toolUse.pieces.length : 0),
     signature,
   };
 }
@@ -435,6 +529,10 @@ function contentOf(g: Generation): unknown[] {
     content.push({ type: "thinking", thinking: g.thinking.join(""), signature: g.signature });
   }
   if (g.text.length) content.push({ type: "text", text: g.text.join("") });
+  if (g.toolUse) {
+    const { id, name, json } = g.toolUse;
+    content.push({ type: "tool_use", id, name, input: JSON.parse(json) });
+  }
   return content;
 }
 
@@ -631,6 +729,15 @@ export function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): P
           start: { type: "text", text: "" },
           pieces: gen.text,
           delta: (text) => ({ type: "text_delta", text }),
+        });
+      }
+      if (gen.toolUse) {
+        // As recorded: the block starts with input {}, then an empty partial_json, then the JSON.
+        const { id, name, pieces } = gen.toolUse;
+        blocks.push({
+          start: { type: "tool_use", id, name, input: {} },
+          pieces: ["", ...pieces],
+          delta: (partial_json) => ({ type: "input_json_delta", partial_json }),
         });
       }
       let sent = 0;

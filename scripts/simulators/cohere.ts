@@ -47,6 +47,7 @@ import {
 } from "./http.ts";
 import { simulatedReply } from "./reply.ts";
 import { countTokens, tokenize, TOKENS_PER_MESSAGE } from "./tokens.ts";
+import { callId, jsonReply, planToolCall, type SimCall, toolResultReply } from "./tools.ts";
 
 export type { Simulator, SimulatorOptions } from "./http.ts";
 
@@ -99,7 +100,19 @@ const Body = z.looseObject({
   frequency_penalty: z.number().min(0).max(1).optional(),
   presence_penalty: z.number().min(0).max(1).optional(),
   seed: z.int().optional(),
-  tools: z.array(z.unknown()).optional(),
+  tools: z.array(z.looseObject({
+    type: z.literal("function"),
+    function: z.looseObject({
+      name: z.string().min(1),
+      description: z.string().optional(),
+      parameters: z.record(z.string(), z.unknown()),
+    }),
+  })).optional(),
+  tool_choice: z.enum(["REQUIRED", "NONE"]).optional(),
+  response_format: z.looseObject({
+    type: z.enum(["text", "json_object"]),
+    json_schema: z.record(z.string(), z.unknown()).optional(),
+  }).optional(),
 });
 type ChatBody = z.output<typeof Body>;
 type ChatMessage = z.output<typeof Message>;
@@ -192,9 +205,11 @@ function messageTexts(m: ChatMessage): string[] {
   return texts;
 }
 
-type FinishReason = "COMPLETE" | "MAX_TOKENS" | "STOP_SEQUENCE";
+type FinishReason = "COMPLETE" | "MAX_TOKENS" | "STOP_SEQUENCE" | "TOOL_CALL";
 
 interface Generation {
+  /** The tool the model calls instead of answering in text, with its plan (see tools.ts). */
+  call?: { id: string; name: string; arguments: string; plan: string[]; argPieces: string[] };
   pieces: string[];
   text: string;
   finishReason: FinishReason;
@@ -203,16 +218,35 @@ interface Generation {
   messages: number;
 }
 
+/** The call the model makes (Cohere's tool_choice: REQUIRED or NONE; auto by default). */
+function plannedCall(body: ChatBody, afterToolResult: boolean): SimCall | null {
+  const tools = (body.tools ?? []).map((t) => ({ name: t.function.name, parameters: t.function.parameters }));
+  const choice = body.tool_choice === "NONE" ? "none" : body.tool_choice === "REQUIRED" ? "required" : "auto";
+  return planToolCall(tools, choice, afterToolResult);
+}
+
 function generate(body: ChatBody, opts: CohereSimulatorOptions): Generation {
   const lastUser = body.messages.findLast((m) => m.role === "user");
-  let text = simulatedReply({
-    model: body.model,
-    lastUserText: lastUser ? textsOf(lastUser.content).join("\n") : undefined,
-    seed: JSON.stringify(body.messages),
-    maxTokens: opts.maxReplyTokens,
-  });
+  const lastUserText = lastUser ? textsOf(lastUser.content).join("\n") : undefined;
+  const results = body.messages.at(-1)?.role === "tool"
+    ? body.messages.slice(body.messages.findLastIndex((m) => m.role !== "tool") + 1)
+      .map((m) => textsOf(m.content).join(""))
+    : [];
+  const planned = plannedCall(body, results.length > 0);
+  let text = planned
+    ? ""
+    : results.length
+    ? toolResultReply(body.model, results)
+    : body.response_format?.type === "json_object"
+    ? jsonReply(body.model, body.response_format.json_schema, lastUserText)
+    : simulatedReply({
+      model: body.model,
+      lastUserText,
+      seed: JSON.stringify(body.messages),
+      maxTokens: opts.maxReplyTokens,
+    });
   // stop_sequences: the reply ends just before the earliest match, which is not included.
-  let finishReason: FinishReason = "COMPLETE";
+  let finishReason: FinishReason = planned ? "TOOL_CALL" : "COMPLETE";
   let cut = text.length;
   for (const s of body.stop_sequences ?? []) {
     const i = s.length > 0 ? text.indexOf(s) : -1;
@@ -230,11 +264,33 @@ function generate(body: ChatBody, opts: CohereSimulatorOptions): Generation {
   let billedInput = 0;
   for (const m of body.messages) for (const t of messageTexts(m)) billedInput += countTokens(t);
   if (body.tools?.length) billedInput += countTokens(JSON.stringify(body.tools));
-  return { pieces, text: pieces.join(""), finishReason, billedInput, messages: body.messages.length };
+  const call = planned
+    ? {
+      id: callId(`${planned.name}_`, 12).toLowerCase(),
+      name: planned.name,
+      arguments: planned.arguments,
+      plan: tokenize(`I will use the ${planned.name} tool.`),
+      argPieces: tokenize(planned.arguments),
+    }
+    : undefined;
+  return {
+    ...(call ? { call } : {}),
+    pieces,
+    text: pieces.join(""),
+    finishReason,
+    billedInput,
+    messages: body.messages.length,
+  };
+}
+
+/** Billed output: the text, or the tool plan and the call's name and arguments. */
+function outputOf(g: Generation): number {
+  return g.pieces.length +
+    (g.call ? g.call.plan.length + countTokens(g.call.name) + g.call.argPieces.length : 0);
 }
 
 /** The usage block for `outputTokens` generated tokens (see the header for the rule). */
-function usageOf(g: Generation, outputTokens = g.pieces.length) {
+function usageOf(g: Generation, outputTokens = outputOf(g)) {
   return {
     billed_units: { input_tokens: g.billedInput, output_tokens: outputTokens },
     tokens: {
@@ -247,6 +303,30 @@ function usageOf(g: Generation, outputTokens = g.pieces.length) {
 
 function sseEvent(event: Record<string, unknown> & { type: string }): string {
   return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/** A tool call streamed as recorded: tool-plan deltas, then tool-call-start / -delta… / -end. */
+function* toolCallEvents(call: NonNullable<Generation["call"]>): Generator<string> {
+  for (const piece of call.plan) {
+    yield sseEvent({ type: "tool-plan-delta", delta: { message: { tool_plan: piece } } });
+  }
+  yield sseEvent({
+    type: "tool-call-start",
+    index: 0,
+    delta: {
+      message: {
+        tool_calls: { id: call.id, type: "function", function: { name: call.name, arguments: "" } },
+      },
+    },
+  });
+  for (const piece of call.argPieces) {
+    yield sseEvent({
+      type: "tool-call-delta",
+      index: 0,
+      delta: { message: { tool_calls: { function: { arguments: piece } } } },
+    });
+  }
+  yield sseEvent({ type: "tool-call-end", index: 0 });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,6 +405,13 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
     const parsed = Body.safeParse(raw, { reportInput: true });
     if (!parsed.success) return validationError(parsed.error);
     const body = parsed.data;
+    const called = new Set<string>();
+    for (const [i, m] of body.messages.entries()) {
+      if (m.role === "assistant") { for (const c of m.tool_calls ?? []) if (c.id) called.add(c.id); }
+      if (m.role === "tool" && !called.has(m.tool_call_id)) {
+        return invalidRequest(`messages[${i}].tool_call_id ${m.tool_call_id} does not match any tool call`);
+      }
+    }
     const streaming = body.stream === true;
 
     const fault = faults.take(body.model);
@@ -339,9 +426,20 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
     const id = crypto.randomUUID();
 
     if (!streaming) {
+      const call = gen.call;
       const response = {
         id,
-        message: { role: "assistant", content: [{ type: "text", text: gen.text }] },
+        message: call
+          ? {
+            role: "assistant",
+            tool_plan: call.plan.join(""),
+            tool_calls: [{
+              id: call.id,
+              type: "function",
+              function: { name: call.name, arguments: call.arguments },
+            }],
+          }
+          : { role: "assistant", content: [{ type: "text", text: gen.text }] },
         finish_reason: gen.finishReason,
         usage: usageOf(gen),
       };
@@ -364,7 +462,7 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
           { headers: baseHeaders({ "content-type": "application/json" }) },
         );
       }
-      stats.tokens(gen.billedInput, gen.pieces.length);
+      stats.tokens(gen.billedInput, outputOf(gen));
       return json(response);
     }
 
@@ -381,6 +479,14 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
         type: "message-start",
         delta: { message: { role: "assistant", content: [], tool_plan: "", tool_calls: [], citations: [] } },
       });
+      if (gen.call) {
+        yield* toolCallEvents(gen.call);
+        yield sseEvent({
+          type: "message-end",
+          delta: { finish_reason: gen.finishReason, usage: usageOf(gen) },
+        });
+        return;
+      }
       yield sseEvent({
         type: "content-start",
         index: 0,
@@ -429,7 +535,7 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
         if (streamErrored) stats.stream("errored");
         else {
           stats.stream("completed");
-          stats.tokens(gen.billedInput, gen.pieces.length);
+          stats.tokens(gen.billedInput, outputOf(gen));
         }
       } else if (end === "cut") stats.stream("cut");
       else if (end === "failed") stats.stream("errored");

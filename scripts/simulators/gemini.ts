@@ -49,6 +49,7 @@ import {
 } from "./http.ts";
 import { fnv1a, seededRandom, simulatedReply } from "./reply.ts";
 import { countTokens, tokenize } from "./tokens.ts";
+import { jsonReply, planToolCall, type SimCall, toolResultReply } from "./tools.ts";
 
 export type { Simulator, SimulatorOptions } from "./http.ts";
 
@@ -174,6 +175,8 @@ const GenerationConfig = z.looseObject({
   presencePenalty: num,
   frequencyPenalty: num,
   responseMimeType: z.string().nullish(),
+  responseSchema: z.unknown().optional(),
+  responseJsonSchema: z.unknown().optional(),
   thinkingConfig: z.looseObject({
     includeThoughts: z.boolean().nullish(),
     thinkingBudget: z.int().nullish(),
@@ -184,8 +187,20 @@ const Body = z.looseObject({
   contents: z.array(Content).nullish(),
   systemInstruction: Content.nullish(),
   generationConfig: GenerationConfig.nullish(),
-  tools: z.array(z.unknown()).nullish(),
-  toolConfig: z.looseObject({}).nullish(),
+  tools: z.array(z.looseObject({
+    functionDeclarations: z.array(z.looseObject({
+      name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$/),
+      description: z.string().nullish(),
+      parameters: z.unknown().optional(),
+      parametersJsonSchema: z.unknown().optional(),
+    })).nullish(),
+  })).nullish(),
+  toolConfig: z.looseObject({
+    functionCallingConfig: z.looseObject({
+      mode: z.enum(["MODE_UNSPECIFIED", "AUTO", "ANY", "NONE", "VALIDATED"]).nullish(),
+      allowedFunctionNames: z.array(z.string()).nullish(),
+    }).nullish(),
+  }).nullish(),
   safetySettings: z.array(z.looseObject({})).nullish(),
   cachedContent: z.string().nullish(),
 });
@@ -227,6 +242,36 @@ function violation(error: z.ZodError): Response {
   return invalidArgument(`* GenerateContentRequest.${field}: ${issue.message}\n`, field);
 }
 
+/**
+ * Function calling as Gemini checks it: a turn of function responses must come right after the
+ * model's function-call turn and answer each call by name; a declaration has parameters or
+ * parametersJsonSchema, not both.
+ */
+function functionCallError(body: GenerateBody): Response | undefined {
+  for (const t of body.tools ?? []) {
+    for (const d of t.functionDeclarations ?? []) {
+      if (d.parameters !== undefined && d.parametersJsonSchema !== undefined) {
+        return invalidArgument(
+          `parameters and parametersJsonSchema cannot both be set (function ${d.name}).`,
+        );
+      }
+    }
+  }
+  const contents = body.contents ?? [];
+  for (const [i, c] of contents.entries()) {
+    const responses = (c.parts ?? []).filter((p) => p.functionResponse).map((p) => p.functionResponse!.name);
+    if (!responses.length) continue;
+    const called = (contents[i - 1]?.role === "model" ? contents[i - 1].parts ?? [] : [])
+      .filter((p) => p.functionCall).map((p) => p.functionCall!.name);
+    if (!called.length || responses.length !== called.length || responses.some((n) => !called.includes(n))) {
+      return invalidArgument(
+        "Please ensure that function response turn comes immediately after a function call turn. And the number of function response parts should be equal to number of function call parts of the function call turn.",
+      );
+    }
+  }
+  return undefined;
+}
+
 /** The semantic checks Gemini makes after parsing (first failure only). */
 function semanticError(body: GenerateBody): Response | undefined {
   const contents = body.contents ?? [];
@@ -263,8 +308,13 @@ function semanticError(body: GenerateBody): Response | undefined {
     const bad = checkContent(body.systemInstruction, "system_instruction");
     if (bad) return bad;
   }
+  const calls = functionCallError(body);
+  if (calls) return calls;
   const g = body.generationConfig;
   if (!g) return undefined;
+  if (g.responseSchema !== undefined && g.responseJsonSchema !== undefined) {
+    return invalidArgument("responseSchema and responseJsonSchema cannot both be set.");
+  }
   const checks: [field: string, failed: boolean, problem: string][] = [
     ["temperature", g.temperature != null && (g.temperature < 0 || g.temperature > 2), "must be in [0, 2]"],
     ["top_p", g.topP != null && (g.topP < 0 || g.topP > 1), "must be in [0, 1]"],
@@ -316,6 +366,8 @@ export function promptTokens(body: Pick<GenerateBody, "contents" | "systemInstru
 }
 
 interface Generation {
+  /** The function the model calls instead of answering in text (see tools.ts). */
+  call?: { name: string; args: Record<string, unknown>; tokens: number };
   thoughts: string[];
   pieces: string[];
   finishReason: "STOP" | "MAX_TOKENS";
@@ -333,17 +385,43 @@ function thoughtSummary(model: string, lastUser: string | undefined): string {
     "**Composing the reply**\n\nI will quote the message back and add a few fixed sentences.\n\n\n";
 }
 
+/** The call the model makes, from tools and toolConfig.functionCallingConfig (AUTO, ANY, NONE). */
+function plannedCall(body: GenerateBody, afterToolResult: boolean): SimCall | null {
+  const tools = (body.tools ?? []).flatMap((t) => t.functionDeclarations ?? []).map((d) => ({
+    name: d.name,
+    parameters: d.parametersJsonSchema ?? d.parameters,
+  }));
+  const config = body.toolConfig?.functionCallingConfig;
+  const allowed = config?.allowedFunctionNames ?? [];
+  const choice = config?.mode === "NONE"
+    ? "none"
+    : config?.mode === "ANY"
+    ? (allowed.length ? { name: allowed[0] } : "required")
+    : "auto";
+  return planToolCall(tools, choice, afterToolResult);
+}
+
 function generate(model: string, body: GenerateBody, opts: GeminiSimulatorOptions): Generation {
   const contents = body.contents ?? [];
   const lastUser = contents.findLast((c) => c.role == null || c.role === "" || c.role === "user");
   const lastUserText = lastUser ? partTexts(lastUser).texts.join("\n") : undefined;
-  let text = simulatedReply({
-    model,
-    lastUserText,
-    seed: JSON.stringify([body.systemInstruction ?? null, contents]),
-    maxTokens: opts.maxReplyTokens,
-  });
+  const results = (contents.at(-1)?.parts ?? []).filter((p) => p.functionResponse).map((p) =>
+    JSON.stringify(p.functionResponse!.response ?? {})
+  );
+  const call = plannedCall(body, results.length > 0);
   const g = body.generationConfig;
+  let text = call
+    ? ""
+    : results.length
+    ? toolResultReply(model, results)
+    : g?.responseMimeType === "application/json"
+    ? jsonReply(model, g.responseJsonSchema ?? g.responseSchema, lastUserText)
+    : simulatedReply({
+      model,
+      lastUserText,
+      seed: JSON.stringify([body.systemInstruction ?? null, contents]),
+      maxTokens: opts.maxReplyTokens,
+    });
   let cut = text.length;
   for (const s of (g?.stopSequences ?? []).filter((s) => s.length > 0)) {
     const i = text.indexOf(s);
@@ -351,7 +429,9 @@ function generate(model: string, body: GenerateBody, opts: GeminiSimulatorOption
   }
   text = text.slice(0, cut);
   let pieces = tokenize(text);
-  let thoughts = g?.thinkingConfig?.includeThoughts ? tokenize(thoughtSummary(model, lastUserText)) : [];
+  let thoughts = g?.thinkingConfig?.includeThoughts && !call
+    ? tokenize(thoughtSummary(model, lastUserText))
+    : [];
   let finishReason: Generation["finishReason"] = "STOP";
   const limit = g?.maxOutputTokens;
   if (limit != null && thoughts.length + pieces.length > limit) {
@@ -362,7 +442,23 @@ function generate(model: string, body: GenerateBody, opts: GeminiSimulatorOption
   const prompt = promptTokens(body);
   const promptDetails = [{ modality: "TEXT", tokenCount: prompt.text }];
   if (prompt.media) promptDetails.push({ modality: "IMAGE", tokenCount: prompt.media });
-  return { thoughts, pieces, finishReason, promptTokens: prompt.text + prompt.media, promptDetails };
+  return {
+    // Gemini ends a function call with finishReason STOP.
+    ...(call
+      ? {
+        call: {
+          name: call.name,
+          args: JSON.parse(call.arguments),
+          tokens: countTokens(call.name) + countTokens(call.arguments),
+        },
+      }
+      : {}),
+    thoughts,
+    pieces,
+    finishReason,
+    promptTokens: prompt.text + prompt.media,
+    promptDetails,
+  };
 }
 
 /** usageMetadata after `thoughts` thought and `answer` answer tokens, in Gemini's key order. */
@@ -532,15 +628,20 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
     const gen = generate(model, body, opts);
     const pacing = pacingFor(opts, req.headers);
     const id = responseId();
-    const outputTokens = gen.thoughts.length + gen.pieces.length;
+    const answerTokens = gen.pieces.length + (gen.call?.tokens ?? 0);
+    const outputTokens = gen.thoughts.length + answerTokens;
+    const functionCall = gen.call
+      ? { functionCall: { name: gen.call.name, args: gen.call.args } }
+      : undefined;
 
     if (!streaming) {
       const parts: Record<string, unknown>[] = [];
       if (gen.thoughts.length) parts.push({ text: gen.thoughts.join(""), thought: true });
+      if (functionCall) parts.push(functionCall);
       if (gen.pieces.length || !parts.length) parts.push({ text: gen.pieces.join("") });
       const response = {
         candidates: [{ content: { parts, role: "model" }, finishReason: gen.finishReason, index: 0 }],
-        usageMetadata: usageMetadata(gen, gen.pieces.length, gen.thoughts.length),
+        usageMetadata: usageMetadata(gen, answerTokens, gen.thoughts.length),
         modelVersion: model,
         responseId: id,
       };
@@ -604,6 +705,11 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
       const sent = { answer: 0, thoughts: 0 };
       let at = 0;
       let finished = false;
+      if (functionCall) {
+        // The call comes whole in one chunk; an empty text part with the finish reason follows.
+        sent.answer = gen.call!.tokens;
+        yield chunk(functionCall, sent);
+      }
       while (at < breakAt) {
         const thought = output[at].thought;
         let take = 1;

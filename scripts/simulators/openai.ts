@@ -31,6 +31,7 @@ import {
 } from "./http.ts";
 import { fnv1a, seededRandom, simulatedReply } from "./reply.ts";
 import { countTokens, estimateMessageTokens, REPLY_PRIMING_TOKENS, tokenize } from "./tokens.ts";
+import { callId, jsonReply, planToolCall, type SimCall, toolResultReply } from "./tools.ts";
 
 export type { Simulator, SimulatorOptions } from "./http.ts";
 
@@ -188,7 +189,22 @@ const Body = z.looseObject({
   max_completion_tokens: z.int().min(1).nullish(),
   n: z.int().min(1).max(128).nullish(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
-  tools: z.array(z.unknown()).nullish(),
+  tools: z.array(z.looseObject({
+    type: z.literal("function"),
+    function: z.looseObject({
+      name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/),
+      description: z.string().nullish(),
+      parameters: z.record(z.string(), z.unknown()).nullish(),
+    }),
+  })).nullish(),
+  tool_choice: z.union([
+    z.enum(["none", "auto", "required", "any"]),
+    z.looseObject({ type: z.literal("function"), function: z.looseObject({ name: z.string() }) }),
+  ]).nullish(),
+  response_format: z.looseObject({
+    type: z.enum(["text", "json_object", "json_schema"]),
+    json_schema: z.looseObject({ name: z.string().optional(), schema: z.unknown().optional() }).nullish(),
+  }).nullish(),
 });
 type ChatBody = z.output<typeof Body>;
 type ChatMessage = z.output<typeof Message>;
@@ -342,13 +358,15 @@ function textsOf(m: ChatMessage): { texts: string[]; images: number } {
 }
 
 interface Generation {
+  /** The model's tool call instead of text, when it calls one (see tools.ts). */
+  toolCall?: { id: string; name: string; arguments: string; pieces: string[] };
   /** Reasoning tokens, before the answer (streamed when reasoningVisible, else only billed). */
   reasoningPieces: string[];
   reasoningVisible: boolean;
   /** Answer tokens. */
   pieces: string[];
   content: string;
-  finishReason: "stop" | "length";
+  finishReason: "stop" | "length" | "tool_calls";
   promptTokens: number;
   /** Of promptTokens, served from the simulated prompt cache. */
   cachedTokens: number;
@@ -356,9 +374,22 @@ interface Generation {
   seed: number;
 }
 
+/** Tokens of the answer: its text, or its tool call (name and arguments). */
+function answerTokens(g: Generation): number {
+  return g.pieces.length + (g.toolCall ? countTokens(g.toolCall.name) + g.toolCall.pieces.length : 0);
+}
+
 /** Billed output tokens: reasoning and answer. */
 function outputTokens(g: Generation): number {
-  return g.reasoningPieces.length + g.pieces.length;
+  return g.reasoningPieces.length + answerTokens(g);
+}
+
+/** The request's tools, tool_choice and position in neutral terms (see tools.ts). */
+function plannedCall(body: ChatBody): SimCall | null {
+  const tools = (body.tools ?? []).map((t) => ({ name: t.function.name, parameters: t.function.parameters }));
+  const c = body.tool_choice ?? "auto";
+  const choice = typeof c === "object" ? { name: c.function.name } : c === "any" ? "required" : c;
+  return planToolCall(tools, choice, body.messages.at(-1)?.role === "tool");
 }
 
 /** The simulated chain of thought (deterministic, says what it is). */
@@ -372,13 +403,27 @@ function generate(body: ChatBody, opts: OpenAISimulatorOptions, flavor: OpenAIFl
   const lastUser = body.messages.findLast((m) => m.role === "user");
   const lastUserText = lastUser ? textsOf(lastUser).texts.join("\n") : undefined;
   const seedText = JSON.stringify(body.messages);
-  let text = simulatedReply({
-    model: body.model,
-    lastUserText,
-    seed: seedText,
-    maxTokens: opts.maxReplyTokens,
-  });
-  if (flavor === "perplexity") text += SIMULATED_SOURCES.slice(0, 2).map((_, i) => `[${i + 1}]`).join("");
+  const call = plannedCall(body);
+  const results = body.messages.at(-1)?.role === "tool"
+    ? body.messages.slice(body.messages.findLastIndex((m) => m.role !== "tool") + 1)
+      .map((m) => textsOf(m).texts.join(""))
+    : [];
+  const format = body.response_format?.type;
+  let text = call
+    ? ""
+    : results.length
+    ? toolResultReply(body.model, results)
+    : format === "json_object" || format === "json_schema"
+    ? jsonReply(body.model, body.response_format?.json_schema?.schema, lastUserText)
+    : simulatedReply({
+      model: body.model,
+      lastUserText,
+      seed: seedText,
+      maxTokens: opts.maxReplyTokens,
+    });
+  if (flavor === "perplexity" && !format) {
+    text += SIMULATED_SOURCES.slice(0, 2).map((_, i) => `[${i + 1}]`).join("");
+  }
   // stop: the reply ends just before the earliest stop sequence (finish_reason "stop").
   const stops = (typeof body.stop === "string" ? [body.stop] : body.stop ?? []).filter((s) => s.length > 0);
   let cut = text.length;
@@ -388,9 +433,12 @@ function generate(body: ChatBody, opts: OpenAISimulatorOptions, flavor: OpenAIFl
   }
   text = text.slice(0, cut);
   const reasons = FLAVORS[flavor].reasoning(body.model);
-  let reasoningPieces = reasons === "none" ? [] : tokenize(simulatedReasoning(body.model, lastUserText));
+  // A tool call is the whole answer (no reasoning is simulated before it).
+  let reasoningPieces = reasons === "none" || call
+    ? []
+    : tokenize(simulatedReasoning(body.model, lastUserText));
   let pieces = tokenize(text);
-  let finishReason: Generation["finishReason"] = "stop";
+  let finishReason: Generation["finishReason"] = call ? "tool_calls" : "stop";
   // The output budget bounds reasoning and answer together.
   const limit = body.max_completion_tokens ?? body.max_tokens;
   if (limit != null && reasoningPieces.length + pieces.length > limit) {
@@ -403,6 +451,7 @@ function generate(body: ChatBody, opts: OpenAISimulatorOptions, flavor: OpenAIFl
     body.tools?.length ? [JSON.stringify(body.tools)] : [],
   );
   return {
+    ...(call ? { toolCall: { ...call, id: callId("call_"), pieces: tokenize(call.arguments) } } : {}),
     reasoningPieces,
     reasoningVisible: reasons === "visible",
     pieces,
@@ -447,8 +496,8 @@ function prefixTokens(messages: ChatMessage[]): number {
 function usageOf(g: Generation) {
   return {
     prompt_tokens: g.promptTokens,
-    completion_tokens: g.pieces.length,
-    total_tokens: g.promptTokens + g.pieces.length,
+    completion_tokens: answerTokens(g),
+    total_tokens: g.promptTokens + answerTokens(g),
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
     completion_tokens_details: {
       reasoning_tokens: 0,
@@ -470,7 +519,7 @@ function flavorUsage(
 ): Record<string, unknown> {
   const p = g.promptTokens;
   const r = g.reasoningPieces.length;
-  const c = g.pieces.length;
+  const c = answerTokens(g);
   switch (flavor) {
     case "openai":
       return usageOf(g);
@@ -519,6 +568,13 @@ function randomString(n: number, rand: () => number = Math.random): string {
   return s;
 }
 
+/** A tool call in a non-streamed message: content null and the call, as OpenAI sends them. */
+function callFields(g: Generation): Record<string, unknown> {
+  if (!g.toolCall) return {};
+  const { id, name, arguments: args } = g.toolCall;
+  return { content: null, tool_calls: [{ id, type: "function", function: { name, arguments: args } }] };
+}
+
 /** A non-streamed answer in the flavor's shape (not "openai": that one is built inline). */
 function flavorCompletion(
   flavor: OpenAIFlavorName,
@@ -542,6 +598,7 @@ function flavorCompletion(
             role: "assistant",
             content: g.content,
             ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
+            ...callFields(g),
           },
           logprobs: null,
           finish_reason: g.finishReason,
@@ -562,6 +619,7 @@ function flavorCompletion(
             content: g.content,
             ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
             refusal: null,
+            ...callFields(g),
           },
           finish_reason: g.finishReason,
         }],
@@ -586,6 +644,7 @@ function flavorCompletion(
                 { type: "text", text: g.content },
               ]
               : g.content,
+            ...callFields(g),
           },
           finish_reason: g.finishReason,
         }],
@@ -610,6 +669,38 @@ function flavorCompletion(
     case "openai":
       throw new Error("the openai completion is built inline");
   }
+}
+
+/** The checks OpenAI makes on tools, tool messages and image parts, in its words; undefined when fine. */
+function toolAndImageError(body: ChatBody): Response | undefined {
+  if (body.tool_choice != null && !body.tools?.length) {
+    return invalidRequest(
+      "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+      "tool_choice",
+    );
+  }
+  const called = new Set<string>();
+  for (const [i, m] of body.messages.entries()) {
+    for (const c of m.tool_calls ?? []) if (typeof c.id === "string") called.add(c.id);
+    if (m.role === "tool" && !called.has(String(m.tool_call_id))) {
+      return invalidRequest(
+        "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+        `messages.[${i}].role`,
+      );
+    }
+    for (const [j, part] of (Array.isArray(m.content) ? m.content : []).entries()) {
+      const image = part.image_url as { url?: unknown } | string | undefined;
+      const url = typeof image === "string" ? image : image?.url;
+      if (part.type === "image_url" && (typeof url !== "string" || !/^(https?:|data:image\/)/.test(url))) {
+        return invalidRequest(
+          `Invalid 'messages[${i}].content[${j}].image_url.url': expected an http(s) URL or a base64 data URL.`,
+          `messages[${i}].content[${j}].image_url.url`,
+          "invalid_value",
+        );
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Mistral's 422 for request fields it does not know (pydantic's extra_forbidden), if any. */
@@ -732,6 +823,8 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
         "unsupported_value",
       );
     }
+    const misuse = toolAndImageError(body);
+    if (misuse) return misuse;
     if (body.stream_options != null && !body.stream) {
       return invalidRequest(
         "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
@@ -770,7 +863,13 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
           model: body.model,
           choices: [{
             index: 0,
-            message: { role: "assistant", content: gen.content, refusal: null, annotations: [] },
+            message: {
+              role: "assistant",
+              content: gen.content,
+              refusal: null,
+              annotations: [],
+              ...callFields(gen),
+            },
             logprobs: null,
             finish_reason: gen.finishReason,
           }],
@@ -868,7 +967,21 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
     };
     const reasoner = gen.reasoningVisible;
     // The first delta, before any token (xAI and Perplexity send the role with the first token).
-    const opening: Record<string, unknown> | undefined = flavor === "openai"
+    // A tool call opens with its header (id, type, name, empty arguments) and the role, as OpenAI does.
+    const call = gen.toolCall;
+    const opening: Record<string, unknown> | undefined = call
+      ? {
+        role: "assistant",
+        content: null,
+        tool_calls: [{
+          index: 0,
+          id: call.id,
+          type: "function",
+          function: { name: call.name, arguments: "" },
+        }],
+        ...(flavor === "openai" ? { refusal: null } : {}),
+      }
+      : flavor === "openai"
       ? { role: "assistant", content: "", refusal: null }
       : flavor === "deepseek"
       ? reasoner
@@ -878,10 +991,11 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
       ? { role: "assistant", content: "" }
       : undefined;
     const tokenDelta = (
-      kind: "reasoning" | "text",
+      kind: "reasoning" | "text" | "tool",
       text: string,
       first: boolean,
     ): Record<string, unknown> => {
+      if (kind === "tool") return { tool_calls: [{ index: 0, function: { arguments: text } }] };
       const role = first && !opening ? { role: "assistant" } : {};
       if (kind === "reasoning") {
         if (flavor === "deepseek") return { content: null, reasoning_content: text };
@@ -895,11 +1009,12 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
       return { content: text, ...role };
     };
     // Streamed tokens in order: the visible reasoning, then the answer.
-    const tokens: { kind: "reasoning" | "text"; text: string }[] = [
+    const tokens: { kind: "reasoning" | "text" | "tool"; text: string }[] = [
       ...(gen.reasoningVisible
         ? gen.reasoningPieces.map((text) => ({ kind: "reasoning" as const, text }))
         : []),
       ...gen.pieces.map((text) => ({ kind: "text" as const, text })),
+      ...(call?.pieces ?? []).map((text) => ({ kind: "tool" as const, text })),
     ];
     const hiddenReasoning = gen.reasoningVisible ? 0 : gen.reasoningPieces.length;
     // Several tokens per chunk when pacing is finer than 10 ms, so timers stay coarse.

@@ -281,7 +281,7 @@ Deno.test("Mistral: thinking chunks are reasoning, and completion_tokens counts 
   assert.ok(list.slice(0, firstText).some((x) => x.type === "reasoning"), "thinking comes first");
   // Read without the typed-chunk flavor, the array content would be lost, never garbled.
   const plain = await collect(
-    openai.openaiAdapter({ maxTokensParam: "max_tokens" }).parseStream(
+    openai.openaiAdapter({ ...openai.openaiFlavor, maxTokensParam: "max_tokens" }).parseStream(
       chunkedStream(sseBody(e), 9),
     ),
   );

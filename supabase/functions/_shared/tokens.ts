@@ -1,14 +1,25 @@
 // Token counts before the provider tells us: the worst-case cost check needs the prompt's size,
 // and a stream cut before the provider's usage report still has to be billed for what it
-// produced. OpenAI's tokenizer is public (o200k_base, via gpt-tokenizer), so OpenAI models are
-// counted exactly; for the others we use a documented estimate: one token per 4 characters
+// produced. OpenAI's tokenizer is public (o200k_base, via gpt-tokenizer), so OpenAI models' text
+// is counted exactly; for the others we use a documented estimate: one token per 4 characters
 // (the usual rule of thumb for English and code), except CJK characters, which are about one
 // token each. Messages add OpenAI's framing overhead (4 per message, 3 to prime the reply).
 // Provider-reported usage always wins when present.
+//
+// Beyond text, a prompt costs (all counted, so admission's worst case stays an upper bound):
+// - images: the model's `imageInputTokens` each (the catalog's per-image worst case);
+// - tool calls in the history: their ids, names and arguments as text;
+// - tool definitions: their JSON, plus TOOLS_OVERHEAD_TOKENS for the instructions providers add
+//   when tools are offered (Anthropic documents up to 346 tokens of tool-use system prompt);
+// - a response_format schema: its JSON (providers put it in the prompt).
 
-import type { ChatMessage } from "./providers/types.ts";
+import type { ChatMessage, ResponseFormat, ToolDefinition } from "./providers/types.ts";
+import { imagesOf, textOf } from "./providers/types.ts";
 
 const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]/g;
+
+/** Tokens providers add when tools are offered (their tool-use instructions), at most. */
+export const TOOLS_OVERHEAD_TOKENS = 500;
 
 export function estimateTokens(text: string): number {
   if (!text) return 0;
@@ -21,13 +32,57 @@ export function estimateTokens(text: string): number {
 const o200k = import("gpt-tokenizer/encoding/o200k_base");
 o200k.catch(() => {}); // a failed load surfaces at first use
 
-/** Counts (OpenAI) or estimates (others) the prompt tokens of a conversation for a provider. */
-export async function countPromptTokens(provider: string, messages: ChatMessage[]): Promise<number> {
-  const count = provider === "openai" ? (await o200k).countTokens : estimateTokens;
-  return messages.reduce((sum, m) => sum + 4 + count(m.content), 3);
+/** What a prompt holds besides its messages' text. */
+export interface PromptExtras {
+  tools?: ToolDefinition[];
+  responseFormat?: ResponseFormat;
+}
+
+/** A message as the counters read it (the router passes plain text messages). */
+type Countable = ChatMessage | { role: string; content: string };
+
+/** The texts of a message a provider reads as prompt tokens. */
+function messageTexts(m: Countable): string[] {
+  const texts = [typeof m.content === "string" ? m.content : textOf(m.content)];
+  if ("toolCalls" in m) { for (const c of m.toolCalls ?? []) texts.push(c.id, c.name, c.arguments); }
+  if ("toolCallId" in m) texts.push(m.toolCallId);
+  return texts;
+}
+
+/** The number of images in a prompt (each is priced at the model's per-image worst case). */
+export function countImages(messages: readonly ChatMessage[]): number {
+  return messages.reduce((n, m) => n + (m.role === "user" ? imagesOf(m.content).length : 0), 0);
+}
+
+function extrasText(extras: PromptExtras): string[] {
+  const texts: string[] = [];
+  if (extras.tools?.length) texts.push(JSON.stringify(extras.tools));
+  const f = extras.responseFormat;
+  if (f?.type === "json_schema" && f.schema) texts.push(JSON.stringify(f.schema));
+  return texts;
+}
+
+function count(messages: readonly Countable[], extras: PromptExtras, tokens: (t: string) => number): number {
+  let total = 3;
+  for (const m of messages) total += 4 + messageTexts(m).reduce((n, t) => n + tokens(t), 0);
+  for (const t of extrasText(extras)) total += tokens(t);
+  if (extras.tools?.length) total += TOOLS_OVERHEAD_TOKENS;
+  return total;
+}
+
+/**
+ * Counts (OpenAI) or estimates (others) the prompt tokens of a conversation's text, tool calls,
+ * tools and schema for a provider. Images are not included: see countImages.
+ */
+export async function countPromptTokens(
+  provider: string,
+  messages: readonly Countable[],
+  extras: PromptExtras = {},
+): Promise<number> {
+  return count(messages, extras, provider === "openai" ? (await o200k).countTokens : estimateTokens);
 }
 
 /** The estimate for any provider (what a stream that broke off produced, for instance). */
-export function estimatePromptTokens(messages: ChatMessage[]): number {
-  return messages.reduce((sum, m) => sum + 4 + estimateTokens(m.content), 3);
+export function estimatePromptTokens(messages: readonly Countable[], extras: PromptExtras = {}): number {
+  return count(messages, extras, estimateTokens);
 }

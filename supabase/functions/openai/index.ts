@@ -1,6 +1,6 @@
 // /functions/v1/openai: the OpenAI Chat Completions surface over the same pipeline (auth,
-// admission, routing, metering), for the SDKs and tools people already have. Accepts a platform
-// API key (nx_…) or a Supabase access token as the bearer.
+// admission, routing, metering, response cache), for the SDKs and tools people already have.
+// Accepts a platform API key (nx_…) or a Supabase access token as the bearer.
 
 import { createApp } from "../_shared/http/app.ts";
 import type { ApiError } from "../_shared/http/errors.ts";
@@ -12,6 +12,7 @@ import { idempotencyKey } from "../_shared/http/idempotency.ts";
 import { prepareChat, respond } from "../_shared/chat/pipeline.ts";
 import { CompletionRequest, toChatBody } from "../_shared/openai/schema.ts";
 import { openaiFormat } from "../_shared/openai/format.ts";
+import { respondStoredIn } from "../_shared/chat/replay.ts";
 import { CHAT_MODELS } from "../_shared/catalog/index.ts";
 import { servable } from "../_shared/router/index.ts";
 import { db } from "../_shared/db.ts";
@@ -77,10 +78,14 @@ app.post("/chat/completions", requireCaller, async (c) => {
     store: false,
   });
   timing.mark("admit");
-  if (prepared.kind === "stored") {
-    throw new Refusal("conflict", "This Idempotency-Key was already used; replays are served by /chat");
-  }
   const includeUsage = request.stream_options?.include_usage ?? false;
+  if (prepared.kind === "stored") {
+    // What is stored is an answer's text: a replay of a request with tools would lose its calls.
+    if (!prepared.answer.cached && body.tools?.length) {
+      throw new Refusal("conflict", "This Idempotency-Key was already used for a request with tools");
+    }
+    return respondStoredIn(openaiFormat(includeUsage), prepared.answer, body.stream);
+  }
   return await respond(prepared.ctx, c.req.raw.signal, timing, openaiFormat(includeUsage));
 });
 

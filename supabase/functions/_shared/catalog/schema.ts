@@ -90,8 +90,16 @@ export const ModelEntry = z.object({
   quality: z.partialRecord(z.enum(INTENTS), z.number().min(0).max(10)),
   tiers: z.array(z.enum(TIERS)).min(1),
   lifecycle: Lifecycle.optional(),
+  /**
+   * Vision models: the most input tokens one image can cost, at the provider's documented
+   * resizing (the image's size is not known before the provider reads it). Admission's worst
+   * case counts this per image, so the per-request cost cap holds with images too.
+   */
+  imageInputTokens: z.int().positive().optional(),
 }).refine((m) => m.capabilities.includes("chat") === (m.pricing.unit === "tokens"), {
   message: "chat models are priced per token, and only they",
+}).refine((m) => !m.capabilities.includes("vision") || m.imageInputTokens !== undefined, {
+  message: "vision models declare imageInputTokens (the worst case of one image)",
 });
 
 export type ModelEntry = z.infer<typeof ModelEntry>;

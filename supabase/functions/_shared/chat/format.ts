@@ -4,13 +4,50 @@
 
 import { decimalJson } from "../money.ts";
 import { SSE_DONE, sseEvent } from "../http/sse.ts";
-import type { ChatContext } from "./pipeline.ts";
+import type { ToolCall } from "../providers/types.ts";
+import type { Routing } from "./pipeline.ts";
+
+/** What a format says about the answer besides its content (a live request's context has it all). */
+export interface AnswerHead {
+  requestId: string;
+  model: { id: string };
+  conversationId: string | null;
+  messageId: string | null;
+  routing: Routing | null;
+}
+
+/**
+ * A piece of a tool call, as the stream passes it on: `first` for the call's opening piece (its
+ * id and name; a call the provider sent without an id gets one), then argument fragments.
+ * `index` counts the answer's calls from 0 in the order they began.
+ */
+export interface ToolCallPiece {
+  index: number;
+  first: boolean;
+  id?: string;
+  name?: string;
+  arguments?: string;
+}
+
+/** Several events as one chunk (a format may answer one provider event with more than one). */
+export function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
 
 /** What the client is told at the end: billed usage and exact cost. */
 export interface AnswerSummary {
   text: string;
   reasoning: string | null;
   citations: string[];
+  /** Functions the model called (complete, with ids). */
+  toolCalls: ToolCall[];
   finishReason: string | null;
   inputTokens: number;
   outputTokens: number;
@@ -20,14 +57,15 @@ export interface AnswerSummary {
 
 export interface AnswerFormat {
   /** Streaming: the events, as bytes (null: nothing to send for this one). */
-  start(ctx: ChatContext, simulated: boolean): Uint8Array | null;
-  delta(ctx: ChatContext, text: string): Uint8Array;
-  reasoning(ctx: ChatContext, text: string): Uint8Array | null;
-  citations(ctx: ChatContext, urls: string[]): Uint8Array | null;
-  end(ctx: ChatContext, summary: AnswerSummary): Uint8Array[];
-  error(ctx: ChatContext, code: string, message: string): Uint8Array[];
+  start(ctx: AnswerHead, simulated: boolean): Uint8Array | null;
+  delta(ctx: AnswerHead, text: string): Uint8Array;
+  reasoning(ctx: AnswerHead, text: string): Uint8Array | null;
+  citations(ctx: AnswerHead, urls: string[]): Uint8Array | null;
+  toolCall(ctx: AnswerHead, piece: ToolCallPiece): Uint8Array | null;
+  end(ctx: AnswerHead, summary: AnswerSummary): Uint8Array[];
+  error(ctx: AnswerHead, code: string, message: string): Uint8Array[];
   /** Non-streaming: the JSON body. */
-  json(ctx: ChatContext, summary: AnswerSummary): unknown;
+  json(ctx: AnswerHead, summary: AnswerSummary): unknown;
 }
 
 /**
@@ -39,6 +77,7 @@ export interface AnswerFormat {
  *   data: {"cost":0.00125,"model":"…","usage":{"inputTokens","outputTokens"}}    at the end
  *   data: {"error":{"code","message"}}                                            instead, on failure
  *   data: [DONE]
+ * /chat takes no tools, so its answers carry no tool calls (toolCall sends nothing).
  */
 export const briefFormat: AnswerFormat = {
   start: (ctx, simulated) =>
@@ -53,6 +92,7 @@ export const briefFormat: AnswerFormat = {
   delta: (ctx, text) => sseEvent({ delta: text, model: ctx.model.id }),
   reasoning: (ctx, text) => sseEvent({ reasoning: text, model: ctx.model.id }),
   citations: (ctx, urls) => sseEvent({ citations: urls, model: ctx.model.id }),
+  toolCall: () => null,
   end: (ctx, s) => [
     sseEvent({
       cost: decimalJson(s.cost),

@@ -12,10 +12,10 @@ import {
   priceVersion,
 } from "../catalog/index.ts";
 import { cost, decimalJson } from "../money.ts";
-import { countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
+import { countImages, countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
 import { outputBudget, worstCaseCost } from "../worst-case.ts";
 import { admit, type Candidate, release, settle, type StoredResult } from "../metering.ts";
-import { decide, explain, fallbackModelsFor, servable } from "../router/index.ts";
+import { decide, defaultAvailable, explain, fallbackModelsFor, servable } from "../router/index.ts";
 import { ApiError } from "../http/errors.ts";
 import { userContextHeaders } from "../http/user-context.ts";
 import { SSE_DONE, SSE_HEADERS, sseEvent } from "../http/sse.ts";
@@ -23,10 +23,11 @@ import type { ServerTiming } from "../http/server-timing.ts";
 import { inBackground } from "../background.ts";
 import { isDatabaseUnavailable, untilDatabaseAnswers } from "../db.ts";
 import { isSimulated, providerInfo } from "../providers/registry.ts";
-import { ProviderError, type ProviderRequest, type Usage } from "../providers/types.ts";
+import { imagesOf, ProviderError, type ProviderRequest, textOf, type Usage } from "../providers/types.ts";
+import { needsOf, type RequestNeeds, requiredCapabilities, unmetNeed } from "../providers/capabilities.ts";
 import { env } from "../env.ts";
-import type { ChatBody } from "./schema.ts";
-import { chatStream, type StreamOutcome } from "./stream.ts";
+import type { ChatRequest } from "./schema.ts";
+import { chatStream, newToolCallId, type StreamOutcome, toolCallTexts } from "./stream.ts";
 import { type AnswerFormat, briefFormat } from "./format.ts";
 import { connect } from "./connect.ts";
 import { type Attempt, errorClassOf } from "../observability/attempts.ts";
@@ -53,7 +54,7 @@ export interface Routing {
 
 export interface ChatContext {
   requestId: string;
-  body: ChatBody;
+  body: ChatRequest;
   /** The model answering: the admitted one, or a fallback once connect() moved on. */
   model: ChatModel;
   fallbacks: ChatModel[];
@@ -83,8 +84,9 @@ async function sha256(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function cacheable(body: ChatBody): boolean {
-  return body.cache ?? body.temperature === 0;
+/** Requests with tools are not cached: the cache holds an answer's text, not its tool calls. */
+function cacheable(body: ChatRequest, needs: RequestNeeds): boolean {
+  return !needs.tools && (body.cache ?? body.temperature === 0);
 }
 
 function unservable(model: ChatModel): ApiError {
@@ -137,14 +139,20 @@ async function admitOrUndo(requestId: string, args: Parameters<typeof admit>[0])
 /** Admission: everything before the provider is called. Throws refusals as ApiErrors. */
 export async function prepareChat(
   caller: Caller,
-  body: ChatBody,
+  body: ChatRequest,
   opts: PrepareOptions = {},
 ): Promise<Prepared> {
   const { idempotencyKey, store = true } = opts;
   const requestId = opts.requestId ?? crypto.randomUUID();
-  const exact = await countPromptTokens("openai", body.messages);
-  const estimate = estimatePromptTokens(body.messages);
-  const promptTokens = (m: ChatModel) => (m.provider === "openai" ? exact : estimate);
+  const needs = needsOf(body);
+  const extras = { tools: body.tools, responseFormat: body.responseFormat };
+  const exact = await countPromptTokens("openai", body.messages, extras);
+  const estimate = estimatePromptTokens(body.messages, extras);
+  const images = countImages(body.messages);
+  // Each image at the model's per-image worst case, so admission's worst case stays an upper bound.
+  const promptTokens = (m: ChatModel) =>
+    (m.provider === "openai" ? exact : estimate) + images * (m.imageInputTokens ?? 0);
+  const serves = (m: ChatModel) => unmetNeed(m, needs) === null;
   const toCandidate = (model: ChatModel): Candidate => {
     const maxOutputTokens = outputBudget(model, body.maxTokens);
     return {
@@ -167,6 +175,8 @@ export async function prepareChat(
       throw new ApiError("invalid_request", `Model ${model.id} does not support chat`, { field: "model" });
     }
     if (!servable(model)) throw unservable(model);
+    const unmet = unmetNeed(model, needs);
+    if (unmet) throw new ApiError("invalid_request", unmet, { field: "model", model: model.id });
     const candidate = toCandidate(model);
     if (!fits(candidate)) {
       throw new ApiError("invalid_request", `The conversation is too long for ${model.id}'s context window`, {
@@ -176,14 +186,19 @@ export async function prepareChat(
       });
     }
     candidates = [candidate];
-    if (body.fallback) fallbacks = fallbackModelsFor(model).map(toCandidate).filter(fits);
+    if (body.fallback) fallbacks = fallbackModelsFor(model).filter(serves).map(toCandidate).filter(fits);
     reason = "model chosen by the request";
   } else {
     decision = decide({
-      messages: body.messages,
+      messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
+      attachments: body.messages.flatMap((m) =>
+        m.role === "user" ? imagesOf(m.content).map(() => ({ type: "image" })) : []
+      ),
+      needsCapabilities: requiredCapabilities(needs),
       preference: body.routing,
       maxTokens: body.maxTokens,
       promptTokens: (m) => promptTokens(m as ChatModel),
+      isAvailable: (m) => defaultAvailable(m) && serves(m as ChatModel),
     });
     if (decision.intent === "image_generation") {
       throw new ApiError(
@@ -203,15 +218,28 @@ export async function prepareChat(
     if (!candidates.length) {
       throw new ApiError(
         "model_not_allowed",
-        `No available model can serve this request (needs ${decision.required.join(", ") || "chat"})`,
+        `No available model can serve this request (needs ${
+          [
+            ...decision.required,
+            ...(needs.jsonMode ? [`response_format ${needs.jsonMode}`] : []),
+            ...(needs.toolChoice ? [`tool_choice ${needs.toolChoice}`] : []),
+          ].join(", ") || "chat"
+        })`,
       );
     }
     reason = decision.reason;
   }
 
-  const lastUser = body.messages.at(-1)!.content;
-  const cacheHash = cacheable(body)
-    ? await sha256(JSON.stringify([body.messages, body.temperature, body.topP, body.maxTokens, body.stop]))
+  const lastUser = textOf(body.messages.findLast((m) => m.role === "user")?.content ?? "");
+  const cacheHash = cacheable(body, needs)
+    ? await sha256(JSON.stringify([
+      body.messages,
+      body.temperature,
+      body.topP,
+      body.maxTokens,
+      body.stop,
+      ...(body.responseFormat ? [body.responseFormat] : []),
+    ]))
     : undefined;
   const admission = await admitOrUndo(requestId, {
     ...caller,
@@ -226,7 +254,9 @@ export async function prepareChat(
     // the same request whatever its answer format: a replay may be streamed or not
     requestHash: idempotencyKey ? await sha256(JSON.stringify({ ...body, stream: undefined })) : undefined,
     cacheHash,
-    defaultOptions: routed ? CHAT_MODELS.filter(servable).map(toCandidate).filter(fits) : undefined,
+    defaultOptions: routed
+      ? CHAT_MODELS.filter(servable).filter(serves).map(toCandidate).filter(fits)
+      : undefined,
   });
   const headers = admission.quota ? userContextHeaders(admission.quota) : {};
   if (!admission.admitted) {
@@ -297,7 +327,7 @@ export async function prepareChat(
 
 /** Ends an admitted request exactly once: settled for what was produced, or released. */
 function finish(ctx: ChatContext, outcome: StreamOutcome): void {
-  const produced = outcome.text.length > 0 || outcome.outputTokens > 0;
+  const produced = outcome.text.length > 0 || outcome.outputTokens > 0 || outcome.toolCalls.length > 0;
   // a stream that broke after a successful start failed in the stream, not in a call
   const errorClass = outcome.status === "error" ? errorClassOf(ctx.attempts) ?? "stream_error" : null;
   const trail = { attempts: ctx.attempts, errorClass };
@@ -321,17 +351,25 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
     latencyMs: performance.now() - ctx.startedAt,
     status: outcome.status,
     content: outcome.text,
-    cacheHash: outcome.status === "complete" ? ctx.cacheHash : undefined,
+    cacheHash: outcome.status === "complete" && wholeAnswer(outcome.finishReason) ? ctx.cacheHash : undefined,
     cacheTtlSeconds: env.cacheTtlSeconds,
   };
   inBackground(untilDatabaseAnswers(() => settle(settlement, trail)));
 }
 
+/**
+ * Whether an answer ended by itself (not cut by the output budget or a filter): only those are
+ * cached, since a replay says the answer stopped naturally.
+ */
+function wholeAnswer(finishReason: string | null): boolean {
+  return finishReason === null || /^(stop|end_turn|complete|stop_sequence)$/i.test(finishReason);
+}
+
 /** Usage as billed: the provider's report when it gave one, else an estimate of what was produced. */
-function billedUsage(ctx: ChatContext, reported: Usage | null, text: string, reasoning: string): Usage {
+function billedUsage(ctx: ChatContext, reported: Usage | null, produced: string[]): Usage {
   return reported ?? {
     inputTokens: ctx.promptTokens(ctx.model),
-    outputTokens: estimateTokens(text) + estimateTokens(reasoning),
+    outputTokens: produced.reduce((n, t) => n + estimateTokens(t), 0),
   };
 }
 
@@ -357,8 +395,22 @@ function providerRequest(ctx: ChatContext, model: ChatModel): ProviderRequest {
     temperature: body.temperature,
     topP: body.topP,
     stop: body.stop,
+    tools: body.tools,
+    toolChoice: body.toolChoice,
+    responseFormat: body.responseFormat,
   };
 }
+
+/** The outcome of a request that produced nothing (released). */
+const NOTHING: StreamOutcome = {
+  status: "error",
+  text: "",
+  toolCalls: [],
+  finishReason: null,
+  inputTokens: 0,
+  outputTokens: 0,
+  cost: "0",
+};
 
 /** Calls a provider (with retries and fallbacks) and answers; the request always ends once. */
 export async function respond(
@@ -385,7 +437,7 @@ export async function respond(
     }
     upstream = connection.response;
   } catch (e) {
-    finish(ctx, { status: "error", text: "", inputTokens: 0, outputTokens: 0, cost: "0" });
+    finish(ctx, NOTHING);
     throw providerApiError(e, ctx.headers);
   }
   timing.mark("provider");
@@ -396,7 +448,7 @@ export async function respond(
     const stream = chatStream(ctx, format, simulated, adapter.parseStream(upstream.body!), {
       onEnd: (outcome) => finish(ctx, outcome),
       abortUpstream: () => upstreamAbort.abort(),
-      billedUsage: (reported, text, reasoning) => billedUsage(ctx, reported, text, reasoning),
+      billedUsage: (reported, produced) => billedUsage(ctx, reported, produced),
     });
     return new Response(stream, {
       headers: {
@@ -412,15 +464,22 @@ export async function respond(
   try {
     completion = adapter.parseResponse(await upstream.json());
   } catch (e) {
-    finish(ctx, { status: "error", text: "", inputTokens: 0, outputTokens: 0, cost: "0" });
+    finish(ctx, NOTHING);
     throw providerApiError(e, ctx.headers);
   }
   timing.mark("answer");
-  const usage = billedUsage(ctx, completion.usage, completion.text, completion.reasoning ?? "");
+  const toolCalls = completion.toolCalls.map((c) => ({ ...c, id: c.id || newToolCallId() }));
+  const usage = billedUsage(ctx, completion.usage, [
+    completion.text,
+    completion.reasoning ?? "",
+    ...toolCallTexts(toolCalls),
+  ]);
   const charged = cost(ctx.model.pricing, usage);
   finish(ctx, {
     status: "complete",
     text: completion.text,
+    toolCalls,
+    finishReason: completion.finishReason,
     inputTokens: usage.inputTokens,
     outputTokens: usage.outputTokens,
     cost: charged,
@@ -429,6 +488,7 @@ export async function respond(
     text: completion.text,
     reasoning: completion.reasoning,
     citations: completion.citations,
+    toolCalls,
     finishReason: completion.finishReason,
     inputTokens: usage.inputTokens,
     outputTokens: usage.outputTokens,

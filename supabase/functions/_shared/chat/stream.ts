@@ -2,14 +2,24 @@
 // arrive (pull-based, so a slow client slows the provider read instead of filling memory).
 
 import { cost } from "../money.ts";
-import { ProviderError, type ProviderEvent, type Usage } from "../providers/types.ts";
+import {
+  ProviderError,
+  type ProviderEvent,
+  type ToolCall,
+  type ToolCallDelta,
+  type Usage,
+} from "../providers/types.ts";
 import type { ChatContext } from "./pipeline.ts";
-import type { AnswerFormat } from "./format.ts";
+import { type AnswerFormat, concatBytes, type ToolCallPiece } from "./format.ts";
 import { env } from "../env.ts";
 
 export interface StreamOutcome {
   status: "complete" | "error" | "cancelled";
   text: string;
+  /** Functions the model called (they are output too, though not chat-visible text). */
+  toolCalls: ToolCall[];
+  /** The provider's own finish reason, when it gave one. */
+  finishReason: string | null;
   inputTokens: number;
   outputTokens: number;
   cost: string;
@@ -19,7 +29,45 @@ export interface StreamHooks {
   /** Called exactly once, however the stream ends. */
   onEnd(outcome: StreamOutcome): void;
   abortUpstream(): void;
-  billedUsage(reported: Usage | null, text: string, reasoning: string): Usage;
+  /** Usage to bill: the provider's report, else an estimate from everything produced. */
+  billedUsage(reported: Usage | null, produced: string[]): Usage;
+}
+
+/** An id for a call the provider sent without one (Gemini): clients need one to answer it. */
+export function newToolCallId(): string {
+  return `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
+}
+
+/** The texts a list of tool calls adds to the output (for estimates). */
+export function toolCallTexts(calls: ToolCall[]): string[] {
+  return calls.flatMap((c) => [c.name, c.arguments]);
+}
+
+/**
+ * Joins a provider's tool-call deltas into calls, and turns them into pieces every format can
+ * write: the first piece of a call has its id and name, later ones argument fragments. Provider
+ * indexes (which may share a space with text blocks) become 0, 1, … in order of appearance.
+ */
+export class ToolCallAssembler {
+  readonly calls: ToolCall[] = [];
+  #byIndex = new Map<number, number>();
+
+  push(delta: ToolCallDelta): ToolCallPiece[] {
+    let index = this.#byIndex.get(delta.index);
+    const pieces: ToolCallPiece[] = [];
+    if (index === undefined) {
+      index = this.calls.length;
+      this.#byIndex.set(delta.index, index);
+      const call = { id: delta.id || newToolCallId(), name: delta.name ?? "", arguments: "" };
+      this.calls.push(call);
+      pieces.push({ index, first: true, id: call.id, name: call.name });
+    }
+    if (delta.arguments) {
+      this.calls[index].arguments += delta.arguments;
+      pieces.push({ index, first: false, arguments: delta.arguments });
+    }
+    return pieces;
+  }
 }
 
 export function chatStream(
@@ -35,6 +83,7 @@ export function chatStream(
   const citations: string[] = [];
   let finishReason: string | null = null;
   let reported: Usage | null = null;
+  const tools = new ToolCallAssembler();
   let ended = false;
   const idleMs = env.providerIdleTimeoutMs;
 
@@ -51,10 +100,12 @@ export function chatStream(
   };
 
   const end = (status: StreamOutcome["status"]): StreamOutcome => {
-    const usage = hooks.billedUsage(reported, text, reasoning);
+    const usage = hooks.billedUsage(reported, [text, reasoning, ...toolCallTexts(tools.calls)]);
     const outcome = {
       status,
       text,
+      toolCalls: tools.calls,
+      finishReason,
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,
       cost: cost(ctx.model.pricing, usage),
@@ -86,7 +137,6 @@ export function chatStream(
                 ...outcome,
                 reasoning: reasoning || null,
                 citations,
-                finishReason,
                 simulated,
               })
             ) {
@@ -106,6 +156,11 @@ export function chatStream(
           } else if (event.type === "citations") {
             for (const url of event.urls) if (!citations.includes(url)) citations.push(url);
             chunk = format.citations(ctx, event.urls);
+          } else if (event.type === "tool_call") {
+            const bytes = tools.push(event.call).map((piece) => format.toolCall(ctx, piece)).filter((b) =>
+              b !== null
+            );
+            if (bytes.length) chunk = concatBytes(bytes);
           } else if (event.type === "finish") {
             finishReason = event.reason;
           } else if (event.type === "usage") {

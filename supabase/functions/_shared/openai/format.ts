@@ -1,22 +1,36 @@
 // Answers in OpenAI's exact shapes: `chat.completion`, and for streams `chat.completion.chunk`s
-// (the role first, content deltas, the finish reason, then — when asked with
+// (the role first, content or tool-call deltas, the finish reason, then — when asked with
 // stream_options.include_usage — a last chunk with empty choices and `usage`, then [DONE]).
 // Our exact cost rides along in `usage.cost` (and the X-Nexus-Cost header of JSON answers).
+//
+// Tool calls stream as OpenAI streams them: a call's first chunk has its index, id, type
+// "function" and function {name, arguments: ""}; later chunks carry argument fragments under the
+// same index. An answer that is only tool calls opens with {role, content: null, tool_calls}
+// (as OpenAI does), one with text with {role, content: ""}; its finish_reason is "tool_calls".
 
 import { decimalJson } from "../money.ts";
 import { SSE_DONE, sseEvent } from "../http/sse.ts";
-import type { AnswerFormat, AnswerSummary } from "../chat/format.ts";
-import type { ChatContext } from "../chat/pipeline.ts";
+import { functionCalls } from "../providers/types.ts";
+import {
+  type AnswerFormat,
+  type AnswerHead,
+  type AnswerSummary,
+  concatBytes,
+  type ToolCallPiece,
+} from "../chat/format.ts";
 
-/** A provider's own finish reason in OpenAI's vocabulary. */
-export function finishReason(raw: string | null): "stop" | "length" | "tool_calls" | "content_filter" {
+type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+
+/** A provider's own finish reason in OpenAI's vocabulary; an answer with tool calls ends in "tool_calls". */
+export function finishReason(raw: string | null, calledTools = false): FinishReason {
   const r = (raw ?? "stop").toLowerCase();
   if (["length", "max_tokens"].includes(r)) return "length";
   if (["tool_calls", "tool_use", "tool_call", "function_call"].includes(r)) return "tool_calls";
   if (["content_filter", "safety", "recitation", "blocklist", "prohibited_content"].includes(r)) {
     return "content_filter";
   }
-  return "stop";
+  // Gemini ends a function call with STOP; OpenAI clients look for "tool_calls".
+  return calledTools ? "tool_calls" : "stop";
 }
 
 function usage(s: AnswerSummary) {
@@ -28,9 +42,17 @@ function usage(s: AnswerSummary) {
   };
 }
 
+function toolCallDelta(piece: ToolCallPiece) {
+  return piece.first
+    ? { index: piece.index, id: piece.id, type: "function", function: { name: piece.name, arguments: "" } }
+    : { index: piece.index, function: { arguments: piece.arguments } };
+}
+
+/** The format for one answer (it remembers whether the opening delta, with the role, was sent). */
 export function openaiFormat(includeUsage: boolean): AnswerFormat {
   const created = Math.floor(Date.now() / 1000);
-  const chunk = (ctx: ChatContext, choices: unknown[], extra: Record<string, unknown> = {}) =>
+  let opened = false;
+  const chunk = (ctx: AnswerHead, choices: unknown[], extra: Record<string, unknown> = {}) =>
     sseEvent({
       id: `chatcmpl-${ctx.requestId}`,
       object: "chat.completion.chunk",
@@ -40,16 +62,35 @@ export function openaiFormat(includeUsage: boolean): AnswerFormat {
       choices,
       ...extra,
     });
-  const delta = (ctx: ChatContext, d: Record<string, unknown>, finish: string | null = null) =>
+  const delta = (ctx: AnswerHead, d: Record<string, unknown>, finish: string | null = null) =>
     chunk(ctx, [{ index: 0, delta: d, logprobs: null, finish_reason: finish }]);
+  /** The role goes with the first delta; a text answer opens with an empty content delta first. */
+  const open = (ctx: AnswerHead): Uint8Array[] => {
+    if (opened) return [];
+    opened = true;
+    return [delta(ctx, { role: "assistant", content: "", refusal: null })];
+  };
 
   return {
-    start: (ctx) => delta(ctx, { role: "assistant", content: "" }),
-    delta: (ctx, text) => delta(ctx, { content: text }),
-    reasoning: (ctx, text) => delta(ctx, { reasoning_content: text }),
+    start: () => null,
+    delta: (ctx, text) => concatBytes([...open(ctx), delta(ctx, { content: text })]),
+    reasoning: (ctx, text) => concatBytes([...open(ctx), delta(ctx, { reasoning_content: text })]),
     citations: () => null,
+    toolCall: (ctx, piece) => {
+      if (!opened && piece.first) {
+        opened = true;
+        return delta(ctx, {
+          role: "assistant",
+          content: null,
+          tool_calls: [toolCallDelta(piece)],
+          refusal: null,
+        });
+      }
+      return concatBytes([...open(ctx), delta(ctx, { tool_calls: [toolCallDelta(piece)] })]);
+    },
     end: (ctx, s) => [
-      delta(ctx, {}, finishReason(s.finishReason)),
+      ...open(ctx),
+      delta(ctx, {}, finishReason(s.finishReason, s.toolCalls.length > 0)),
       ...(includeUsage ? [chunk(ctx, [], { usage: usage(s) })] : []),
       SSE_DONE,
     ],
@@ -68,12 +109,18 @@ export function openaiFormat(includeUsage: boolean): AnswerFormat {
         index: 0,
         message: {
           role: "assistant",
-          content: s.text,
+          // OpenAI's content is null when the answer is only tool calls.
+          content: s.toolCalls.length && !s.text ? null : s.text,
           refusal: null,
+          ...(s.toolCalls.length
+            ? {
+              tool_calls: functionCalls(s.toolCalls),
+            }
+            : {}),
           ...(s.reasoning ? { reasoning_content: s.reasoning } : {}),
         },
         logprobs: null,
-        finish_reason: finishReason(s.finishReason),
+        finish_reason: finishReason(s.finishReason, s.toolCalls.length > 0),
       }],
       usage: usage(s),
     }),

@@ -4,6 +4,7 @@
 
 import { env } from "../env.ts";
 import { providerEndpoint, providerInfo } from "./registry.ts";
+import { log } from "../observability/log.ts";
 import { ProviderError, type ProviderRequest } from "./types.ts";
 
 export async function callProvider(
@@ -34,15 +35,7 @@ export async function callProvider(
 
   // The provider's own words stay in our logs: they can quote credentials (e.g. a masked key).
   const detail = await res.text().catch(() => "");
-  console.error(
-    JSON.stringify({
-      level: "warn",
-      msg: "provider error",
-      provider,
-      status: res.status,
-      detail: providerMessage(detail),
-    }),
-  );
+  log.warn("provider error", { provider, status: res.status, detail: providerMessage(detail) });
   const retryAfter = Number(res.headers.get("retry-after")) || undefined;
   const message = `${provider} answered ${res.status}`;
   if (res.status === 429 || res.status === 503 || res.status === 529) {

@@ -2,10 +2,49 @@
 
 import type { ChatModel } from "../catalog/index.ts";
 
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
+/** A piece of a user message: text, or an image by https URL or data: URL (base64). */
+export type ContentPart =
+  | { type: "text"; text: string }
+  | { type: "image"; url: string; detail?: "auto" | "low" | "high" };
+
+/** A function the model called (arguments: the JSON text the model wrote). */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
 }
+
+/**
+ * One turn of a conversation. Users may send parts (text and images); an assistant turn may
+ * call tools (its text may then be empty); a `tool` turn carries one call's result.
+ */
+export type ChatMessage =
+  | { role: "system"; content: string }
+  | { role: "user"; content: string | ContentPart[] }
+  | { role: "assistant"; content: string; toolCalls?: ToolCall[] }
+  | { role: "tool"; content: string; toolCallId: string };
+
+/** A function the model may call; `parameters` is a JSON Schema for its arguments object. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
+/** Whether and which tool the model must call. */
+export type ToolChoice = "auto" | "none" | "required" | { name: string };
+
+/** The answer's shape: free text, any JSON object, or JSON matching a schema. */
+export type ResponseFormat =
+  | { type: "text" }
+  | { type: "json_object" }
+  | {
+    type: "json_schema";
+    name: string;
+    description?: string;
+    schema?: Record<string, unknown>;
+    strict?: boolean;
+  };
 
 export interface ProviderRequest {
   model: ChatModel;
@@ -14,6 +53,51 @@ export interface ProviderRequest {
   temperature?: number;
   topP?: number;
   stop?: string[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  responseFormat?: ResponseFormat;
+}
+
+/** The text of a message's content (text parts joined; images left out). */
+export function textOf(content: string | ContentPart[]): string {
+  if (typeof content === "string") return content;
+  return content.map((p) => (p.type === "text" ? p.text : "")).join("");
+}
+
+/** The images of a message's content. */
+export function imagesOf(content: string | ContentPart[]): Extract<ContentPart, { type: "image" }>[] {
+  return typeof content === "string"
+    ? []
+    : content.filter((p): p is Extract<ContentPart, { type: "image" }> => p.type === "image");
+}
+
+/**
+ * A tool call's arguments as the JSON object APIs that take structured arguments want (Anthropic's
+ * input, Gemini's args). Models write valid JSON; anything else becomes {} rather than failing
+ * the whole request over one malformed call in the history.
+ */
+export function argumentsObject(args: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(args || "{}");
+    return v && typeof v === "object" && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Tool calls as the OpenAI wire format (and Cohere v2, and our OpenAI answers) write them. */
+export function functionCalls(calls: ToolCall[]) {
+  return calls.map((c) => ({
+    id: c.id,
+    type: "function",
+    function: { name: c.name, arguments: c.arguments },
+  }));
+}
+
+/** A data: URL's media type and base64 payload, or null for any other URL. */
+export function parseDataUrl(url: string): { mediaType: string; data: string } | null {
+  const m = /^data:([\w.+-]+\/[\w.+-]+)(?:;[\w-]+=[^;,]*)*;base64,(.*)$/s.exec(url);
+  return m ? { mediaType: m[1].toLowerCase(), data: m[2] } : null;
 }
 
 /**
@@ -48,12 +132,6 @@ export type ProviderEvent =
   | { type: "finish"; reason: string }
   | { type: "usage"; usage: Usage };
 
-export interface ToolCall {
-  id: string;
-  name: string;
-  arguments: string;
-}
-
 export interface Completion {
   text: string;
   reasoning: string | null;
@@ -69,8 +147,20 @@ export interface ProviderEndpoint {
   apiKey: string;
 }
 
+/**
+ * What a provider's API honours beyond text and tools (the catalog's capabilities say what each
+ * model can do: tools, vision): a request asking for more is refused before the provider is called.
+ */
+export interface AdapterFeatures {
+  /** response_format types it enforces (none: it has no JSON mode). */
+  responseFormats: readonly ("json_object" | "json_schema")[];
+  /** tool_choice values it honours besides "auto" ("named": one function by name). */
+  toolChoices: readonly ("none" | "required" | "named")[];
+}
+
 /** A wire format, declaratively: how to build the HTTP request, how to read the answer. */
 export interface ProviderAdapter {
+  features: AdapterFeatures;
   buildRequest(
     req: ProviderRequest,
     endpoint: ProviderEndpoint,

@@ -16,12 +16,20 @@ import { extractFeatures, type RouterInput } from "./features.ts";
 import { classify, type Complexity, type RouterIntent } from "./model.ts";
 
 export type Preference = "balanced" | "cheapest" | "best";
-export type Requirement = "vision" | "image_generation" | "web_search" | "reasoning" | "long_context";
+export type Requirement =
+  | "vision"
+  | "image_generation"
+  | "web_search"
+  | "reasoning"
+  | "long_context"
+  | "tools";
 
 export interface RouteRequest extends RouterInput {
   preference?: Preference;
   /** The request's output budget (maxTokens), if it set one. */
   maxTokens?: number;
+  /** Capabilities the request itself needs whatever its intent (tools offered, images sent). */
+  needsCapabilities?: Requirement[];
   /** Apply a plan here as the database would (the evaluation tool); null cap = unlimited. */
   plan?: { tier: string; maxCostPerRequest: string | null };
   /** Which models may be used at all (default: configured, not retired, circuit not open). */
@@ -99,14 +107,15 @@ export function servable(m: ModelEntry): boolean {
   return isConfigured(m.provider) && (!isShutDown(m) || isSimulated(m.provider));
 }
 
-function defaultAvailable(m: ModelEntry): boolean {
+/** Models that can answer now: servable, and their provider's circuit is not open. */
+export function defaultAvailable(m: ModelEntry): boolean {
   return servable(m) && !openProviders().has(m.provider);
 }
 
 const has = (m: ModelEntry, capability: string) => (m.capabilities as readonly string[]).includes(capability);
 
 function requirementsOf(
-  input: RouterInput,
+  input: RouterInput & { needsCapabilities?: Requirement[] },
   intent: RouterIntent,
   complexity: Complexity,
   promptTokens: number,
@@ -115,9 +124,12 @@ function requirementsOf(
   const image = (input.attachments ?? []).some((a) => a.type === "image" || a.mimeType?.startsWith("image/"));
   if (intent === "image_generation") required.push("image_generation");
   if (image) required.push("vision");
-  if (intent === "research") required.push("web_search");
+  // A request that brings its own tools can look things up through them: research needs no
+  // built-in web search then (no model has both).
+  if (intent === "research" && !input.needsCapabilities?.includes("tools")) required.push("web_search");
   if ((intent === "math" || intent === "reasoning") && complexity === "high") required.push("reasoning");
   if (promptTokens > LONG_CONTEXT_TOKENS) required.push("long_context");
+  for (const r of input.needsCapabilities ?? []) if (!required.includes(r)) required.push(r);
   return required;
 }
 

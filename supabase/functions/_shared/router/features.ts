@@ -4,7 +4,11 @@
 // length). Feature names are hashed into DIM buckets (FNV-1a); the vector is L2-normalized so
 // a long prompt does not outvote a short one.
 
-import type { ChatMessage } from "../providers/types.ts";
+/** A turn as the classifier reads it: its role and its text (images come as attachments). */
+export interface TextMessage {
+  role: string;
+  content: string;
+}
 
 export const DIM = 1 << 15;
 
@@ -15,7 +19,7 @@ export interface Attachment {
 }
 
 export interface RouterInput {
-  messages: ChatMessage[];
+  messages: TextMessage[];
   attachments?: Attachment[];
 }
 

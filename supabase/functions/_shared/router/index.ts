@@ -1,4 +1,4 @@
 // The smart router: see decide.ts (the decision), features.ts and model.ts (the classifier).
-export { decide, explain, fallbackModelsFor, planAllows, servable } from "./decide.ts";
+export { decide, defaultAvailable, explain, fallbackModelsFor, planAllows, servable } from "./decide.ts";
 export type { Preference, RankedModel, Requirement, RouteDecision, RouteRequest } from "./decide.ts";
 export type { Attachment } from "./features.ts";

@@ -39,6 +39,10 @@ const sonnetPrice = {
   asOf,
 } as const;
 
+// One image costs about width × height / 750 tokens; Anthropic scales images down so that one costs
+// at most about 1,600 (https://docs.claude.com/en/docs/build-with-claude/vision, "Evaluate image size").
+const CLAUDE_IMAGE_TOKENS = 1600;
+
 export const anthropicModels: ModelEntry[] = [
   {
     id: "claude-opus-4-1",
@@ -47,6 +51,7 @@ export const anthropicModels: ModelEntry[] = [
     name: "Claude Opus 4.1",
     apiModel: "claude-opus-4-1-20250805",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: CLAUDE_IMAGE_TOKENS,
     contextWindow: 200_000,
     maxOutputTokens: 32_000,
     pricing: { ...opusPrice },
@@ -70,6 +75,7 @@ export const anthropicModels: ModelEntry[] = [
     name: "Claude Opus 4",
     apiModel: "claude-opus-4-20250514",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: CLAUDE_IMAGE_TOKENS,
     contextWindow: 200_000,
     maxOutputTokens: 32_000,
     pricing: { ...opusPrice },
@@ -84,6 +90,7 @@ export const anthropicModels: ModelEntry[] = [
     name: "Claude Sonnet 4.5",
     apiModel: "claude-sonnet-4-5-20250929",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: CLAUDE_IMAGE_TOKENS,
     contextWindow: 200_000,
     maxOutputTokens: 64_000,
     pricing: { ...sonnetPrice },
@@ -106,6 +113,7 @@ export const anthropicModels: ModelEntry[] = [
     name: "Claude Sonnet 4",
     apiModel: "claude-sonnet-4-20250514",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: CLAUDE_IMAGE_TOKENS,
     contextWindow: 200_000,
     maxOutputTokens: 64_000,
     pricing: { ...sonnetPrice },
@@ -120,6 +128,7 @@ export const anthropicModels: ModelEntry[] = [
     name: "Claude Sonnet 3.7",
     apiModel: "claude-3-7-sonnet-20250219",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: CLAUDE_IMAGE_TOKENS,
     contextWindow: 200_000,
     maxOutputTokens: 64_000, // 128K only behind a beta header
     pricing: { ...sonnetPrice },
@@ -134,6 +143,7 @@ export const anthropicModels: ModelEntry[] = [
     name: "Claude Haiku 4.5",
     apiModel: "claude-haiku-4-5-20251001",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: CLAUDE_IMAGE_TOKENS,
     contextWindow: 200_000,
     maxOutputTokens: 64_000,
     pricing: {

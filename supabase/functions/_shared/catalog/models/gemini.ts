@@ -19,6 +19,11 @@ const deprecations = "https://ai.google.dev/gemini-api/docs/deprecations";
 const all = ["free", "pro", "team", "enterprise"] as const;
 const paid = ["pro", "team", "enterprise"] as const;
 
+// An image up to 384×384 costs 258 tokens; larger ones are cut into 768×768 tiles of 258 tokens
+// each (https://ai.google.dev/gemini-api/docs/tokens, "Multimodal tokens"). Bounded here by 16
+// tiles (a 3072×3072 image, the largest Gemini processes before scaling it down).
+const GEMINI_IMAGE_TOKENS = 258 * 16;
+
 export const geminiModels: ModelEntry[] = [
   {
     id: "gemini-2.0-flash",
@@ -27,6 +32,7 @@ export const geminiModels: ModelEntry[] = [
     name: "Gemini 2.0 Flash",
     apiModel: "gemini-2.0-flash",
     capabilities: ["chat", "vision", "tools", "code"],
+    imageInputTokens: GEMINI_IMAGE_TOKENS,
     contextWindow: 1_048_576,
     maxOutputTokens: 8_192,
     pricing: {
@@ -53,6 +59,7 @@ export const geminiModels: ModelEntry[] = [
     name: "Gemini 1.5 Pro",
     apiModel: "gemini-1.5-pro",
     capabilities: ["chat", "vision", "tools", "code"],
+    imageInputTokens: GEMINI_IMAGE_TOKENS,
     contextWindow: 128_000, // the ≤128K price tier (the model took 2M tokens at 2× the price)
     maxOutputTokens: 8_192,
     pricing: {
@@ -79,6 +86,7 @@ export const geminiModels: ModelEntry[] = [
     name: "Gemini 2.5 Pro",
     apiModel: "gemini-2.5-pro",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: GEMINI_IMAGE_TOKENS,
     contextWindow: 200_000, // the ≤200K price tier (above it: $2.50 in / $15.00 out)
     maxOutputTokens: 65_536,
     pricing: {
@@ -100,6 +108,7 @@ export const geminiModels: ModelEntry[] = [
     name: "Gemini 2.5 Flash",
     apiModel: "gemini-2.5-flash",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: GEMINI_IMAGE_TOKENS,
     contextWindow: 1_048_576,
     maxOutputTokens: 65_536,
     pricing: {
@@ -122,6 +131,7 @@ export const geminiModels: ModelEntry[] = [
     name: "Gemini 2.5 Flash-Lite",
     apiModel: "gemini-2.5-flash-lite",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: GEMINI_IMAGE_TOKENS,
     contextWindow: 1_048_576,
     maxOutputTokens: 65_536,
     pricing: {

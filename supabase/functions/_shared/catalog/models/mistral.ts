@@ -11,6 +11,11 @@ const source = "https://mistral.ai/pricing#api-pricing";
 const asOf = "2025-10-01";
 const all = ["free", "pro", "team", "enterprise"] as const;
 
+// Pixtral reads images in 16×16-pixel patches, one token each plus a break token per row, up to
+// 1024×1024 (larger images are scaled down): 64 × 64 + 64 = 4160 tokens at most
+// (https://docs.mistral.ai/capabilities/vision/).
+const PIXTRAL_IMAGE_TOKENS = 64 * 64 + 64;
+
 export const mistralModels: ModelEntry[] = [
   {
     id: "mistral-large-2",
@@ -45,6 +50,7 @@ export const mistralModels: ModelEntry[] = [
     name: "Pixtral Large (24.11)",
     apiModel: "pixtral-large-2411",
     capabilities: ["chat", "vision", "tools", "code"],
+    imageInputTokens: PIXTRAL_IMAGE_TOKENS,
     contextWindow: 131_072,
     maxOutputTokens: 131_072,
     pricing: { unit: "tokens", inputPerMTok: "2.00", outputPerMTok: "6.00", source, asOf },
@@ -58,6 +64,7 @@ export const mistralModels: ModelEntry[] = [
     name: "Mistral Small 3.2",
     apiModel: "mistral-small-2506",
     capabilities: ["chat", "vision", "tools", "code"],
+    imageInputTokens: PIXTRAL_IMAGE_TOKENS,
     contextWindow: 131_072,
     maxOutputTokens: 131_072,
     pricing: { unit: "tokens", inputPerMTok: "0.10", outputPerMTok: "0.30", source, asOf },

@@ -14,6 +14,15 @@ const all = ["free", "pro", "team", "enterprise"] as const;
 const paid = ["pro", "team", "enterprise"] as const;
 const deprecations = "https://developers.openai.com/api/docs/deprecations";
 
+// The most tokens one image costs (https://platform.openai.com/docs/guides/images-vision,
+// "Calculating costs"): at detail "high" an image is scaled to fit 2048×2048, then its short side
+// to 768, and billed per 512-px tile: at most 2×4 = 8 tiles. base + 8 × per-tile, per model family.
+const maxTiles = 8;
+const OPENAI_TILES_85_170 = 85 + 170 * maxTiles; // gpt-4o, gpt-4.1: 1445
+const OPENAI_TILES_MINI = 2833 + 5667 * maxTiles; // gpt-4o-mini bills images at gpt-4o's price: 48169
+const OPENAI_TILES_O1 = 75 + 150 * maxTiles; // o1: 1275
+const OPENAI_TILES_GPT5 = 70 + 140 * maxTiles; // gpt-5: 1190
+
 export const openaiModels: ModelEntry[] = [
   {
     id: "gpt-4o",
@@ -22,6 +31,7 @@ export const openaiModels: ModelEntry[] = [
     name: "GPT-4o",
     apiModel: "gpt-4o",
     capabilities: ["chat", "vision", "tools", "code"],
+    imageInputTokens: OPENAI_TILES_85_170,
     contextWindow: 128_000,
     maxOutputTokens: 16_384,
     pricing: {
@@ -42,6 +52,7 @@ export const openaiModels: ModelEntry[] = [
     name: "GPT-4o mini",
     apiModel: "gpt-4o-mini",
     capabilities: ["chat", "vision", "tools", "code"],
+    imageInputTokens: OPENAI_TILES_MINI,
     contextWindow: 128_000,
     maxOutputTokens: 16_384,
     pricing: {
@@ -62,6 +73,7 @@ export const openaiModels: ModelEntry[] = [
     name: "o1",
     apiModel: "o1",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: OPENAI_TILES_O1,
     contextWindow: 200_000,
     maxOutputTokens: 100_000,
     pricing: {
@@ -111,6 +123,7 @@ export const openaiModels: ModelEntry[] = [
     name: "GPT-4.1",
     apiModel: "gpt-4.1",
     capabilities: ["chat", "vision", "tools", "code"],
+    imageInputTokens: OPENAI_TILES_85_170,
     contextWindow: 1_047_576,
     maxOutputTokens: 32_768,
     pricing: {
@@ -131,6 +144,7 @@ export const openaiModels: ModelEntry[] = [
     name: "GPT-5",
     apiModel: "gpt-5",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: OPENAI_TILES_GPT5,
     contextWindow: 400_000,
     maxOutputTokens: 128_000,
     pricing: {

@@ -13,6 +13,10 @@ const asOf = "2025-10-01";
 const all = ["free", "pro", "team", "enterprise"] as const;
 const paid = ["pro", "team", "enterprise"] as const;
 
+// xAI documents no per-image token count: the bound is the largest of the other providers' bounds
+// for a full-size image (Pixtral's 1024×1024 at one token per 16-px patch), a cautious upper bound.
+const GROK_IMAGE_TOKENS = 4160;
+
 export const xaiModels: ModelEntry[] = [
   {
     id: "grok-2",
@@ -74,6 +78,7 @@ export const xaiModels: ModelEntry[] = [
     name: "Grok 4 (0709)",
     apiModel: "grok-4-0709",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    imageInputTokens: GROK_IMAGE_TOKENS,
     contextWindow: 128_000,
     maxOutputTokens: 128_000,
     pricing: {

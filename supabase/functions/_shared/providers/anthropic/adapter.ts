@@ -10,13 +10,14 @@
 import type {
   ChatMessage,
   Completion,
+  ContentPart,
   ProviderAdapter,
   ProviderEvent,
   ProviderRequest,
   ToolCall,
   Usage,
 } from "../types.ts";
-import { ProviderError } from "../types.ts";
+import { argumentsObject, parseDataUrl, ProviderError } from "../types.ts";
 import { sseMessages } from "../sse.ts";
 
 /** The API version this adapter speaks (request and event shapes are pinned by it). */
@@ -91,25 +92,105 @@ export function normalizeUsage(u: AnthropicUsage): Usage {
   return usage;
 }
 
+type AnthropicBlock = Record<string, unknown> & { type: string };
+type AnthropicTurn = { role: "user" | "assistant"; content: string | AnthropicBlock[] };
+
+/** A user part as an Anthropic block: images by base64 (data: URLs) or by URL. */
+function partBlock(p: ContentPart): AnthropicBlock {
+  if (p.type === "text") return { type: "text", text: p.text };
+  const data = parseDataUrl(p.url);
+  return {
+    type: "image",
+    source: data
+      ? { type: "base64", media_type: data.mediaType, data: data.data }
+      : { type: "url", url: p.url },
+  };
+}
+
+/** A message's content blocks (empty text dropped: Anthropic rejects it). */
+function blocksOf(m: Exclude<ChatMessage, { role: "system" }>): AnthropicBlock[] {
+  switch (m.role) {
+    case "user":
+      return (typeof m.content === "string" ? [{ type: "text" as const, text: m.content }] : m.content)
+        .filter((p) => p.type !== "text" || p.text.trim())
+        .map(partBlock);
+    case "assistant":
+      return [
+        ...(m.content.trim() ? [{ type: "text", text: m.content }] : []),
+        ...(m.toolCalls ?? []).map((c) => ({
+          type: "tool_use",
+          id: c.id,
+          name: c.name,
+          input: argumentsObject(c.arguments),
+        })),
+      ];
+    case "tool":
+      // A function's result goes back in the next user turn, as a tool_result block.
+      return [{
+        type: "tool_result",
+        tool_use_id: m.toolCallId,
+        ...(m.content ? { content: m.content } : {}),
+      }];
+  }
+}
+
 /**
  * Anthropic takes the system prompt apart from the turns, and turns that alternate starting with
  * the user's. System messages are joined into `system`; consecutive same-role messages are merged
- * (blank line between) and empty ones dropped (Anthropic rejects empty text).
+ * (tool results join the user turn that carries them; adjacent texts are joined with a blank
+ * line) and empty ones dropped (Anthropic rejects empty text). A turn of text only is sent as a
+ * plain string.
  */
 export function toAnthropicMessages(messages: ChatMessage[]): {
   system?: string;
-  messages: { role: "user" | "assistant"; content: string }[];
+  messages: AnthropicTurn[];
 } {
   const system = messages.filter((m) => m.role === "system" && m.content.trim()).map((m) => m.content);
-  const turns: { role: "user" | "assistant"; content: string }[] = [];
+  const turns: { role: "user" | "assistant"; blocks: AnthropicBlock[] }[] = [];
   for (const m of messages) {
-    if (m.role === "system" || !m.content.trim()) continue;
+    if (m.role === "system") continue;
+    const blocks = blocksOf(m);
+    if (!blocks.length) continue;
+    const role = m.role === "assistant" ? "assistant" : "user";
     const last = turns.at(-1);
-    if (last?.role === m.role) last.content += `\n\n${m.content}`;
-    else turns.push({ role: m.role, content: m.content });
+    if (last?.role !== role) {
+      turns.push({ role, blocks });
+      continue;
+    }
+    for (const b of blocks) {
+      const prev = last.blocks.at(-1);
+      if (prev?.type === "text" && b.type === "text") prev.text = `${prev.text}\n\n${b.text}`;
+      else last.blocks.push(b);
+    }
   }
-  if (turns[0]?.role !== "user") turns.unshift({ role: "user", content: LEADING_USER_PLACEHOLDER });
-  return { ...(system.length ? { system: system.join("\n\n") } : {}), messages: turns };
+  if (turns[0]?.role !== "user") {
+    turns.unshift({ role: "user", blocks: [{ type: "text", text: LEADING_USER_PLACEHOLDER }] });
+  }
+  return {
+    ...(system.length ? { system: system.join("\n\n") } : {}),
+    messages: turns.map(({ role, blocks }) => ({
+      role,
+      content: blocks.every((b) => b.type === "text") ? blocks.map((b) => b.text).join("\n\n") : blocks,
+    })),
+  };
+}
+
+/** tools and tool_choice in Anthropic's terms (its tool_choice "any" is OpenAI's "required"). */
+function anthropicToolFields(req: ProviderRequest): Record<string, unknown> {
+  if (!req.tools?.length) return {};
+  const choice = req.toolChoice;
+  return {
+    tools: req.tools.map((t) => ({
+      name: t.name,
+      ...(t.description ? { description: t.description } : {}),
+      input_schema: t.parameters ?? { type: "object", properties: {} },
+    })),
+    ...(choice === undefined ? {} : {
+      tool_choice: typeof choice === "object"
+        ? { type: "tool", name: choice.name }
+        : { type: choice === "required" ? "any" : choice },
+    }),
+  };
 }
 
 /** An `error` event (or error body) as a ProviderError; the provider's wording stays out of it. */
@@ -123,12 +204,16 @@ function streamError(type: string | undefined): ProviderError {
 export const defaultBaseUrl = "https://api.anthropic.com";
 
 export const anthropicAdapter: ProviderAdapter = {
+  // The Messages API has no JSON mode: response_format is refused before Anthropic is called.
+  features: { responseFormats: [], toolChoices: ["none", "required", "named"] },
+
   buildRequest(req: ProviderRequest, endpoint, stream) {
     const body: Record<string, unknown> = {
       model: req.model.apiModel,
       ...toAnthropicMessages(req.messages),
       max_tokens: req.maxOutputTokens, // required by Anthropic
       stream,
+      ...anthropicToolFields(req),
     };
     if (req.temperature !== undefined) body.temperature = Math.min(req.temperature, MAX_TEMPERATURE);
     // Recent Claude models reject temperature and top_p together; temperature wins.

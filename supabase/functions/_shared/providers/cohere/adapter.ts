@@ -37,6 +37,7 @@
 // bills what Cohere billed.
 
 import type {
+  ChatMessage,
   Completion,
   ProviderAdapter,
   ProviderEvent,
@@ -44,7 +45,8 @@ import type {
   ToolCall,
   Usage,
 } from "../types.ts";
-import { ProviderError } from "../types.ts";
+import { functionCalls, ProviderError } from "../types.ts";
+import { toOpenAIMessage } from "../openai/adapter.ts";
 import { sseMessages } from "../sse.ts";
 
 /** Cohere's usage block, snake_case as on the wire. */
@@ -138,16 +140,64 @@ function failedGeneration(reason: string, error: string | null | undefined): Pro
     : new ProviderError("error", `cohere generation failed (${reason})${detail}`);
 }
 
+/**
+ * A message in Cohere v2 terms: as Chat Completions writes it (system, user with text and
+ * image_url parts, tool results with tool_call_id), except an assistant turn that calls tools,
+ * whose text is Cohere's tool plan.
+ */
+function toCohereMessage(m: ChatMessage): Record<string, unknown> {
+  if (m.role !== "assistant" || !m.toolCalls?.length) return toOpenAIMessage(m);
+  return {
+    role: "assistant",
+    ...(m.content ? { tool_plan: m.content } : {}),
+    tool_calls: functionCalls(m.toolCalls),
+  };
+}
+
+/**
+ * tools, tool_choice and response_format in Cohere v2 terms. Cohere's tool_choice has only
+ * REQUIRED and NONE (auto is its default): a named function is asked for by offering only that
+ * tool, with REQUIRED.
+ */
+function cohereToolFields(req: ProviderRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  const choice = req.toolChoice;
+  const tools = typeof choice === "object" ? req.tools?.filter((t) => t.name === choice.name) : req.tools;
+  if (tools?.length) {
+    body.tools = tools.map((t) => ({
+      type: "function",
+      function: {
+        name: t.name,
+        ...(t.description ? { description: t.description } : {}),
+        parameters: t.parameters ?? { type: "object", properties: {} },
+      },
+    }));
+    if (choice === "none") body.tool_choice = "NONE";
+    else if (choice === "required" || typeof choice === "object") body.tool_choice = "REQUIRED";
+  }
+  const format = req.responseFormat;
+  if (format?.type === "json_object" || format?.type === "json_schema") {
+    body.response_format = {
+      type: "json_object",
+      ...(format.type === "json_schema" && format.schema ? { json_schema: format.schema } : {}),
+    };
+  }
+  return body;
+}
+
 /** The root the provider's official SDK uses; <P>_BASE_URL overrides it. */
 export const defaultBaseUrl = "https://api.cohere.com";
 
 export const cohereAdapter: ProviderAdapter = {
+  features: { responseFormats: ["json_object", "json_schema"], toolChoices: ["none", "required", "named"] },
+
   buildRequest(req: ProviderRequest, endpoint, stream) {
     const body: Record<string, unknown> = {
       model: req.model.apiModel,
-      messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: req.messages.map(toCohereMessage),
       stream,
       max_tokens: req.maxOutputTokens,
+      ...cohereToolFields(req),
     };
     if (req.temperature !== undefined) body.temperature = req.temperature;
     // Other APIs take top_p in [0, 1]; Cohere rejects p outside [0.01, 0.99], so clamp.

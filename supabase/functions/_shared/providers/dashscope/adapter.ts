@@ -18,6 +18,8 @@ export const dashscopeFlavor: OpenAIFlavor = {
   streamUsageOption: true,
   reasoningFields: ["reasoning_content"],
   reasoningIncludedInCompletion: true,
+  // json_schema only on the newest Qwen models; tool_choice "required" is not honoured.
+  features: { responseFormats: ["json_object"], toolChoices: ["none", "named"] },
 };
 
 export const dashscopeAdapter: ProviderAdapter = openaiAdapter(dashscopeFlavor);

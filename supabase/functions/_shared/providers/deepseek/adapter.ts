@@ -19,6 +19,8 @@ export const deepseekFlavor: OpenAIFlavor = {
   reasoningFields: ["reasoning_content"],
   reasoningIncludedInCompletion: true,
   cachedTokensFields: ["prompt_cache_hit_tokens", "prompt_tokens_details.cached_tokens"],
+  // JSON Output is json_object only (https://api-docs.deepseek.com/guides/json_mode).
+  features: { responseFormats: ["json_object"], toolChoices: ["none", "required", "named"] },
 };
 
 export const deepseekAdapter: ProviderAdapter = openaiAdapter(deepseekFlavor);

@@ -7,6 +7,7 @@
 // (thoughtsTokenCount is not in candidatesTokenCount) and bills both as output.
 
 import type {
+  ChatMessage,
   Completion,
   ProviderAdapter,
   ProviderEvent,
@@ -14,7 +15,7 @@ import type {
   ToolCall,
   Usage,
 } from "../types.ts";
-import { ProviderError } from "../types.ts";
+import { argumentsObject, parseDataUrl, ProviderError } from "../types.ts";
 import { sseMessages } from "../sse.ts";
 
 export interface GeminiUsageMetadata {
@@ -71,26 +72,119 @@ export function normalizeGeminiUsage(u: GeminiUsageMetadata): Usage {
 /** The API version path segment under the SDK root. */
 export const GEMINI_API_VERSION = "v1beta";
 
-type GeminiContent = { role: "user" | "model"; parts: { text: string }[] };
+type GeminiPartOut = Record<string, unknown>;
+type GeminiContent = { role: "user" | "model"; parts: GeminiPartOut[] };
+
+/** Media types by file extension, for images given by URL (fileData wants one). */
+const IMAGE_TYPES: Record<string, string> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+  gif: "image/gif",
+  heic: "image/heic",
+  heif: "image/heif",
+};
+
+function imagePart(url: string): GeminiPartOut {
+  const data = parseDataUrl(url);
+  if (data) return { inlineData: { mimeType: data.mediaType, data: data.data } };
+  const ext = /\.([a-z0-9]+)(?:[?#].*)?$/i.exec(url)?.[1]?.toLowerCase() ?? "";
+  return { fileData: { fileUri: url, mimeType: IMAGE_TYPES[ext] ?? "image/jpeg" } };
+}
+
+/**
+ * A tool result as Gemini's functionResponse: it names the function (found from the call's id in
+ * the history) and wants an object, so a result that is not a JSON object is wrapped.
+ */
+function functionResponsePart(m: Extract<ChatMessage, { role: "tool" }>, names: Map<string, string>) {
+  let response: unknown;
+  try {
+    response = JSON.parse(m.content);
+  } catch {
+    response = undefined;
+  }
+  if (!response || typeof response !== "object" || Array.isArray(response)) response = { result: m.content };
+  return {
+    functionResponse: {
+      id: m.toolCallId,
+      name: names.get(m.toolCallId) ?? m.toolCallId,
+      response,
+    },
+  };
+}
+
+function partsOf(m: Exclude<ChatMessage, { role: "system" }>, names: Map<string, string>): GeminiPartOut[] {
+  switch (m.role) {
+    case "user":
+      if (typeof m.content === "string") return m.content === "" ? [] : [{ text: m.content }];
+      return m.content.filter((p) => p.type !== "text" || p.text !== "").map((p) =>
+        p.type === "text" ? { text: p.text } : imagePart(p.url)
+      );
+    case "assistant":
+      return [
+        ...(m.content ? [{ text: m.content }] : []),
+        ...(m.toolCalls ?? []).map((c) => ({
+          functionCall: {
+            ...(c.id ? { id: c.id } : {}),
+            name: c.name,
+            args: argumentsObject(c.arguments),
+          },
+        })),
+      ];
+    case "tool":
+      return [functionResponsePart(m, names)];
+  }
+}
+
+/** tools, toolConfig and the JSON mode, in Gemini's terms (full JSON Schema via the *JsonSchema fields). */
+function geminiToolFields(req: ProviderRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (req.tools?.length) {
+    body.tools = [{
+      functionDeclarations: req.tools.map((t) => ({
+        name: t.name,
+        ...(t.description ? { description: t.description } : {}),
+        ...(t.parameters ? { parametersJsonSchema: t.parameters } : {}),
+      })),
+    }];
+    const choice = req.toolChoice;
+    if (choice !== undefined) {
+      body.toolConfig = {
+        functionCallingConfig: typeof choice === "object"
+          ? { mode: "ANY", allowedFunctionNames: [choice.name] }
+          : { mode: choice === "required" ? "ANY" : choice === "none" ? "NONE" : "AUTO" },
+      };
+    }
+  }
+  return body;
+}
 
 /** The root the provider's official SDK uses; <P>_BASE_URL overrides it. */
 export const defaultBaseUrl = "https://generativelanguage.googleapis.com";
 
 export const geminiAdapter: ProviderAdapter = {
+  features: { responseFormats: ["json_object", "json_schema"], toolChoices: ["none", "required", "named"] },
+
   buildRequest(req: ProviderRequest, endpoint, stream) {
     const system: { text: string }[] = [];
     const contents: GeminiContent[] = [];
+    const names = new Map<string, string>();
     for (const m of req.messages) {
-      if (m.content === "") continue; // Gemini rejects an empty text part
+      if (m.role === "assistant") { for (const c of m.toolCalls ?? []) names.set(c.id, c.name); }
+    }
+    for (const m of req.messages) {
       if (m.role === "system") {
-        system.push({ text: m.content });
+        if (m.content !== "") system.push({ text: m.content }); // Gemini rejects an empty text part
         continue;
       }
+      const parts = partsOf(m, names);
+      if (!parts.length) continue;
       const role = m.role === "assistant" ? "model" : "user";
       const last = contents.at(-1);
       // Turns alternate in Gemini's contents: consecutive same-role messages become one turn.
-      if (last?.role === role) last.parts.push({ text: m.content });
-      else contents.push({ role, parts: [{ text: m.content }] });
+      if (last?.role === role) last.parts.push(...parts);
+      else contents.push({ role, parts });
     }
     const generationConfig: Record<string, unknown> = { maxOutputTokens: req.maxOutputTokens };
     if (req.temperature !== undefined) generationConfig.temperature = req.temperature;
@@ -100,7 +194,12 @@ export const geminiAdapter: ProviderAdapter = {
     if (req.model.capabilities.includes("reasoning")) {
       generationConfig.thinkingConfig = { includeThoughts: true };
     }
-    const body: Record<string, unknown> = { contents };
+    const format = req.responseFormat;
+    if (format?.type === "json_object" || format?.type === "json_schema") {
+      generationConfig.responseMimeType = "application/json";
+      if (format.type === "json_schema" && format.schema) generationConfig.responseJsonSchema = format.schema;
+    }
+    const body: Record<string, unknown> = { contents, ...geminiToolFields(req) };
     if (system.length) body.systemInstruction = { parts: system };
     body.generationConfig = generationConfig;
 

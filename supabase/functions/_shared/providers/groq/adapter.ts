@@ -20,6 +20,8 @@ export const groqFlavor: OpenAIFlavor = {
   reasoningIncludedInCompletion: true,
   usageLocations: ["usage", "x_groq.usage"],
   thinkTags: true,
+  // JSON mode everywhere; json_schema only on some models (not the Llama ones we list).
+  features: { responseFormats: ["json_object"], toolChoices: ["none", "required", "named"] },
 };
 
 export const groqAdapter: ProviderAdapter = openaiAdapter(groqFlavor);

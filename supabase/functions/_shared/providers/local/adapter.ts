@@ -19,6 +19,8 @@ export const localFlavor: OpenAIFlavor = {
   reasoningIncludedInCompletion: true,
   apiKeyOptional: true,
   thinkTags: true,
+  // Ollama maps response_format to its `format` (JSON or a schema); it ignores tool_choice.
+  features: { responseFormats: ["json_object", "json_schema"], toolChoices: [] },
 };
 
 export const localAdapter: ProviderAdapter = openaiAdapter(localFlavor);

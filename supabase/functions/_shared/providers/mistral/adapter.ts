@@ -19,6 +19,7 @@ export const mistralFlavor: OpenAIFlavor = {
   streamUsageOption: false,
   typedContentChunks: true,
   reasoningIncludedInCompletion: true,
+  features: { responseFormats: ["json_object", "json_schema"], toolChoices: ["none", "required", "named"] },
 };
 
 export const mistralAdapter: ProviderAdapter = openaiAdapter(mistralFlavor);

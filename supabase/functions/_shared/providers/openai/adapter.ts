@@ -6,8 +6,16 @@
 // Usage is requested in streams (stream_options.include_usage) wherever the provider needs it:
 // billing never guesses when the provider can tell.
 
-import type { Completion, ProviderAdapter, ProviderEvent, ProviderRequest, Usage } from "../types.ts";
-import { ProviderError } from "../types.ts";
+import type {
+  AdapterFeatures,
+  ChatMessage,
+  Completion,
+  ProviderAdapter,
+  ProviderEvent,
+  ProviderRequest,
+  Usage,
+} from "../types.ts";
+import { functionCalls, ProviderError } from "../types.ts";
 import { sseMessages } from "../sse.ts";
 
 /** The root the official `openai` SDK uses. */
@@ -87,6 +95,8 @@ export type CachedTokensField = "prompt_tokens_details.cached_tokens" | "prompt_
 
 /** What one OpenAI-compatible provider does differently, declaratively. */
 export interface OpenAIFlavor {
+  /** JSON modes and tool_choice values the provider honours (see AdapterFeatures). */
+  features: AdapterFeatures;
   /** Name of the output-length parameter the provider expects. */
   maxTokensParam: "max_completion_tokens" | "max_tokens";
   /**
@@ -128,7 +138,74 @@ const DEFAULT_USAGE_LOCATIONS: readonly UsageLocation[] = ["usage"];
 const DEFAULT_CACHED_FIELDS: readonly CachedTokensField[] = ["prompt_tokens_details.cached_tokens"];
 
 /** OpenAI itself. */
-export const openaiFlavor: OpenAIFlavor = { maxTokensParam: "max_completion_tokens" };
+export const openaiFlavor: OpenAIFlavor = {
+  maxTokensParam: "max_completion_tokens",
+  features: { responseFormats: ["json_object", "json_schema"], toolChoices: ["none", "required", "named"] },
+};
+
+/** A message in Chat Completions terms: parts as text/image_url, tool calls as function calls. */
+export function toOpenAIMessage(m: ChatMessage): Record<string, unknown> {
+  switch (m.role) {
+    case "system":
+      return { role: "system", content: m.content };
+    case "user":
+      return {
+        role: "user",
+        content: typeof m.content === "string"
+          ? m.content
+          : m.content.map((p) =>
+            p.type === "text"
+              ? { type: "text", text: p.text }
+              : { type: "image_url", image_url: { url: p.url, ...(p.detail ? { detail: p.detail } : {}) } }
+          ),
+      };
+    case "assistant":
+      if (!m.toolCalls?.length) return { role: "assistant", content: m.content };
+      return {
+        role: "assistant",
+        content: m.content || null,
+        tool_calls: functionCalls(m.toolCalls),
+      };
+    case "tool":
+      return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
+  }
+}
+
+/** tools, tool_choice and response_format as Chat Completions takes them (absent when unset). */
+export function openaiToolFields(req: ProviderRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (req.tools?.length) {
+    body.tools = req.tools.map((t) => ({
+      type: "function",
+      function: {
+        name: t.name,
+        ...(t.description ? { description: t.description } : {}),
+        ...(t.parameters ? { parameters: t.parameters } : {}),
+      },
+    }));
+  }
+  const choice = req.toolChoice;
+  if (choice !== undefined && req.tools?.length) {
+    body.tool_choice = typeof choice === "string"
+      ? choice
+      : { type: "function", function: { name: choice.name } };
+  }
+  const format = req.responseFormat;
+  if (format?.type === "json_object") body.response_format = { type: "json_object" };
+  else if (format?.type === "json_schema") {
+    const { name, description, schema, strict } = format;
+    body.response_format = {
+      type: "json_schema",
+      json_schema: {
+        name,
+        ...(description ? { description } : {}),
+        ...(schema ? { schema } : {}),
+        ...(strict !== undefined ? { strict } : {}),
+      },
+    };
+  }
+  return body;
+}
 
 function cachedTokens(u: OpenAIUsage, fields: readonly CachedTokensField[]): number {
   for (const field of fields) {
@@ -353,12 +430,15 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
   }
 
   return {
+    features: flavor.features,
+
     buildRequest(req: ProviderRequest, endpoint, stream) {
       const body: Record<string, unknown> = {
         model: req.model.apiModel,
-        messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+        messages: req.messages.map(toOpenAIMessage),
         [flavor.maxTokensParam]: req.maxOutputTokens,
         stream,
+        ...openaiToolFields(req),
       };
       if (stream && flavor.streamUsageOption !== false) body.stream_options = { include_usage: true };
       if (req.temperature !== undefined) body.temperature = req.temperature;

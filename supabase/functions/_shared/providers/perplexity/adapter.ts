@@ -25,6 +25,8 @@ export const perplexityFlavor: OpenAIFlavor = {
   streamUsageOption: false,
   citations: true,
   thinkTags: true,
+  // Structured outputs take a JSON schema (or a regex); there is no plain JSON mode, and no tools.
+  features: { responseFormats: ["json_schema"], toolChoices: [] },
 };
 
 export const perplexityAdapter: ProviderAdapter = openaiAdapter(perplexityFlavor);

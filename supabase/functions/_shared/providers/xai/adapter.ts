@@ -19,6 +19,7 @@ export const xaiFlavor: OpenAIFlavor = {
   reasoningFields: ["reasoning_content"],
   reasoningIncludedInCompletion: false,
   citations: true,
+  features: { responseFormats: ["json_object", "json_schema"], toolChoices: ["none", "required", "named"] },
 };
 
 export const xaiAdapter: ProviderAdapter = openaiAdapter(xaiFlavor);

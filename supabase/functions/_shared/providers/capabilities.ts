@@ -1,0 +1,64 @@
+// What a request asks of a model beyond plain text, and whether a model can give it: tools
+// (the catalog's `tools`), images (`vision`), a JSON mode and a tool_choice (what the provider's
+// API honours, declared by its adapter). A model that cannot is refused with a message naming
+// the capability and the model, or skipped by the router, never called to fail or to ignore it.
+
+import type { ChatModel } from "../catalog/index.ts";
+import { providerInfo } from "./registry.ts";
+import type { ChatMessage, ResponseFormat, ToolChoice, ToolDefinition } from "./types.ts";
+import { imagesOf } from "./types.ts";
+
+export interface RequestNeeds {
+  /** Tools offered, or tool calls and results in the history. */
+  tools: boolean;
+  /** Image parts in the messages. */
+  images: boolean;
+  jsonMode?: "json_object" | "json_schema";
+  /** A tool_choice other than "auto". */
+  toolChoice?: "none" | "required" | "named";
+}
+
+export function needsOf(req: {
+  messages: readonly ChatMessage[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  responseFormat?: ResponseFormat;
+}): RequestNeeds {
+  const history = req.messages.some((m) =>
+    m.role === "tool" || (m.role === "assistant" && m.toolCalls?.length)
+  );
+  const choice = req.toolChoice;
+  const format = req.responseFormat?.type;
+  return {
+    tools: !!req.tools?.length || history,
+    images: req.messages.some((m) => m.role === "user" && imagesOf(m.content).length > 0),
+    ...(format === "json_object" || format === "json_schema" ? { jsonMode: format } : {}),
+    ...(choice === undefined || choice === "auto" || !req.tools?.length
+      ? {}
+      : { toolChoice: typeof choice === "object" ? "named" as const : choice }),
+  };
+}
+
+/** Why the model cannot serve a request with these needs, or null when it can. */
+export function unmetNeed(model: ChatModel, needs: RequestNeeds): string | null {
+  const has = (c: string) => (model.capabilities as readonly string[]).includes(c);
+  if (needs.tools && !has("tools")) return `Model ${model.id} does not support tools (function calling)`;
+  if (needs.images && !has("vision")) return `Model ${model.id} does not support image input (vision)`;
+  const features = providerInfo(model.provider).adapter.features;
+  if (needs.jsonMode && !features.responseFormats.includes(needs.jsonMode)) {
+    const supported = features.responseFormats.length
+      ? `; it supports ${features.responseFormats.join(", ")}`
+      : ` (${model.provider} has no JSON mode)`;
+    return `Model ${model.id} does not support response_format ${needs.jsonMode}${supported}`;
+  }
+  if (needs.toolChoice && !features.toolChoices.includes(needs.toolChoice)) {
+    const what = needs.toolChoice === "named" ? "a named function" : `"${needs.toolChoice}"`;
+    return `Model ${model.id} does not support tool_choice ${what} (${model.provider})`;
+  }
+  return null;
+}
+
+/** The capability names a request needs, for the router's `required` list. */
+export function requiredCapabilities(needs: RequestNeeds): ("tools" | "vision")[] {
+  return [...(needs.tools ? ["tools" as const] : []), ...(needs.images ? ["vision" as const] : [])];
+}

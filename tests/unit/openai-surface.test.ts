@@ -1,0 +1,263 @@
+// The OpenAI surface's pieces without a stack: the request mapping (toChatBody), capability
+// checks, the worst case's counting of tools and images, the router's respect for them, and the
+// answer format's tool-call chunks (driven through the real stream with normalized events).
+
+import assert from "node:assert/strict";
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import { CompletionRequest, toChatBody } from "../../supabase/functions/_shared/openai/schema.ts";
+import { openaiFormat } from "../../supabase/functions/_shared/openai/format.ts";
+import { chatStream } from "../../supabase/functions/_shared/chat/stream.ts";
+import type { ChatContext } from "../../supabase/functions/_shared/chat/pipeline.ts";
+import { needsOf, unmetNeed } from "../../supabase/functions/_shared/providers/capabilities.ts";
+import { CHAT_MODELS, type ChatModel, findModel } from "../../supabase/functions/_shared/catalog/index.ts";
+import {
+  estimatePromptTokens,
+  estimateTokens,
+  TOOLS_OVERHEAD_TOKENS,
+} from "../../supabase/functions/_shared/tokens.ts";
+import { decide } from "../../supabase/functions/_shared/router/index.ts";
+import { ApiError } from "../../supabase/functions/_shared/http/errors.ts";
+import type { ProviderEvent } from "../../supabase/functions/_shared/providers/types.ts";
+
+const model = (id: string) => findModel(id) as ChatModel;
+const TOOL = {
+  type: "function",
+  function: { name: "get_time", parameters: { type: "object", properties: {} } },
+};
+const map = (raw: Record<string, unknown>) => toChatBody(CompletionRequest.parse({ model: "auto", ...raw }));
+
+Deno.test("toChatBody: parts, tool calls and results, tools, tool_choice and response_format", () => {
+  const body = map({
+    messages: [
+      { role: "developer", content: [{ type: "text", text: "Be brief." }] },
+      {
+        role: "user",
+        content: [{ type: "text", text: "Hi" }, {
+          type: "image_url",
+          image_url: { url: "https://x.test/a.png" },
+        }],
+      },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ id: "c1", type: "function", function: { name: "get_time", arguments: "{}" } }],
+      },
+      { role: "tool", tool_call_id: "c1", content: [{ type: "text", text: "noon" }] },
+    ],
+    tools: [TOOL],
+    tool_choice: { type: "function", function: { name: "get_time" } },
+    response_format: { type: "json_schema", json_schema: { name: "t", schema: { type: "object" } } },
+  });
+  assert.deepEqual(body.messages, [
+    { role: "system", content: "Be brief." },
+    { role: "user", content: [{ type: "text", text: "Hi" }, { type: "image", url: "https://x.test/a.png" }] },
+    { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "get_time", arguments: "{}" }] },
+    { role: "tool", content: "noon", toolCallId: "c1" },
+  ]);
+  assert.deepEqual(body.tools, [{ name: "get_time", parameters: { type: "object", properties: {} } }]);
+  assert.deepEqual(body.toolChoice, { name: "get_time" });
+  assert.deepEqual(body.responseFormat, { type: "json_schema", name: "t", schema: { type: "object" } });
+  assert.equal(body.cache, undefined, "the response cache's default rule applies (temperature 0)");
+  // tool_choice none without tools means nothing; text format is no format.
+  const plain = map({
+    messages: [{ role: "user", content: "x" }],
+    tool_choice: "none",
+    response_format: { type: "text" },
+  });
+  assert.equal(plain.toolChoice, undefined);
+  assert.equal(plain.responseFormat, undefined);
+});
+
+Deno.test("toChatBody: clear 400s for what cannot be honoured", () => {
+  const refuses = (raw: Record<string, unknown>, pattern: RegExp) =>
+    assert.throws(
+      () => map(raw),
+      (e) => e instanceof ApiError && e.status === 400 && pattern.test(e.message),
+    );
+  const user = { role: "user", content: "x" };
+  refuses(
+    { messages: [{ role: "user", content: [{ type: "input_audio", input_audio: {} }] }] },
+    /input_audio are not supported/,
+  );
+  refuses({
+    messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "javascript:alert(1)" } }] }],
+  }, /http\(s\) or a base64/);
+  refuses(
+    { messages: [user, { role: "tool", tool_call_id: "nope", content: "x" }] },
+    /must answer a tool call/,
+  );
+  refuses({ messages: [user], tool_choice: "required" }, /needs tools/);
+  refuses(
+    { messages: [user], tools: [TOOL], tool_choice: { type: "function", function: { name: "x" } } },
+    /not among the tools/,
+  );
+  refuses({ messages: [user], tools: [TOOL, TOOL] }, /unique/);
+  refuses({ messages: [user, { role: "assistant", content: "ok" }] }, /last message must be/);
+});
+
+Deno.test("capabilities: tools, vision, JSON modes and tool_choice per model and provider", () => {
+  const needs = (raw: Record<string, unknown>) => needsOf(map(raw));
+  const ask = [{ role: "user", content: "x" }];
+  const withTools = needs({ messages: ask, tools: [TOOL], tool_choice: "required" });
+  assert.deepEqual(withTools, { tools: true, images: false, toolChoice: "required" });
+  assert.equal(unmetNeed(model("gpt-4o-mini"), withTools), null);
+  assert.match(unmetNeed(model("sonar"), withTools)!, /sonar does not support tools/);
+  assert.match(
+    unmetNeed(model("qwen-plus"), withTools)!,
+    /qwen-plus does not support tool_choice "required"/,
+  );
+  const image = needs({
+    messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x/a.png" } }] }],
+  });
+  assert.match(unmetNeed(model("claude-3-5-haiku"), image)!, /does not support image input \(vision\)/);
+  assert.equal(unmetNeed(model("claude-haiku-4-5"), image), null);
+  const json = needs({ messages: ask, response_format: { type: "json_object" } });
+  assert.match(unmetNeed(model("claude-haiku-4-5"), json)!, /anthropic has no JSON mode/);
+  assert.match(unmetNeed(model("sonar"), json)!, /supports json_schema/);
+  assert.equal(unmetNeed(model("deepseek-chat"), json), null);
+  // Tool calls in the history need a tools model even without tools offered.
+  const history = needs({
+    messages: [ask[0], {
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: "a", type: "function", function: { name: "f", arguments: "{}" } }],
+    }, { role: "tool", tool_call_id: "a", content: "1" }],
+  });
+  assert.equal(history.tools, true);
+  // Every vision model states what one image can cost at worst.
+  for (const m of CHAT_MODELS) {
+    if (m.capabilities.includes("vision")) assert.ok(m.imageInputTokens! > 0, m.id);
+  }
+});
+
+Deno.test("the worst case counts tool definitions (with their overhead), tool calls and schemas", () => {
+  const messages = [{ role: "user" as const, content: "What time is it?" }];
+  const base = estimatePromptTokens(messages);
+  const tools = [{
+    name: "get_time",
+    description: "The time now",
+    parameters: { type: "object", properties: {} },
+  }];
+  assert.equal(
+    estimatePromptTokens(messages, { tools }),
+    base + TOOLS_OVERHEAD_TOKENS + estimateTokens(JSON.stringify(tools)),
+  );
+  const schema = { type: "object", properties: { a: { type: "string" } } };
+  assert.equal(
+    estimatePromptTokens(messages, { responseFormat: { type: "json_schema", name: "s", schema } }),
+    base + estimateTokens(JSON.stringify(schema)),
+  );
+  const call = { id: "call_1", name: "get_time", arguments: '{"zone":"UTC"}' };
+  assert.equal(
+    estimatePromptTokens([...messages, { role: "assistant", content: "", toolCalls: [call] }]),
+    base + 4 + estimateTokens(call.id) + estimateTokens(call.name) + estimateTokens(call.arguments),
+  );
+});
+
+Deno.test("the router: a request with tools gets a tools model, and research needs no web search then", () => {
+  const messages = [{ role: "user", content: "Search the latest news about the election results today" }];
+  const without = decide({ messages, isAvailable: () => true });
+  assert.ok(without.required.includes("web_search"));
+  const withTools = decide({ messages, needsCapabilities: ["tools"], isAvailable: () => true });
+  assert.ok(withTools.required.includes("tools") && !withTools.required.includes("web_search"));
+  assert.ok(withTools.ranked.length > 0);
+  assert.ok(withTools.ranked.every((r) => r.model.capabilities.includes("tools" as never)));
+});
+
+function context(): ChatContext {
+  return {
+    requestId: "req",
+    body: { messages: [], stream: true, fallback: true },
+    model: model("gemini-2.5-flash"),
+    fallbacks: [],
+    conversationId: null,
+    messageId: "m",
+    routing: { selection: "explicit", reason: "test" },
+    headers: {},
+    promptTokens: () => 10,
+    startedAt: 0,
+  };
+}
+
+async function streamed(events: ProviderEvent[]) {
+  let outcome: { toolCalls: unknown[]; finishReason: string | null } | undefined;
+  const body = chatStream(
+    context(),
+    openaiFormat(true),
+    true,
+    (async function* () {
+      yield* events;
+    })(),
+    {
+      onEnd: (o) => (outcome = o),
+      abortUpstream: () => {},
+      billedUsage: (reported) => reported ?? { inputTokens: 1, outputTokens: 1 },
+    },
+  );
+  const chunks = [];
+  for await (
+    const e of body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream())
+  ) {
+    chunks.push(e.data === "[DONE]" ? e.data : JSON.parse(e.data));
+  }
+  return { chunks, outcome: outcome! };
+}
+
+Deno.test("streamed tool calls in OpenAI's chunks: role with the first call, ids made for id-less calls", async () => {
+  // A Gemini-like answer: two whole calls without ids, finish STOP.
+  const { chunks, outcome } = await streamed([
+    { type: "tool_call", call: { index: 0, name: "get_time", arguments: "{}" } },
+    { type: "tool_call", call: { index: 1, name: "get_weather", arguments: '{"city":"Paris"}' } },
+    { type: "finish", reason: "STOP" },
+    { type: "usage", usage: { inputTokens: 10, outputTokens: 7 } },
+  ]);
+  const deltas = chunks.filter((c) => c !== "[DONE]" && c.choices.length).map((c) => c.choices[0]);
+  const id0 = deltas[0].delta.tool_calls[0].id;
+  assert.match(id0, /^call_[0-9a-f]{24}$/);
+  assert.deepEqual(deltas[0].delta, {
+    role: "assistant",
+    content: null,
+    tool_calls: [{ index: 0, id: id0, type: "function", function: { name: "get_time", arguments: "" } }],
+    refusal: null,
+  });
+  assert.deepEqual(deltas[1].delta, { tool_calls: [{ index: 0, function: { arguments: "{}" } }] });
+  assert.equal(deltas[2].delta.tool_calls[0].index, 1);
+  assert.equal(deltas[2].delta.tool_calls[0].function.name, "get_weather");
+  assert.notEqual(deltas[2].delta.tool_calls[0].id, id0);
+  assert.deepEqual(deltas.at(-1), { index: 0, delta: {}, logprobs: null, finish_reason: "tool_calls" });
+  assert.equal(chunks.at(-1), "[DONE]");
+  assert.deepEqual(chunks.at(-2).usage, {
+    prompt_tokens: 10,
+    completion_tokens: 7,
+    total_tokens: 17,
+    cost: chunks.at(-2).usage.cost,
+  });
+  assert.deepEqual(outcome.toolCalls.map((c) => (c as { name: string }).name), ["get_time", "get_weather"]);
+  assert.equal(outcome.finishReason, "STOP");
+
+  // A text answer opens with the role and empty content, as OpenAI's streams do.
+  const text = await streamed([{ type: "text", text: "Hi" }, { type: "finish", reason: "stop" }]);
+  assert.deepEqual(text.chunks[0].choices[0].delta, { role: "assistant", content: "", refusal: null });
+  assert.deepEqual(text.chunks[1].choices[0].delta, { content: "Hi" });
+});
+
+Deno.test("a JSON answer with only tool calls has content null and finish_reason tool_calls", () => {
+  const json = openaiFormat(false).json(context(), {
+    text: "",
+    reasoning: null,
+    citations: [],
+    toolCalls: [{ id: "c", name: "f", arguments: "{}" }],
+    finishReason: "end_turn",
+    inputTokens: 1,
+    outputTokens: 2,
+    cost: "0.1",
+    simulated: true,
+  }) as { choices: { message: Record<string, unknown>; finish_reason: string }[] };
+  assert.deepEqual(json.choices[0].message, {
+    role: "assistant",
+    content: null,
+    refusal: null,
+    tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }],
+  });
+  assert.equal(json.choices[0].finish_reason, "tool_calls");
+});
