@@ -176,6 +176,7 @@ function context(): ChatContext {
     headers: {},
     promptTokens: () => 10,
     startedAt: 0,
+    attempts: [],
   };
 }
 
