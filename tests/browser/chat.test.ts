@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
 import { closeDatabase, database } from "../support/users.ts";
+import { stack } from "../support/stack.ts";
 import {
   backgroundLuminance,
-  type Client,
   eventually,
   focusedId,
   launch,
@@ -340,6 +340,13 @@ Deno.test({
           assert.equal(await badge.getAttribute("aria-label"), `${shown} plan`);
         }
         assert.equal(await page.locator("#quota-meter").isHidden(), true, "no meter without a cap");
+        // The avatar: the initial of the name, or the profile's picture when it has one.
+        assert.equal(await page.locator("#avatar").textContent(), "W");
+        const picture = `${stack().webUrl}/favicon.svg`;
+        await database()`update public.profiles set avatar_url = ${picture} where id = ${id}`;
+        await page.reload();
+        await page.locator(`#avatar img[src="${picture}"]`).waitFor();
+        assert.equal(await page.locator("#account-email").textContent(), client.email);
         await screenshot(page, "tier-enterprise");
         noPageErrors(client);
         await page.context().close();

@@ -2,7 +2,7 @@
 // warnings and the blocked state at 100 %), what I spent, and whether live updates are connected.
 
 import { type UserContext } from "./api.ts";
-import { $, type Account, type Connection, nameOf, on, state } from "./state.ts";
+import { $, type Account, type Connection, el, nameOf, on, state } from "./state.ts";
 
 const TIERS: Record<string, string> = { free: "Free", pro: "Pro", team: "Team", enterprise: "Enterprise" };
 const NEXT_TIER: Record<string, string> = { free: "Pro", pro: "Team", team: "Enterprise" };
@@ -80,8 +80,15 @@ export function whenBlockedChanges(fn: (blocked: boolean) => void) {
 export function renderAccount(a: Account) {
   $("account-email").textContent = a.user.email;
   const name = nameOf(a.profile?.displayName, a.user.email);
-  $("avatar").textContent = name.slice(0, 1).toUpperCase();
-  $("avatar").title = name;
+  const avatar = $("avatar");
+  avatar.title = name;
+  const url = a.profile?.avatarUrl;
+  // The picture when the profile has one (http(s), checked by the API), else the initial.
+  if (url && /^https?:\/\//i.test(url)) {
+    if (avatar.querySelector("img")?.getAttribute("src") !== url) {
+      avatar.replaceChildren(el("img", { src: url, alt: "", referrerPolicy: "no-referrer" }));
+    }
+  } else avatar.textContent = name.slice(0, 1).toUpperCase();
   renderTier(a.subscription.tier);
   renderQuota(a.subscription.tier, a.quota.monthlyQuota, a.quota.remaining, a.quota.periodEnd);
   $("account-cost").textContent = `Session ${formatUsd(a.cost.session)} · Total ${formatUsd(a.cost.total)}`;
