@@ -6,9 +6,12 @@
 import * as esbuild from "esbuild";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { gzipSync } from "node:zlib";
 
 const WEB = fromFileUrl(new URL(".", import.meta.url));
 const STATIC = ["index.html", "style.css", "favicon.svg"];
+/** The budget for the JavaScript a visitor downloads (gzipped, supabase-js included). */
+export const JS_BUDGET_GZIP_BYTES = 100 * 1024;
 
 export async function buildWeb(): Promise<string> {
   const dist = join(WEB, "dist");
@@ -34,6 +37,19 @@ export async function buildWeb(): Promise<string> {
   return dist;
 }
 
+/** The shipped JavaScript's size, raw and gzipped (as a static host would serve it). */
+export async function bundleSize(dist = join(WEB, "dist")): Promise<{ bytes: number; gzipBytes: number }> {
+  const js = await Deno.readFile(join(dist, "app.js"));
+  return { bytes: js.length, gzipBytes: gzipSync(js, { level: 9 }).length };
+}
+
 if (import.meta.main) {
-  console.log(`built ${await buildWeb()}`);
+  const dist = await buildWeb();
+  const { bytes, gzipBytes } = await bundleSize(dist);
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+  console.log(
+    `built ${dist}: app.js ${kb(bytes)}, ${kb(gzipBytes)} gzipped ` +
+      `(budget ${kb(JS_BUDGET_GZIP_BYTES)}${gzipBytes > JS_BUDGET_GZIP_BYTES ? ", OVER BUDGET" : ""})`,
+  );
+  if (gzipBytes > JS_BUDGET_GZIP_BYTES) Deno.exit(1);
 }

@@ -6,14 +6,18 @@
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
 import { closeDatabase, database } from "../support/users.ts";
+import { stack } from "../support/stack.ts";
 import {
-  type Client,
+  backgroundLuminance,
   eventually,
+  focusedId,
   launch,
   noPageErrors,
   screenshot,
   sendAndWait,
   signedUp,
+  textMatches,
+  unlabelledControls,
 } from "./helpers.ts";
 
 async function userId(email: string): Promise<string> {
@@ -85,14 +89,7 @@ Deno.test({
           assert.ok(((await last.locator(".content").textContent()) ?? "").length >= partial.length);
           assert.equal(await page.locator("#stop").isHidden(), true, "Stop goes away");
           assert.equal(await page.getByRole("button", { name: "Send" }).isEnabled(), true);
-          assert.equal(
-            await page.evaluate(() =>
-              (globalThis as unknown as { document: { activeElement: { id: string } } }).document
-                .activeElement.id
-            ),
-            "prompt",
-            "focus returns to the composer",
-          );
+          assert.equal(await focusedId(page), "prompt", "focus returns to the composer");
 
           // Regenerate replaces the last answer with a new one.
           await page.getByRole("button", { name: "Regenerate" }).click();
@@ -164,7 +161,10 @@ Deno.test({
           await page.getByRole("textbox", { name: "Message" }).waitFor();
           await page.locator("#conversation-list li").first().waitFor();
           assert.equal(await page.getByRole("switch", { name: "Smart router" }).isChecked(), false);
-          assert.equal(await page.locator("#model").inputValue(), pick);
+          await eventually(
+            async () => (await page.locator("#model").inputValue()) === pick ? true : undefined,
+            "the saved model chosen in the dropdown once the catalog loaded",
+          );
           await page.locator("#messages li.assistant").first().waitFor();
           assert.match((await page.locator("#messages li.user").first().textContent()) ?? "", /Hi there/);
           assert.match(
@@ -194,11 +194,7 @@ Deno.test({
       await t.step("keyboard only: validation, Shift+Enter, IME Enter, Enter sends", async () => {
         const client = await signedUp(browser, "web-keys");
         const { page } = client;
-        const focused = () =>
-          page.evaluate(() =>
-            (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement
-              .id
-          );
+        const focused = () => focusedId(page);
         assert.equal(await focused(), "prompt", "the composer has focus after signing in");
         await page.keyboard.press("Enter");
         await page.locator("#chat-error").getByText("Type a message first.").waitFor();
@@ -245,6 +241,10 @@ Deno.test({
             }),
           );
         }
+        assert.deepEqual(await unlabelledControls(page), [], "every control has a name");
+        await page.getByRole("button", { name: "Share" }).click();
+        assert.deepEqual(await unlabelledControls(page), [], "the share panel's controls too");
+        await page.getByRole("button", { name: "Share" }).click();
         for (
           const id of [
             "new-conversation",
@@ -284,7 +284,7 @@ Deno.test({
           const prompt = page.getByRole("textbox", { name: "Message" });
           await prompt.fill("One more please");
           await prompt.press("Enter");
-          await page.locator("#chat-error").getByText(/monthly quota is used up/).waitFor();
+          await textMatches(page.locator("#chat-error"), /monthly quota is used up/);
           await banner.getByText("Monthly quota used up.").waitFor();
           assert.equal(await prompt.inputValue(), "One more please", "the message is kept to send later");
           assert.equal(await page.locator("#messages li").count(), 0, "nothing was sent");
@@ -300,10 +300,72 @@ Deno.test({
           await banner.getByText("Monthly quota used up.").waitFor();
           assert.equal(await page.getByRole("button", { name: "Send" }).isDisabled(), true);
           await screenshot(page, "quota-blocked");
+
+          // Using up the quota through the page: the last request is answered, and the page is
+          // blocked from that answer on (its response says 0 left), without a reload.
+          await setCounters(client.email, { month: 99 });
+          await page.reload();
+          await page.locator("#account-quota").getByText("1 / 100 requests left").waitFor();
+          assert.equal(await banner.getByText("Monthly quota used up.").count(), 0);
+          const lastReply = await sendAndWait(page, "My last request this month");
+          assert.match((await lastReply.locator(".content").textContent()) ?? "", /My last request/);
+          await page.locator("#account-quota").getByText("0 / 100 requests left").waitFor();
+          await banner.getByText("Monthly quota used up.").waitFor();
+          assert.equal(await page.locator("#quota-meter").getAttribute("data-level"), "blocked");
+          assert.equal(await page.getByRole("button", { name: "Send" }).isDisabled(), true);
+          assert.equal(await page.locator("#regenerate").isHidden(), true, "no regenerating when blocked");
           noPageErrors(client);
           await page.context().close();
         },
       );
+
+      await t.step("the tier badge names the plan; Enterprise is unlimited", async () => {
+        const client = await signedUp(browser, "web-tier");
+        const { page } = client;
+        const badge = page.locator("#account-tier");
+        assert.equal(await badge.innerText(), "Free");
+        assert.equal(await badge.getAttribute("aria-label"), "Free plan");
+        const id = await userId(client.email);
+        for (
+          const [tier, shown, quota] of [
+            ["pro", "Pro", "10,000 / 10,000 requests left"],
+            ["team", "Team", "100,000 / 100,000 requests left"],
+            ["enterprise", "Enterprise", "Unlimited requests"],
+          ]
+        ) {
+          await database()`select public.set_user_tier(${id}, ${tier})`;
+          await page.reload();
+          await page.locator("#account-quota").getByText(quota).waitFor();
+          assert.equal(await badge.innerText(), shown);
+          assert.equal(await badge.getAttribute("aria-label"), `${shown} plan`);
+        }
+        assert.equal(await page.locator("#quota-meter").isHidden(), true, "no meter without a cap");
+        // The avatar: the initial of the name, or the profile's picture when it has one.
+        assert.equal(await page.locator("#avatar").textContent(), "W");
+        const picture = `${stack().webUrl}/favicon.svg`;
+        await database()`update public.profiles set avatar_url = ${picture} where id = ${id}`;
+        await page.reload();
+        await page.locator(`#avatar img[src="${picture}"]`).waitFor();
+        assert.equal(await page.locator("#account-email").textContent(), client.email);
+        await screenshot(page, "tier-enterprise");
+        noPageErrors(client);
+        await page.context().close();
+      });
+
+      await t.step("hostile text in a message and its reply stays text", async () => {
+        const client = await signedUp(browser, "web-hostile");
+        const { page } = client;
+        const hostile = `<img src=x onerror="document.title='owned'"> [x](javascript:alert(1))`;
+        const reply = await sendAndWait(page, hostile);
+        const user = page.locator("#messages li.user").first();
+        assert.equal(await user.textContent(), hostile, "my message is shown as typed");
+        assert.match((await reply.locator(".content").textContent()) ?? "", /<img src=x/, "quoted as text");
+        assert.equal(await page.locator("#messages img").count(), 0, "no element from the text");
+        assert.equal(await page.locator('#messages a[href^="javascript"]').count(), 0);
+        assert.equal(await page.title(), "NEXUS AI");
+        noPageErrors(client);
+        await page.context().close();
+      });
 
       await t.step("rate limit: a 429 counts down from Retry-After", async () => {
         const client = await signedUp(browser, "web-rate");
@@ -347,6 +409,8 @@ Deno.test({
             .documentElement.scrollWidth
         );
         assert.ok(scrollWidth <= 390, `no horizontal scrolling (${scrollWidth}px)`);
+        // The system's dark scheme is followed (the other contexts here are light).
+        assert.ok(await backgroundLuminance(page) < 0.2, "a dark background in dark mode");
         await screenshot(page, "phone-dark-chat");
         const menu = page.getByRole("button", { name: "Conversations" });
         await menu.click();

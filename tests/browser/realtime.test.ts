@@ -1,8 +1,8 @@
 // Shared conversations live, with two browser contexts: the owner invites a member by email, both
 // see each other's presence, the typing line, and a reply appearing for both without a reload.
 //
-// These need Supabase Realtime on the stack (/realtime/v1/websocket). Until the stand-in lands the
-// test is ignored (probed at load time, so it runs by itself once the websocket answers).
+// These need Supabase Realtime on the stack (/realtime/v1/websocket): probed at load time, the test
+// is ignored on a stack without it.
 
 import assert from "node:assert/strict";
 import { closeDatabase } from "../support/users.ts";
@@ -12,7 +12,7 @@ const available = await realtimeAvailable();
 
 Deno.test({
   name: "shared conversation live in two browsers (presence, typing, live replies)",
-  ignore: !available, // Realtime stand-in not on the stack yet
+  ignore: !available, // no Realtime on this stack
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {

@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { stack } from "../support/stack.ts";
 import { closeDatabase, database } from "../support/users.ts";
+import { backgroundLuminance, eventually, screenshot } from "./helpers.ts";
+import { bundleSize, JS_BUDGET_GZIP_BYTES } from "../../web/build.ts";
 
-const ARTIFACTS = new URL("../../.local/test-artifacts/", import.meta.url);
 const TIMEOUT = 30_000;
 
 function freshCredentials(prefix: string) {
@@ -18,26 +19,14 @@ function freshCredentials(prefix: string) {
   };
 }
 
-async function screenshot(page: Page, name: string) {
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: new URL(`${name}.png`, ARTIFACTS).pathname, fullPage: true });
-}
-
-/** Polls until fn returns a value other than undefined (for effects that happen after a response). */
-async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Opens the client in a fresh browser context (no stored session) and waits for the auth view. */
-async function openClient(browser: Browser): Promise<{ page: Page; pageErrors: Error[] }> {
+async function openClient(
+  browser: Browser,
+  onScript?: (url: string) => void,
+): Promise<{ page: Page; pageErrors: Error[] }> {
   const context = await browser.newContext({ viewport: { width: 1024, height: 720 }, colorScheme: "light" });
   const page = await context.newPage();
+  if (onScript) page.on("request", (r) => r.resourceType() === "script" && onScript(r.url()));
   page.setDefaultTimeout(TIMEOUT);
   const pageErrors: Error[] = [];
   page.on("pageerror", (e) => pageErrors.push(e));
@@ -82,6 +71,15 @@ interface InPageElement {
   querySelector(selector: string): InPageElement | null;
 }
 
+Deno.test("the shipped JavaScript is at most 100 KB gzipped, supabase-js included", async () => {
+  const { gzipBytes } = await bundleSize();
+  assert.ok(gzipBytes <= JS_BUDGET_GZIP_BYTES, `app.js is ${gzipBytes} bytes gzipped`);
+  // supabase-js is bundled (no CDN script): its Auth and Realtime clients are in the file.
+  const bundle = await Deno.readTextFile(new URL("../../web/dist/app.js", import.meta.url));
+  assert.match(bundle, /GoTrueClient/, "Auth client bundled");
+  assert.match(bundle, /phx_join/, "Realtime client bundled");
+});
+
 Deno.test({
   name: "web client in Chromium",
   sanitizeResources: false,
@@ -98,8 +96,12 @@ Deno.test({
     });
     try {
       await t.step("sign up, send Hello!, watch the reply stream in with its cost, as stored", async () => {
-        const { page, pageErrors } = await openClient(browser);
-        await screenshot(page, "auth-view");
+        const scripts: string[] = [];
+        const { page, pageErrors } = await openClient(browser, (url) => scripts.push(url));
+        // The page runs only its own bundle and its configuration: nothing from elsewhere.
+        assert.deepEqual(scripts.map((u) => new URL(u).pathname).sort(), ["/app.js", "/config.js"]);
+        assert.ok(scripts.every((u) => u.startsWith(stack().webUrl)), scripts.join(", "));
+        await screenshot(page, "auth-view", { fullPage: true });
         const creds = freshCredentials("web");
         await fillCredentials(page, creds);
         await page.getByRole("button", { name: "Create account" }).click();
@@ -110,6 +112,7 @@ Deno.test({
 
         const log = page.getByRole("log", { name: "Messages" });
         assert.equal(await log.count(), 1, "the message list is a role=log");
+        assert.ok(await backgroundLuminance(page) > 0.8, "a light background in light mode");
 
         // Record every state of the assistant message as the DOM changes.
         await page.evaluate(() => {
@@ -206,7 +209,7 @@ Deno.test({
         await page.locator("#account-quota").getByText(/\d+ \/ \d+ requests left/).waitFor();
         assert.equal(await page.locator("#account-tier").textContent(), "free");
         assert.equal(await page.locator("#chat-error").textContent(), "", "no chat error");
-        await screenshot(page, "chat-with-reply");
+        await screenshot(page, "chat-with-reply", { fullPage: true });
         assert.deepEqual(pageErrors.map(String), []);
         await page.context().close();
       });
@@ -232,7 +235,7 @@ Deno.test({
         await page.getByRole("button", { name: "Sign in" }).click();
         await alert.getByText(/invalid login credentials/i).waitFor();
         assert.equal(await page.locator("#chat-view").isHidden(), true, "a wrong password does not sign in");
-        await screenshot(page, "auth-wrong-password");
+        await screenshot(page, "auth-wrong-password", { fullPage: true });
 
         await fillCredentials(page, creds);
         await page.getByLabel("Password").press("Enter");

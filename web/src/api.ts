@@ -17,7 +17,7 @@ export class ApiError extends Error {
 }
 
 /** Keys whose JSON numbers are money: kept as their source digits, never rounded through a float. */
-const MONEY = new Set(["cost", "session", "month", "total"]);
+const MONEY = new Set(["cost", "session", "month", "total", "spendThisMonthUsd", "monthlyBudgetUsd"]);
 
 /** The server writes money as JSON numbers with exact decimal digits; keep those digits. */
 export function parseJson(text: string) {

@@ -70,6 +70,9 @@ export function renderHistory(messages: StoredMessage[], me: string, names: Map<
   }
   list().replaceChildren(fragment);
   scrollToEnd();
+  // Off-screen messages are laid out with an estimated height (content-visibility) until shown;
+  // once the last ones have their real size, the end has moved: scroll to it again.
+  requestAnimationFrame(scrollToEnd);
 }
 
 export function clearMessages() {
@@ -94,8 +97,12 @@ export function appendUser(text: string): HTMLLIElement {
   return li;
 }
 
-export function markShown(li: HTMLElement, id: string) {
-  li.dataset.id = id;
+/**
+ * A message on screen is now known by its stored id. Only remembered, not written into the DOM: the
+ * id of my own message arrives (live) while a reply streams, and nothing but the streaming message
+ * may change then.
+ */
+export function markShown(id: string) {
   shown.add(id);
 }
 
@@ -158,7 +165,10 @@ export function startAssistant(): StreamingMessage {
     li,
     text: () => answer,
     start(e) {
-      if (e.messageId) markShown(li, e.messageId);
+      if (e.messageId) {
+        li.dataset.id = e.messageId;
+        markShown(e.messageId);
+      }
       if (e.model) li.dataset.model = e.model;
       simulated = !!e.simulated;
       if (simulated) li.dataset.simulated = "true";
@@ -233,12 +243,17 @@ export function initChatView() {
     const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button[data-copy]");
     if (!button) return;
     const code = button.closest(".code-block")?.querySelector("code")?.textContent ?? "";
+    // The label says what happened (screen readers read the name, not the old aria-label).
+    const say = (text: string, label: string) => {
+      button.textContent = text;
+      button.setAttribute("aria-label", label);
+    };
     try {
       await navigator.clipboard.writeText(code);
-      button.textContent = "Copied";
+      say("Copied", "Copied");
     } catch {
-      button.textContent = "Copy failed";
+      say("Copy failed", "Copy failed");
     }
-    setTimeout(() => (button.textContent = "Copy"), 1500);
+    setTimeout(() => say("Copy", "Copy code"), 1500);
   });
 }

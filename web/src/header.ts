@@ -2,10 +2,11 @@
 // warnings and the blocked state at 100 %), what I spent, and whether live updates are connected.
 
 import { type UserContext } from "./api.ts";
-import { $, type Account, type Connection, nameOf, on, state } from "./state.ts";
+import { $, type Account, type Connection, el, nameOf, on, state } from "./state.ts";
 
 const TIERS: Record<string, string> = { free: "Free", pro: "Pro", team: "Team", enterprise: "Enterprise" };
 const NEXT_TIER: Record<string, string> = { free: "Pro", pro: "Team", team: "Enterprise" };
+const count = new Intl.NumberFormat("en-US");
 
 export type QuotaLevel = "ok" | "warn" | "critical" | "blocked";
 
@@ -20,7 +21,8 @@ export function formatUsd(value: string): string {
   const n = Number(value);
   if (n === 0) return "$0.00";
   if (n >= 0.01) return `$${n.toFixed(2)}`;
-  return `$${Number(n.toPrecision(2)).toString()}`;
+  // Never exponent notation ("$1.2e-7"): fractions of a cent with two significant digits.
+  return `$${n.toLocaleString("en-US", { maximumSignificantDigits: 2 })}`;
 }
 
 function renderQuota(tier: string, limit: number | null, remaining: number | null, periodEnd?: string) {
@@ -37,7 +39,7 @@ function renderQuota(tier: string, limit: number | null, remaining: number | nul
   const used = limit - left;
   const level = quotaLevel(used, limit);
   const pct = Math.min(100, Math.round((used / limit) * 100));
-  text.textContent = `${left} / ${limit} requests left`;
+  text.textContent = `${count.format(left)} / ${count.format(limit)} requests left`;
   meter.hidden = false;
   meter.dataset.level = level;
   meter.setAttribute("aria-valuenow", String(pct));
@@ -57,12 +59,14 @@ function renderQuota(tier: string, limit: number | null, remaining: number | nul
     banner.innerHTML = "";
     banner.append(
       Object.assign(document.createElement("strong"), { textContent: "Monthly quota used up. " }),
-      `You have used all ${limit} requests of your ${TIERS[tier] ?? tier} plan; sending is paused.` +
+      `You have used all ${count.format(limit)} requests of your ${
+        TIERS[tier] ?? tier
+      } plan; sending is paused.` +
         `${upgrade} or wait until your quota resets${resets}.`,
     );
   } else if (level !== "ok") {
     banner.textContent = `${level === "critical" ? "Almost out: " : "Heads up: "}` +
-      `${pct}% of this month's ${limit} requests used (${left} left).`;
+      `${pct}% of this month's ${count.format(limit)} requests used (${count.format(left)} left).`;
   }
   state.blocked = level === "blocked";
   onBlocked?.(state.blocked);
@@ -76,8 +80,15 @@ export function whenBlockedChanges(fn: (blocked: boolean) => void) {
 export function renderAccount(a: Account) {
   $("account-email").textContent = a.user.email;
   const name = nameOf(a.profile?.displayName, a.user.email);
-  $("avatar").textContent = name.slice(0, 1).toUpperCase();
-  $("avatar").title = name;
+  const avatar = $("avatar");
+  avatar.title = name;
+  const url = a.profile?.avatarUrl;
+  // The picture when the profile has one (http(s), checked by the API), else the initial.
+  if (url && /^https?:\/\//i.test(url)) {
+    if (avatar.querySelector("img")?.getAttribute("src") !== url) {
+      avatar.replaceChildren(el("img", { src: url, alt: "", referrerPolicy: "no-referrer" }));
+    }
+  } else avatar.textContent = name.slice(0, 1).toUpperCase();
   renderTier(a.subscription.tier);
   renderQuota(a.subscription.tier, a.quota.monthlyQuota, a.quota.remaining, a.quota.periodEnd);
   $("account-cost").textContent = `Session ${formatUsd(a.cost.session)} · Total ${formatUsd(a.cost.total)}`;

@@ -5,7 +5,16 @@
 import { createClient, type Session } from "@supabase/supabase-js";
 import { ApiError, createApi, moneyText } from "./api.ts";
 import { streamChat } from "./sse.ts";
-import { $, type Account, emit, type Member, nameOf, state, type StoredMessage } from "./state.ts";
+import {
+  $,
+  type Account,
+  emit,
+  type Member,
+  memberName,
+  nameOf,
+  state,
+  type StoredMessage,
+} from "./state.ts";
 import { applyHeaders, initHeader, whenBlockedChanges } from "./header.ts";
 import { initSidebar, loadConversations } from "./sidebar.ts";
 import { applyPreferences, chosenModel, initModels, loadModels, routingPreference } from "./models.ts";
@@ -22,6 +31,8 @@ import {
 import { clearPrompt, coolingDown, initComposer, startCooldown } from "./composer.ts";
 import { createRealtime } from "./realtime.ts";
 import { initSharing } from "./sharing.ts";
+import { closeNewKey, initKeys, loadKeys } from "./keys.ts";
+import { recentTurns } from "./context-window.ts";
 
 declare global {
   var NEXUS_CONFIG: { supabaseUrl: string; supabaseKey: string };
@@ -42,7 +53,8 @@ const chatError = $("chat-error");
 let history: { role: "user" | "assistant"; content: string }[] = [];
 /** My user messages not yet matched to their stored id (so the live `message` event is not shown twice). */
 let pendingOwn: { text: string; li: HTMLLIElement }[] = [];
-let names = new Map<string, string>();
+/** Authors' names for the current conversation's messages (names learned later count too). */
+const authorNames = () => new Map(state.members.map((m) => [m.userId, memberName(m.userId, m.displayName)]));
 let streaming: AbortController | null = null;
 let signedInAs: string | null = null;
 let loadSeq = 0;
@@ -69,13 +81,13 @@ const realtime = createRealtime(supabase, {
     if (m.role === "user" && m.userId === me) {
       const i = pendingOwn.findIndex((p) => p.text === m.content);
       if (i >= 0) {
-        markShown(pendingOwn[i].li, m.id);
+        markShown(m.id);
         pendingOwn.splice(i, 1);
         return;
       }
     }
     const cost = m.cost === null || m.cost === undefined ? null : moneyText(m.cost as unknown as number);
-    appendStored({ ...m, cost }, me, names);
+    appendStored({ ...m, cost }, me, authorNames());
     if (m.role === "user" || m.role === "assistant") history.push({ role: m.role, content: m.content });
     updateRegenerate();
   },
@@ -102,16 +114,40 @@ whenBlockedChanges(() => updateSendState());
 
 // ---- auth -------------------------------------------------------------------------------------
 
+/** Which screen shows: sign-in, the chat, or the keys page (#keys, a hash so any static host serves it). */
+function showView() {
+  const signedIn = signedInAs !== null;
+  const keys = signedIn && location.hash === "#keys";
+  $("auth-view").hidden = signedIn;
+  $("app-view").hidden = !signedIn || keys;
+  $("chat-view").hidden = !signedIn;
+  $("keys-view").hidden = !keys;
+  $("account").hidden = !signedIn;
+  $("menu-toggle").hidden = !signedIn || keys;
+  if (keys) $("keys-link").setAttribute("aria-current", "page");
+  else $("keys-link").removeAttribute("aria-current");
+  document.title = keys ? "API keys · NEXUS AI" : "NEXUS AI";
+}
+
+addEventListener("hashchange", () => {
+  if (signedInAs === null) return;
+  showView();
+  if (location.hash === "#keys") {
+    $("keys-title").focus();
+    loadKeys();
+  } else {
+    closeNewKey(); // shown once: leaving the page forgets it
+    prompt.focus();
+  }
+});
+
 async function showSignedIn(session: Session | null) {
-  $("auth-view").hidden = !!session;
-  $("app-view").hidden = !session;
-  $("chat-view").hidden = !session;
-  $("account").hidden = !session;
-  $("menu-toggle").hidden = !session;
   const userId = session?.user.id ?? null;
-  if (userId === signedInAs) return;
+  if (userId === signedInAs) return showView();
   signedInAs = userId;
+  showView();
   if (!session) {
+    closeNewKey();
     streaming?.abort();
     await realtime.stop();
     history = [];
@@ -125,13 +161,14 @@ async function showSignedIn(session: Session | null) {
     return;
   }
   $("account-email").textContent = session.user.email ?? "";
-  prompt.focus();
+  if (location.hash === "#keys") loadKeys();
+  else prompt.focus();
   try {
     const [account] = await Promise.all([api.get<Account>("account"), loadConversations()]);
     state.account = account;
     emit("account", account);
+    applyPreferences(account); // the router switch at once; the model list once the catalog is here
     await loadModels();
-    applyPreferences(account);
     const name = nameOf(account.profile?.displayName, account.user.email);
     await realtime.start({ id: account.user.id, name }, session.access_token);
     const last = localStorage.getItem(LAST_CONVERSATION);
@@ -180,7 +217,6 @@ async function loadMembersAndNames() {
 }
 
 function applyMembers(members: Member[]) {
-  names = new Map(members.map((m) => [m.userId, m.displayName || "Member"]));
   state.members = members;
   emit("members", members);
 }
@@ -206,7 +242,7 @@ async function selectConversation(id: string | null) {
       );
       if (seq !== loadSeq) return; // another conversation was selected meanwhile
       applyMembers(data.members);
-      renderHistory(data.messages, state.account?.user.id ?? "", names);
+      renderHistory(data.messages, state.account?.user.id ?? "", authorNames());
       history = data.messages
         .filter((m) => (m.role === "user" || m.role === "assistant") && m.content)
         .map((m) => ({ role: m.role as "user" | "assistant", content: m.content }));
@@ -249,7 +285,7 @@ async function send(text: string | null) {
   const startedIn = state.current;
   try {
     const events = streamChat(api, {
-      messages: history,
+      messages: recentTurns(history),
       conversationId: state.current ?? undefined,
       model: chosenModel(),
       routing: routingPreference(),
@@ -329,5 +365,6 @@ initChatView();
 initSidebar(api, (id) => selectConversation(id));
 initModels(api);
 initSharing(api, loadMembersAndNames);
+initKeys(api, supabaseUrl);
 initComposer((text) => send(text), () => realtime.typing());
 prompt.addEventListener("blur", () => realtime.stoppedTyping());

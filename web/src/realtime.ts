@@ -38,15 +38,44 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
   let lastTypingSent = 0;
   let typingTimer: ReturnType<typeof setInterval> | undefined;
 
+  /** The last subscribe status of each channel I hold (a channel I let go of is removed first). */
+  const statuses = new Map<RealtimeChannel, string>();
+
   function setConnection(c: Connection) {
     emit("connection", c);
   }
 
-  /** Channel status → the indicator; errors and timeouts are retried by supabase-js (reconnecting). */
-  function track(status: string) {
-    if (status === "SUBSCRIBED") setConnection("connected");
-    else if (status === "CHANNEL_ERROR" || status === "TIMED_OUT") setConnection("reconnecting");
-    else if (status === "CLOSED" && me) setConnection("reconnecting");
+  /**
+   * The indicator sums up the channels I hold: live when all are subscribed, reconnecting while any
+   * is in error (supabase-js rejoins it), connecting before the first join. A channel closed because
+   * I left it (another conversation) is not a lost connection, so it no longer counts.
+   */
+  function track(channel: RealtimeChannel) {
+    return (status: string) => {
+      if (!statuses.has(channel)) return; // let go of: its CLOSED says nothing about the connection
+      statuses.set(channel, status);
+      const all = [...statuses.values()];
+      if (all.some((s) => s === "CHANNEL_ERROR" || s === "TIMED_OUT" || s === "CLOSED")) {
+        setConnection("reconnecting");
+      } else if (all.every((s) => s === "SUBSCRIBED")) setConnection("connected");
+      else setConnection("connecting");
+    };
+  }
+
+  /** Subscribes a channel, counting it in the indicator until it is let go of. */
+  function hold(channel: RealtimeChannel, onStatus?: (status: string) => void) {
+    statuses.set(channel, "JOINING");
+    const update = track(channel);
+    channel.subscribe((status) => {
+      update(status);
+      onStatus?.(status);
+    });
+    return channel;
+  }
+
+  async function letGo(channel: RealtimeChannel) {
+    statuses.delete(channel);
+    await supabase.removeChannel(channel);
   }
 
   function emitTyping() {
@@ -64,8 +93,8 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
       userChannel = supabase.channel(`user:${user.id}`, { config: { private: true } })
         .on("broadcast", { event: "quota" }, ({ payload }) => handlers.onQuota(payload as QuotaEvent))
         .on("broadcast", { event: "conversation_added" }, () => handlers.onConversationsChanged())
-        .on("broadcast", { event: "conversation_removed" }, () => handlers.onConversationsChanged())
-        .subscribe(track);
+        .on("broadcast", { event: "conversation_removed" }, () => handlers.onConversationsChanged());
+      hold(userChannel);
       typingTimer = setInterval(emitTyping, 1_000);
     },
 
@@ -73,7 +102,7 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
       me = null;
       clearInterval(typingTimer);
       await this.leave();
-      if (userChannel) await supabase.removeChannel(userChannel);
+      if (userChannel) await letGo(userChannel);
       userChannel = null;
       setConnection("offline");
     },
@@ -85,13 +114,15 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
       if (!conversationId || !me) return;
       roomId = conversationId;
       const self = me;
-      room = supabase.channel(`conversation:${conversationId}`, {
+      const channel = supabase.channel(`conversation:${conversationId}`, {
         config: { private: true, presence: { key: self.id }, broadcast: { self: false } },
       });
-      room
+      room = channel;
+      channel
         .on("presence", { event: "sync" }, () => {
+          if (channel !== room) return; // a room I am leaving
           const present = Object.entries(
-            room!.presenceState<{ userId: string; displayName: string; typing?: boolean }>(),
+            channel.presenceState<{ userId: string; displayName: string; typing?: boolean }>(),
           )
             .map(([key, metas]) => ({
               userId: key,
@@ -129,22 +160,22 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
           "broadcast",
           { event: "member_removed" },
           ({ payload }) => handlers.onMembersChanged({ ...(payload as { userId: string }), removed: true }),
-        )
-        .subscribe(async (status) => {
-          track(status);
-          if (status === "SUBSCRIBED") {
-            await room?.track({ userId: self.id, displayName: self.name, typing: false });
-          }
-        });
+        );
+      hold(channel, async (status) => {
+        if (status === "SUBSCRIBED" && channel === room) {
+          await channel.track({ userId: self.id, displayName: self.name, typing: false });
+        }
+      });
     },
 
     async leave() {
       typing.clear();
       emitTyping();
       emit("presence", []);
-      if (room) await supabase.removeChannel(room);
+      const channel = room;
       room = null;
       roomId = null;
+      if (channel) await letGo(channel);
     },
 
     /** Tells the room I am typing (at most every 2 s; others expire it after 5 s). */

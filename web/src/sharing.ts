@@ -1,12 +1,14 @@
 // Sharing a conversation: the member list (owner can remove, a member can leave), inviting by
 // email, who is here now (presence avatars) and the typing line.
 
-import type { Api } from "./api.ts";
+import type { Api, ApiError } from "./api.ts";
 import { typingLine } from "./realtime.ts";
-import { $, el, type Member, on, state } from "./state.ts";
+import { $, el, learnedNames, type Member, memberName, nameOf, on, state } from "./state.ts";
 
 let api: Api;
 let reloadMembers: () => Promise<void>;
+/** Who is in the conversation's room right now (presence), by user id. */
+let present = new Set<string>();
 
 function ownerOfCurrent(): boolean {
   return state.conversations.find((c) => c.id === state.current)?.role === "owner";
@@ -16,8 +18,14 @@ function renderMembers(members: Member[]) {
   const me = state.account?.user.id;
   const owner = ownerOfCurrent();
   $("member-list").replaceChildren(...members.map((m) => {
-    const name = m.userId === me ? "You" : m.displayName || "Member";
-    const li = el("li", {}, el("span", { textContent: `${name}${m.role === "owner" ? " (owner)" : ""}` }));
+    const name = m.userId === me ? "You" : memberName(m.userId, m.displayName);
+    const here = present.has(m.userId);
+    const li = el(
+      "li",
+      { className: here ? "here" : "" },
+      el("span", { textContent: `${name}${m.role === "owner" ? " (owner)" : ""}` }),
+      el("span", { className: "presence-note", textContent: here ? "here now" : "away" }),
+    );
     if (m.role !== "owner" && (owner || m.userId === me)) {
       const label = m.userId === me ? "Leave" : `Remove ${name}`;
       const button = el("button", {
@@ -31,7 +39,7 @@ function renderMembers(members: Member[]) {
           await api.del(`conversations/${state.current}/members/${m.userId}`);
           await reloadMembers();
         } catch (e) {
-          $("share-status").textContent = (e as Error).message;
+          $("share-error").textContent = (e as Error).message;
         }
       });
       li.append(button);
@@ -51,12 +59,17 @@ export function initSharing(theApi: Api, reload: () => Promise<void>) {
   on("members", renderMembers);
   on("current", (id) => {
     $("share-toggle").hidden = !id;
+    $("share-status").textContent = "";
+    $("share-error").textContent = "";
     if (!id) {
       $("share-panel").hidden = true;
       $("share-toggle").setAttribute("aria-expanded", "false");
     }
   });
   on("presence", (people) => {
+    present = new Set(people.map((p) => p.userId));
+    for (const p of people) learnedNames.set(p.userId, p.displayName);
+    renderMembers(state.members);
     const me = state.account?.user.id;
     $("presence").replaceChildren(...people.map((p) =>
       el("li", {
@@ -83,18 +96,34 @@ export function initSharing(theApi: Api, reload: () => Promise<void>) {
     const input = $<HTMLInputElement>("invite-email");
     const email = input.value.trim().toLowerCase();
     const status = $("share-status");
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
-      status.textContent = "Enter the email address of a NEXUS AI user.";
+    const error = $("share-error");
+    status.textContent = "";
+    error.textContent = "";
+    const fail = (message: string) => {
+      error.textContent = message;
+      input.setAttribute("aria-invalid", "true");
       input.focus();
-      return;
+    };
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+      return fail("Enter the email address of a NEXUS AI user, e.g. name@example.com.");
     }
     try {
-      await api.post(`conversations/${state.current}/members`, { email });
+      const added = await api.post<{ userId: string; displayName: string | null }>(
+        `conversations/${state.current}/members`,
+        { email },
+      );
+      learnedNames.set(added.userId, nameOf(added.displayName, email));
+      input.removeAttribute("aria-invalid");
       status.textContent = `Invited ${email}.`;
       input.value = "";
       await reloadMembers();
     } catch (err) {
-      status.textContent = (err as Error).message;
+      const e = err as ApiError;
+      fail(
+        e.status === 404 && e.code === "not_found"
+          ? `No NEXUS AI account uses ${email}. Ask them to sign up first, then invite them.`
+          : e.message,
+      );
     }
   });
 }

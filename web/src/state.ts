@@ -84,6 +84,17 @@ export function emit<K extends keyof Events>(event: K, value: Events[K]) {
   for (const fn of listeners[event] ?? []) fn(value);
 }
 
+/**
+ * Names of other users learned on the way (presence, invitations). The member list of a
+ * conversation may come without other members' names (their profiles are private to them), so
+ * these fill the gaps.
+ */
+export const learnedNames = new Map<string, string>();
+
+export function memberName(userId: string, displayName: string | null | undefined): string {
+  return displayName?.trim() || learnedNames.get(userId) || "Member";
+}
+
 /** A short display name: the profile's, else the email's local part. */
 export function nameOf(displayName: string | null | undefined, email?: string): string {
   return displayName?.trim() || email?.split("@")[0] || "Someone";

@@ -1,0 +1,199 @@
+// Sharing a conversation by email, in three browser contexts: the owner's invite form (a bad
+// address, an unknown one and your own are refused with a clear message and change nothing; an
+// existing user is added), the member list with who is here now, the invited users seeing the
+// conversation live and opening it, several people typing at once, the owner removing a member
+// (who loses it live), and the connection indicator through a dropped Realtime socket.
+
+import assert from "node:assert/strict";
+import type { WebSocketRoute } from "playwright-core";
+import { closeDatabase, database } from "../support/users.ts";
+import {
+  focusedId,
+  launch,
+  noPageErrors,
+  realtimeAvailable,
+  screenshot,
+  sendAndWait,
+  signedUp,
+} from "./helpers.ts";
+
+const available = await realtimeAvailable();
+const localPart = (email: string) => email.split("@")[0];
+
+Deno.test({
+  name: "sharing a conversation by email, members and presence",
+  ignore: !available, // needs Realtime on the stack
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const browser = await launch();
+    try {
+      const ana = await signedUp(browser, "ana");
+      const ben = await signedUp(browser, "ben");
+      const cleo = await signedUp(browser, "cleo");
+      await ana.page.locator("#connection").getByText("Live").waitFor();
+      await sendAndWait(ana.page, "Plan the team offsite");
+      const [{ id: conversationId }] = await database()`
+        select c.id from public.conversations c join auth.users u on u.id = c.owner_id
+        where u.email = ${ana.email}`;
+      const memberRows = async () =>
+        (await database()`
+          select u.email, m.role from public.conversation_members m join auth.users u on u.id = m.user_id
+          where m.conversation_id = ${conversationId} order by m.added_at`).map((r) =>
+          `${r.email}:${r.role}`
+        );
+
+      // The owner opens the share panel: just them, and the invite field has focus.
+      const share = ana.page.getByRole("button", { name: "Share" });
+      await share.click();
+      assert.equal(await share.getAttribute("aria-expanded"), "true");
+      const members = ana.page.getByRole("list", { name: "Members" });
+      await members.getByText("You (owner)").waitFor();
+      const invite = ana.page.getByRole("textbox", { name: "Invite a member" });
+      assert.equal(await focusedId(ana.page), "invite-email");
+      const error = ana.page.locator("#share-error"); // role=alert, hidden while empty
+      const status = ana.page.locator("#share-status");
+
+      // Refusals, each clear and changing nothing.
+      await invite.fill("not-an-email");
+      await invite.press("Enter");
+      await error.getByText(/Enter the email address of a NEXUS AI user/).waitFor();
+      assert.equal(await invite.getAttribute("aria-invalid"), "true");
+      const stranger = `nobody-${crypto.randomUUID().slice(0, 8)}@example.test`;
+      await invite.fill(stranger);
+      await ana.page.getByRole("button", { name: "Invite", exact: true }).click();
+      await error.getByText(`No NEXUS AI account uses ${stranger}. Ask them to sign up first`, {
+        exact: false,
+      })
+        .waitFor();
+      await invite.fill(ana.email);
+      await invite.press("Enter");
+      await error.getByText("You already own this conversation").waitFor();
+      assert.deepEqual(await memberRows(), [`${ana.email}:owner`], "no member added by a refusal");
+      assert.equal(await members.locator("li").count(), 1);
+      assert.equal(await status.textContent(), "");
+      await screenshot(ana.page, "share-unknown-email");
+
+      // An existing user: added, listed, told live (the conversation appears in Ben's list).
+      await invite.fill(ben.email.toUpperCase()); // emails are matched case-insensitively
+      await invite.press("Enter");
+      await status.getByText(`Invited ${ben.email}.`).waitFor();
+      assert.equal(await error.textContent(), "", "the earlier error is gone");
+      assert.equal(await invite.inputValue(), "", "the field is cleared for the next one");
+      await members.getByText(localPart(ben.email)).waitFor();
+      assert.deepEqual(await memberRows(), [`${ana.email}:owner`, `${ben.email}:member`]);
+      const benInAnasList = members.locator("li", { hasText: localPart(ben.email) });
+      assert.match((await benInAnasList.textContent())!, /away/, "not here until Ben opens it");
+      assert.equal(
+        await benInAnasList.getByRole("button", { name: `Remove ${localPart(ben.email)}` }).count(),
+        1,
+      );
+
+      const benEntry = ben.page.locator("#conversation-list li", { hasText: "Plan the team offsite" });
+      await benEntry.waitFor(); // no reload: the user channel said so
+      assert.match((await benEntry.textContent())!, /shared/);
+      assert.equal(
+        await benEntry.getByRole("button", { name: /^(Rename|Delete) / }).count(),
+        0,
+        "a member cannot rename or delete the owner's conversation",
+      );
+      await benEntry.getByRole("button", { name: "Plan the team offsite" }).click();
+      await ben.page.locator("#messages li.user").getByText("Plan the team offsite").waitFor();
+      await ben.page.locator("#messages li.assistant").first().waitFor();
+
+      // Presence: each sees the other in the room and in the member list.
+      await ana.page.getByRole("list", { name: "Who is here" }).getByLabel(localPart(ben.email)).waitFor();
+      await benInAnasList.getByText("here now").waitFor();
+      await ben.page.getByRole("list", { name: "Who is here" }).getByLabel(localPart(ana.email)).waitFor();
+      await ben.page.getByRole("button", { name: "Share" }).click();
+      const benMembers = ben.page.getByRole("list", { name: "Members" });
+      await benMembers.locator("li", { hasText: "(owner)" }).getByText("here now").waitFor();
+      assert.equal(await ben.page.locator("#invite-form").isHidden(), true, "only the owner invites");
+      assert.equal(await benMembers.getByRole("button", { name: "Leave" }).count(), 1);
+      await screenshot(ana.page, "share-members-present");
+
+      // Cleo too; then Ben and Cleo type at once: Ana reads both names in one polite line.
+      await invite.fill(cleo.email);
+      await invite.press("Enter");
+      await status.getByText(`Invited ${cleo.email}.`).waitFor();
+      const cleoEntry = cleo.page.locator("#conversation-list li", { hasText: "Plan the team offsite" });
+      await cleoEntry.getByRole("button", { name: "Plan the team offsite" }).click();
+      await cleo.page.locator("#messages li.assistant").first().waitFor();
+      await ana.page.getByRole("list", { name: "Who is here" }).locator("li").nth(2).waitFor();
+      const typing = ana.page.locator("#typing");
+      await ben.page.getByRole("textbox", { name: "Message" }).pressSequentially("What about");
+      await cleo.page.getByRole("textbox", { name: "Message" }).pressSequentially("I vote for");
+      await typing.getByText(/ and .* are typing…$/).waitFor();
+      const line = (await typing.textContent())!;
+      assert.ok(
+        line.includes(localPart(ben.email)) && line.includes(localPart(cleo.email)),
+        `both names: ${line}`,
+      );
+      assert.equal(await typing.getAttribute("aria-live"), "polite");
+      await screenshot(ana.page, "share-several-typing");
+
+      // Ana removes Cleo: Cleo's list loses it live, and she is no longer listed.
+      await ana.page.getByRole("button", { name: `Remove ${localPart(cleo.email)}` }).click();
+      await members.locator("li", { hasText: localPart(cleo.email) }).waitFor({ state: "detached" });
+      await cleoEntry.waitFor({ state: "detached" });
+      assert.deepEqual(await memberRows(), [`${ana.email}:owner`, `${ben.email}:member`]);
+
+      // Ben leaves the room (a new conversation): Ana's list shows him away again.
+      await ben.page.getByRole("button", { name: "+ New conversation" }).click();
+      await benInAnasList.getByText("away").waitFor();
+      for (const c of [ana, ben, cleo]) noPageErrors(c);
+    } finally {
+      await browser.close();
+      await closeDatabase();
+    }
+  },
+});
+
+Deno.test({
+  name: "the connection indicator through a dropped Realtime connection",
+  ignore: !available,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const browser = await launch();
+    try {
+      // The page's websocket goes through the test, which can cut it like a network drop would.
+      const sockets: { page: WebSocketRoute; server: WebSocketRoute }[] = [];
+      const client = await signedUp(
+        browser,
+        "web-reconnect",
+        {},
+        (context) =>
+          context.routeWebSocket(/\/realtime\/v1\/websocket/, (ws) => {
+            sockets.push({ page: ws, server: ws.connectToServer() });
+          }),
+      );
+      const { page } = client;
+      const indicator = page.getByRole("status").filter({ has: page.locator("#connection-text") });
+      await indicator.getByText("Live").waitFor();
+      await sendAndWait(page, "Stay connected"); // a conversation, so its room is joined too
+      await indicator.getByText("Live").waitFor();
+      const before = sockets.length;
+
+      // Drop it: the indicator says so at once, supabase-js reconnects, and it is live again.
+      const dropped = sockets.at(-1)!;
+      await dropped.server.close();
+      await dropped.page.close({ code: 1001, reason: "test: network drop" });
+      await indicator.getByText("Reconnecting…").waitFor();
+      assert.equal(await page.locator("#connection").getAttribute("data-state"), "reconnecting");
+      await screenshot(page, "connection-reconnecting");
+      await indicator.getByText("Live").waitFor();
+      assert.ok(sockets.length > before, "a new connection was made");
+
+      // Switching conversations is not a lost connection: it stays Live.
+      await page.getByRole("button", { name: "+ New conversation" }).click();
+      await page.locator("#chat-title").getByText("New conversation").waitFor();
+      await new Promise((r) => setTimeout(r, 300)); // the old room's close arrives after the click
+      assert.equal(await page.locator("#connection").getAttribute("data-state"), "connected");
+      noPageErrors(client);
+    } finally {
+      await browser.close();
+      await closeDatabase();
+    }
+  },
+});
