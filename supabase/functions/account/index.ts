@@ -9,6 +9,7 @@ import { asUser, db } from "../_shared/db.ts";
 import { decimalJson } from "../_shared/money.ts";
 import { AccountPatch, NewApiKey, UsageQuery } from "../_shared/account/schema.ts";
 import { newApiKey } from "../_shared/auth/api-keys.ts";
+import { asKnownUser } from "../_shared/auth/known-user.ts";
 import { quotaOf } from "../_shared/metering.ts";
 
 const app = createApp("account");
@@ -73,6 +74,13 @@ app.patch("/", requireUser, async (c) => {
 app.get("/usage", requireUser, async (c) => {
   const user = c.get("user");
   const q = parse(UsageQuery, Object.fromEntries(new URL(c.req.url).searchParams));
+  // ISO 8601 has a year 0000; Postgres has no year zero and fails the query on it (a 500).
+  for (const field of ["from", "to"] as const) {
+    if (q[field]?.startsWith("0000-")) {
+      const message = "must be in year 0001 or later";
+      throw new ApiError("invalid_request", `Invalid request: ${field}: ${message}`, [{ field, message }]);
+    }
+  }
   const from = q.from ?? null;
   const to = q.to ?? null;
   const { records, totals, groups } = await asUser(user, async (sql) => {
@@ -127,10 +135,10 @@ app.post("/keys", requireUser, async (c) => {
   const user = c.get("user");
   const body = await readJson(c.req.raw, NewApiKey);
   const { key, prefix, hash } = await newApiKey();
-  const [row] = await db()`
+  const [row] = await asKnownUser(db()`
     insert into public.api_keys (user_id, name, prefix, key_hash, monthly_budget)
     values (${user.sub}, ${body.name}, ${prefix}, ${hash}, ${body.monthlyBudgetUsd ?? null})
-    returning id, name, prefix, monthly_budget::text as monthly_budget, created_at`;
+    returning id, name, prefix, monthly_budget::text as monthly_budget, created_at`);
   const quota = await quotaOf(user.sub);
   return c.json(
     { ...presentKey({ ...row, period_spend: "0" }), key },
