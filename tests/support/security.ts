@@ -27,28 +27,31 @@ async function referencingColumns(): Promise<{ table: string; column: string; ta
   ] as { table: string; column: string; target: string }[];
 }
 
-let columns: Promise<{ table: string; column: string; target: string }[]> | undefined;
+let snapshotQuery: Promise<string> | undefined;
+
+/** One statement that fingerprints every referencing table: $1 holds the user ids. */
+async function buildSnapshotQuery(): Promise<string> {
+  const parts = (await referencingColumns()).map(({ table, column, target }) => {
+    const ids = target === "auth.users" ? "users" : "conv";
+    const key = `${table}.${column}`.replace(/'/g, "''");
+    return `select '${key}' as key, count(*)::int as n,
+              md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as digest
+            from ${table} t where t."${column.replace(/"/g, '""')}" in (select id from ${ids})`;
+  });
+  return `with users as (select unnest($1::uuid[]) as id),
+            conv as (select id from public.conversations where owner_id in (select id from users))
+          ${parts.join("\nunion all\n")}`;
+}
 
 /**
  * "table.column" → "<row count>:<md5 of the rows>" over the rows that reference the users or
- * their conversations. Any insert, update (even of a timestamp) or delete changes it.
+ * their conversations, in one round trip. Any insert, update (even of a timestamp) or delete
+ * changes it.
  */
 export async function rowSnapshot(userIds: string[]): Promise<Record<string, string>> {
-  columns ??= referencingColumns();
-  const sql = database();
-  const conversations = (await sql`
-    select id from public.conversations where owner_id = any (${userIds}::uuid[]) order by id`).map((r) =>
-    r.id
-  );
-  const snapshot: Record<string, string> = {};
-  for (const { table, column, target } of await columns) {
-    const ids = target === "auth.users" ? userIds : conversations;
-    const [row] = await sql`
-      select count(*)::int as n, md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as digest
-      from ${sql.unsafe(table)} t where ${sql(column)} = any (${ids}::uuid[])`;
-    snapshot[`${table}.${column}`] = `${row.n}:${row.digest}`;
-  }
-  return snapshot;
+  snapshotQuery ??= buildSnapshotQuery();
+  const rows = await database().unsafe(await snapshotQuery, [userIds]);
+  return Object.fromEntries(rows.map((r) => [r.key, `${r.n}:${r.digest}`]));
 }
 
 export async function assertNothingChanged(

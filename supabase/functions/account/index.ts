@@ -13,6 +13,8 @@ import { asKnownUser } from "../_shared/auth/known-user.ts";
 import { quotaOf } from "../_shared/metering.ts";
 
 const app = createApp("account");
+const EARLIEST_TIMESTAMP = Date.parse("0001-01-01T00:00:00Z");
+const LATEST_TIMESTAMP = Date.parse("9999-12-31T23:59:59.999Z");
 
 interface Summary {
   quota: QuotaSnapshot;
@@ -74,10 +76,12 @@ app.patch("/", requireUser, async (c) => {
 app.get("/usage", requireUser, async (c) => {
   const user = c.get("user");
   const q = parse(UsageQuery, Object.fromEntries(new URL(c.req.url).searchParams));
-  // ISO 8601 has a year 0000; Postgres has no year zero and fails the query on it (a 500).
+  // The driver sends a timestamp as Date#toISOString (UTC): before year 0001 that is year 0000
+  // or a negative year, after 9999 a six-digit one, and Postgres fails the query on either (a 500).
   for (const field of ["from", "to"] as const) {
-    if (q[field]?.startsWith("0000-")) {
-      const message = "must be in year 0001 or later";
+    const at = q[field] === undefined ? undefined : Date.parse(q[field]);
+    if (at !== undefined && !(at >= EARLIEST_TIMESTAMP && at <= LATEST_TIMESTAMP)) {
+      const message = "must be between 0001-01-01 and 9999-12-31 (UTC)";
       throw new ApiError("invalid_request", `Invalid request: ${field}: ${message}`, [{ field, message }]);
     }
   }
