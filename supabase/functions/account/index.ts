@@ -9,9 +9,12 @@ import { asUser, db } from "../_shared/db.ts";
 import { decimalJson } from "../_shared/money.ts";
 import { AccountPatch, NewApiKey, UsageQuery } from "../_shared/account/schema.ts";
 import { newApiKey } from "../_shared/auth/api-keys.ts";
+import { asKnownUser } from "../_shared/auth/known-user.ts";
 import { quotaOf } from "../_shared/metering.ts";
 
 const app = createApp("account");
+const EARLIEST_TIMESTAMP = Date.parse("0001-01-01T00:00:00Z");
+const LATEST_TIMESTAMP = Date.parse("9999-12-31T23:59:59.999Z");
 
 interface Summary {
   quota: QuotaSnapshot;
@@ -73,6 +76,15 @@ app.patch("/", requireUser, async (c) => {
 app.get("/usage", requireUser, async (c) => {
   const user = c.get("user");
   const q = parse(UsageQuery, Object.fromEntries(new URL(c.req.url).searchParams));
+  // The driver sends a timestamp as Date#toISOString (UTC): before year 0001 that is year 0000
+  // or a negative year, after 9999 a six-digit one, and Postgres fails the query on either (a 500).
+  for (const field of ["from", "to"] as const) {
+    const at = q[field] === undefined ? undefined : Date.parse(q[field]);
+    if (at !== undefined && !(at >= EARLIEST_TIMESTAMP && at <= LATEST_TIMESTAMP)) {
+      const message = "must be between 0001-01-01 and 9999-12-31 (UTC)";
+      throw new ApiError("invalid_request", `Invalid request: ${field}: ${message}`, [{ field, message }]);
+    }
+  }
   const from = q.from ?? null;
   const to = q.to ?? null;
   const { records, totals, groups } = await asUser(user, async (sql) => {
@@ -127,10 +139,10 @@ app.post("/keys", requireUser, async (c) => {
   const user = c.get("user");
   const body = await readJson(c.req.raw, NewApiKey);
   const { key, prefix, hash } = await newApiKey();
-  const [row] = await db()`
+  const [row] = await asKnownUser(db()`
     insert into public.api_keys (user_id, name, prefix, key_hash, monthly_budget)
     values (${user.sub}, ${body.name}, ${prefix}, ${hash}, ${body.monthlyBudgetUsd ?? null})
-    returning id, name, prefix, monthly_budget::text as monthly_budget, created_at`;
+    returning id, name, prefix, monthly_budget::text as monthly_budget, created_at`);
   const quota = await quotaOf(user.sub);
   return c.json(
     { ...presentKey({ ...row, period_spend: "0" }), key },

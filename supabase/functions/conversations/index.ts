@@ -7,6 +7,7 @@ import { readJson } from "../_shared/http/validate.ts";
 import { ApiError } from "../_shared/http/errors.ts";
 import { userContextHeaders } from "../_shared/http/user-context.ts";
 import { asUser, db } from "../_shared/db.ts";
+import { asKnownUser } from "../_shared/auth/known-user.ts";
 import { quotaOf } from "../_shared/metering.ts";
 import { decimalJson } from "../_shared/money.ts";
 import { ConversationPatch, NewConversation, NewMember, Uuid } from "../_shared/conversations/schema.ts";
@@ -47,11 +48,11 @@ app.get("/", requireUser, async (c) => {
 app.post("/", requireUser, async (c) => {
   const user = c.get("user");
   const body = await readJson(c.req.raw, NewConversation);
-  const [row] = await db()`
+  const [row] = await asKnownUser(db()`
     insert into public.conversations (owner_id, title) values (${user.sub}, ${
     body.title ?? "New conversation"
   })
-    returning id, title, owner_id, created_at, updated_at`;
+    returning id, title, owner_id, created_at, updated_at`);
   return await withContext(c, { ...camel(row), role: "owner", members: 1 }, 201);
 });
 

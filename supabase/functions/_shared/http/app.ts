@@ -85,6 +85,11 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
   app.onError(async (err, c) => {
     if (err instanceof ApiError) {
       if (err.status < 500) countRefusal(err.code);
+      // RFC 6750 §3: every 401 names the scheme, wherever the refusal was decided (a token here,
+      // an API key or a deleted user deeper in).
+      if (err.status === 401 && !("WWW-Authenticate" in err.headers)) {
+        err.headers["WWW-Authenticate"] = "Bearer";
+      }
       // Every authenticated response carries the user context, refusals included.
       const user = c.get("user");
       if (user && !("X-User-Tier" in err.headers)) {
