@@ -237,7 +237,8 @@ begin
     c := (public.admit_request(u, r, cands, false, null, 'hello', 'pgtap-08') ->> 'conversationId')::uuid;
     perform public.settle_request(r, 5, 7, 0.0005, 'pgtap', 10, 'complete', 'hi');
     r := extensions.gen_random_uuid();
-    perform public.admit_request(u, r, cands, false, c, 'again', null, '[]', 'idem-08', 'hash-08', 'cache-08');
+    perform public.admit_request(u, r, cands, false, c, 'again', null, '[]', 'idem-08', 'hash-08', 'cache-08',
+                                 '[]', extensions.gen_random_uuid());  -- made with an Auth session
     perform public.settle_request(r, 5, 7, 0.0005, 'pgtap', 10, 'complete', 'hi again', null, null, null,
                                   'cache-08');
     perform public.admit_request(u, extensions.gen_random_uuid(), cands);
