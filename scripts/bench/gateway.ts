@@ -11,6 +11,7 @@
 
 import { closedLoop, percentile, round, Sample, sorted, type Summary } from "./stats.ts";
 import type { BenchUser } from "./users.ts";
+import { log } from "./log.ts";
 
 export const TARGETS = ["direct", "nexus", "nexusViaOrigin", "portkey"] as const;
 export type TargetName = typeof TARGETS[number];
@@ -143,8 +144,8 @@ export async function benchGateway(e: GatewayEndpoints, plan: GatewayPlan): Prom
       out[key][t] = samples[t].summary();
       const s = sorted(samples[t].latencies);
       out.curves[key][t] = PERCENTILES.map((p) => round(percentile(s, p)));
-      console.log(
-        `[bench] gateway c${clients} ${t}: p50 ${out[key][t].p50Ms} ms, p99 ${out[key][t].p99Ms} ms, ` +
+      log(
+        `gateway c${clients} ${t}: p50 ${out[key][t].p50Ms} ms, p99 ${out[key][t].p99Ms} ms, ` +
           `${out[key][t].rps} req/s, ${out[key][t].errors} errors`,
       );
     }

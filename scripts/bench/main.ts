@@ -3,6 +3,7 @@
 // bench/results/latest.json, latest.md and the SVG plots beside them:
 //   router    smart router decision time (router.ts)
 //   web       the web client's gzipped size (web.ts)
+//   database  the floor under the gateway: a round trip and a durable commit (database.ts)
 //   gateway   /chat vs the provider directly vs Portkey, 1 and 50 clients (gateway.ts)
 //   streaming time to first token; N streams held open at once, memory per stream (streaming.ts)
 //   admission the admit_request RPC at 2,000 requests/s over 100 users, and its exactness
@@ -27,6 +28,8 @@ import { benchRealtime, type RealtimePlan } from "./realtime.ts";
 import { writeReport } from "./report.ts";
 import { signUpUsers } from "./users.ts";
 import { round } from "./stats.ts";
+import { elapsedSeconds, log } from "./log.ts";
+import { benchDatabaseFloor } from "./database.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -43,16 +46,19 @@ interface Plan {
   streaming: StreamingPlan;
   admission: AdmissionPlan;
   realtime: RealtimePlan;
+  /** round trips and durable commits timed for the database floor */
+  databaseRuns: number;
   /** the whole run is stopped after this long, whatever it is doing */
   watchdogSeconds: number;
 }
 
 const PLANS: Record<"quick" | "full", Plan> = {
   quick: {
-    gateway: { rounds: 2, c1Requests: 200, c50Requests: 1000, warmup: 50 },
-    streaming: { ttftRuns: 50, heldStreams: 1000, tokensPerSecond: 15 },
-    admission: { rate: 2000, seconds: 4, users: 100, connections: 16 },
+    gateway: { rounds: 2, c1Requests: 150, c50Requests: 600, warmup: 30 },
+    streaming: { ttftRuns: 40, heldStreams: 1000, tokensPerSecond: 15 },
+    admission: { rate: 2000, seconds: 3, users: 100, connections: 16 },
     realtime: { subscribers: 50, ticks: 10, roundTrips: 20 },
+    databaseRuns: 200,
     watchdogSeconds: 300,
   },
   full: {
@@ -60,13 +66,11 @@ const PLANS: Record<"quick" | "full", Plan> = {
     streaming: { ttftRuns: 200, heldStreams: 1000, tokensPerSecond: 15 },
     admission: { rate: 2000, seconds: 15, users: 100, connections: 16 },
     realtime: { subscribers: 100, ticks: 20, roundTrips: 50 },
+    databaseRuns: 500,
     watchdogSeconds: 900,
   },
 };
 const plan = PLANS[values.quick ? "quick" : "full"];
-const started = performance.now();
-const log = (msg: string) =>
-  console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${msg}`);
 
 export interface Results {
   when: string;
@@ -74,6 +78,7 @@ export interface Results {
   durationSeconds: number;
   machine: { cpus: number; cpuModel: string; loadAverage: number[] };
   gateway: ReturnType<typeof gatewayFigures>;
+  database: Awaited<ReturnType<typeof benchDatabaseFloor>>;
   streaming: Awaited<ReturnType<typeof benchTtft>> & Awaited<ReturnType<typeof benchHeldStreams>>;
   admission: Awaited<ReturnType<typeof benchAdmission>>;
   router: ReturnType<typeof benchRouter>;
@@ -90,12 +95,21 @@ const machine = {
 
 let stack: StackProcess | undefined;
 let stopPortkey: (() => Promise<void>) | undefined;
-const watchdog = setTimeout(async () => {
-  console.error(`[bench] stopped: the run took longer than ${plan.watchdogSeconds} s`);
+/** Stops what the run started (Portkey, the stack) and exits: on the watchdog or a signal. */
+async function abandon(why: string, code: number): Promise<never> {
+  console.error(`[bench] stopped: ${why}`);
   await stopPortkey?.();
   await stack?.stop();
-  Deno.exit(1);
-}, plan.watchdogSeconds * 1000);
+  Deno.exit(code);
+}
+const watchdog = setTimeout(
+  () => abandon(`the run took longer than ${plan.watchdogSeconds} s`, 1),
+  plan.watchdogSeconds * 1000,
+);
+const onSignal = { SIGINT: () => abandon("SIGINT", 130), SIGTERM: () => abandon("SIGTERM", 143) };
+for (const [signal, handler] of Object.entries(onSignal)) {
+  Deno.addSignalListener(signal as Deno.Signal, handler);
+}
 
 try {
   log("router decision time…");
@@ -120,6 +134,11 @@ try {
     // one enterprise user per client, so no per-user limit is what we measure
     const users = await signUpUsers(info, sql, 50, "enterprise");
     log("signed up 50 enterprise users");
+
+    const database = await benchDatabaseFloor(sql, plan.databaseRuns);
+    log(
+      `database floor: round trip p50 ${database.roundTripP50Ms} ms, durable commit p50 ${database.commitP50Ms} ms`,
+    );
 
     const portkey = await startPortkey();
     stopPortkey = portkey.stop;
@@ -162,9 +181,10 @@ try {
     const results: Results = {
       when: new Date().toISOString(),
       quick: values.quick!,
-      durationSeconds: Math.round((performance.now() - started) / 1000),
+      durationSeconds: Math.round(elapsedSeconds()),
       machine,
       gateway: gatewayFigures(run),
+      database,
       streaming: { ...ttft, ...held },
       admission,
       router,
@@ -183,4 +203,7 @@ try {
   clearTimeout(watchdog);
   await stopPortkey?.();
   await stack?.stop();
+  for (const [signal, handler] of Object.entries(onSignal)) {
+    Deno.removeSignalListener(signal as Deno.Signal, handler);
+  }
 }

@@ -24,7 +24,7 @@ const ratio = (a: number, b: number) => (b ? `${(a / b).toFixed(2)}×` : "—");
 const met = (ok: boolean) => (ok ? "met" : "**NOT met**");
 const sign = (x: number) => (x >= 0 ? `+${x}` : `${x}`);
 
-function gatewayTables(g: GatewayFigures): string[] {
+function gatewayTables(g: GatewayFigures, d: Results["database"]): string[] {
   const run = { c1: pick(g, "c1"), c50: pick(g, "c50") };
   const rows1 = TARGETS.map((t) => {
     const s = run.c1[t];
@@ -72,6 +72,11 @@ function gatewayTables(g: GatewayFigures): string[] {
     `Through the origin: p50 overhead ${g.viaOrigin.overheadP50Ms} ms, p99 ${g.viaOrigin.overheadP99Ms} ms, ` +
     `${g.viaOrigin.throughputVsPortkey}× Portkey. Portkey's own overhead: p50 ${g.portkeyOverheadP50Ms} ms, ` +
     `p99 ${g.portkeyOverheadP99Ms} ms.`,
+    "",
+    `The floor on this machine: a Postgres round trip takes p50 ${d.roundTripP50Ms} ms (p99 ${d.roundTripP99Ms}), ` +
+    `a durable commit (WAL flushed, synchronous_commit ${d.synchronousCommit}) p50 ${d.commitP50Ms} ms ` +
+    `(p99 ${d.commitP99Ms}). /chat commits its admission before it calls the provider, so its overhead cannot ` +
+    `go below the commit figure here.`,
     "",
     `Where /chat's time goes at 1 client (p50 of its Server-Timing phases, ms; settling runs after the answer): ${
       Object.entries(g.nexusPhasesP50Ms).map(([k, v]) => `${k} ${v}`).join(", ")
@@ -145,7 +150,7 @@ export async function writeReport(dir: string, results: Results): Promise<string
       a.exact ? "exact" : "NOT exact"
     } at ${a.rps} req/s | ${met(a.exact)} |`,
     "",
-    ...gatewayTables(g),
+    ...gatewayTables(g, results.database),
     "## Streaming",
     "",
     "Time to first token, one stream at a time, direct to the simulator vs `/chat` at the chat function:",
