@@ -1,7 +1,8 @@
 // Gateway overhead: one non-streaming chat request (gpt-4o-mini, a short unique prompt) sent to
 //   - direct:          the simulated OpenAI provider itself (the baseline);
 //   - nexus:           POST /chat at the chat function's own process (auth, admission, routing,
-//                      provider call, metering), as Portkey's single process is reached;
+//                      provider call, metering; no conversationId, so each request also stores
+//                      a new conversation and its messages), as Portkey's single process is reached;
 //   - nexusViaOrigin:  the same through the local stack's origin (its proxy and verify_jwt gate
 //                      stand in for Supabase's edge routing);
 //   - portkey:         the open-source Portkey gateway pointed at the same simulator.

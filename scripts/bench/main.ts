@@ -62,7 +62,7 @@ const PLANS: Record<"quick" | "full", Plan> = {
     watchdogSeconds: 300,
   },
   full: {
-    gateway: { rounds: 4, c1Requests: 800, c50Requests: 4000, warmup: 100 },
+    gateway: { rounds: 4, c1Requests: 600, c50Requests: 3000, warmup: 100 },
     streaming: { ttftRuns: 200, heldStreams: 1000, tokensPerSecond: 15 },
     admission: { rate: 2000, seconds: 15, users: 100, connections: 16 },
     realtime: { subscribers: 100, ticks: 20, roundTrips: 50 },

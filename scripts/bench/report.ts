@@ -47,7 +47,8 @@ function gatewayTables(g: GatewayFigures, d: Results["database"]): string[] {
     "",
     "The same non-streaming request (gpt-4o-mini, a short unique prompt) to the simulated OpenAI provider",
     "directly, to `POST /functions/v1/chat` at the chat function's own process (auth, admission, routing,",
-    "provider call and metering all on), to the same through the local stack's origin, and through the",
+    "provider call and metering all on; no conversationId, so each request also stores a new conversation",
+    "and its messages, as the API does), to the same through the local stack's origin, and through the",
     "open-source Portkey gateway pointed at the same simulator. Every answer was checked (status 200, the",
     "simulator's reply to that prompt). Targets take turns in rounds so machine noise falls on all of them.",
     "",
@@ -146,9 +147,10 @@ export async function writeReport(dir: string, results: Results): Promise<string
     `| concurrent streams held to completion | 0 errors | ${s.errors} errors, ${s.unsettled} unsettled | ${
       met(s.errors === 0 && s.unsettled === 0)
     } |`,
-    `| admission at ${a.targetRps} requests/s | exact | ${
-      a.exact ? "exact" : "NOT exact"
-    } at ${a.rps} req/s | ${met(a.exact)} |`,
+    `| admission RPC rate reached | ${a.targetRps} req/s | ${a.rps} req/s (p99 ${a.p99Ms} ms) | ${
+      met(a.rps >= a.targetRps * 0.95)
+    } |`,
+    `| admission exactness | all invariants | ${a.exact ? "exact" : "NOT exact"} | ${met(a.exact)} |`,
     "",
     ...gatewayTables(g, results.database),
     "## Streaming",
