@@ -1,367 +1,209 @@
-// `npm run bench`: gateway overhead, measured side by side in one run. The same chat request
-// goes (a) straight to the simulated OpenAI provider and (b) through POST /functions/v1/chat
-// (auth, admission, provider, metering):
-//   - non-streaming at 1 and 50 concurrent clients: p50/p99 latency, throughput, ratios;
-//   - streaming at 1 client: time to first token, direct vs through us;
-//   - 500 concurrent streams held to completion (paced at 20 tokens/s): errors, and the chat
-//     function's memory growth per open stream.
-// Writes bench/results/latest.json and latest.md. The simulator answers without pacing except
-// where a scenario sets it, so what differs is us. Bounded: fixed request counts. No
-// thresholds: figures are for watching.
+// `npm run bench [-- --quick]`: starts its own local stack (simulated providers, unpaced) and
+// the Portkey gateway, measures every figure beside its baseline in the same run, and writes
+// bench/results/latest.json, latest.md and the SVG plots beside them:
+//   router    smart router decision time (router.ts)
+//   web       the web client's gzipped size (web.ts)
+//   database  the floor under the gateway: a round trip and a durable commit (database.ts)
+//   gateway   /chat vs the provider directly vs Portkey, 1 and 50 clients (gateway.ts)
+//   streaming time to first token; N streams held open at once, memory per stream (streaming.ts)
+//   admission the admit_request RPC at 2,000 requests/s over 100 users, and its exactness
+//   realtime  broadcast fan-out and typing round trip (realtime.ts)
+// Bounded by request counts and a watchdog; everything binds 127.0.0.1 and stops by itself.
+// No thresholds: the report says which of the issue's targets are met.
 //
-// deno run -A scripts/bench/main.ts [--quick]
+// deno run -A scripts/bench/main.ts [--quick] [--api-port 25441] [--db-port 25442] [--web-port 25443]
+// (or NEXUS_BENCH_API_PORT / _DB_PORT / _WEB_PORT)
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import postgres from "postgres";
-import { createClient } from "@supabase/supabase-js";
-import { ROOT, startStack } from "../lib/stack-process.ts";
+import { ROOT, type StackProcess, startStack } from "../lib/stack-process.ts";
+import { benchRouter } from "./router.ts";
+import { benchWeb } from "./web.ts";
+import { benchGateway, gatewayFigures, type GatewayPlan } from "./gateway.ts";
+import { startPortkey } from "./portkey.ts";
+import { benchHeldStreams, benchTtft, type StreamingPlan } from "./streaming.ts";
+import { type AdmissionPlan, benchAdmission } from "./admission.ts";
+import { benchRealtime, type RealtimePlan } from "./realtime.ts";
+import { writeReport } from "./report.ts";
+import { signUpUsers } from "./users.ts";
+import { round } from "./stats.ts";
+import { elapsedSeconds, log } from "./log.ts";
+import { benchDatabaseFloor } from "./database.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { quick: { type: "boolean", default: false } } });
-const SCALE = values.quick ? 0.25 : 1;
-const SCENARIOS = [
-  { concurrency: 1, requests: Math.round(400 * SCALE), warmup: 50 },
-  { concurrency: 50, requests: Math.round(3000 * SCALE), warmup: 200 },
-];
-
-interface Figures {
-  p50Ms: number;
-  p99Ms: number;
-  rps: number;
-  errors: number;
-}
-
-/** Resident memory of the bench stack's chat function process (found below the stack's pid). */
-function chatFunctionRssKb(stackPid: number): number {
-  const children = new Map<number, number[]>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry.name)]);
-    } catch { /* exited */ }
-  }
-  for (const pid of children.get(stackPid) ?? []) {
-    try {
-      if (!Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("/functions/chat/index.ts")) continue;
-      const rss = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-      if (rss) return Number(rss[1]);
-    } catch { /* exited */ }
-  }
-  return 0;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** Runs `requests` calls of `call` with `concurrency` workers; `call(i)` returns whether it succeeded. */
-async function measure(
-  concurrency: number,
-  requests: number,
-  call: (worker: number) => Promise<boolean>,
-): Promise<Figures> {
-  const latencies: number[] = [];
-  let next = 0;
-  let errors = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
-    while (next < requests) {
-      next++;
-      const t0 = performance.now();
-      const ok = await call(worker).catch(() => false);
-      latencies.push(performance.now() - t0);
-      if (!ok) errors++;
-    }
-  }));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 100) / 100;
-  return {
-    p50Ms: round(percentile(latencies, 50)),
-    p99Ms: round(percentile(latencies, 99)),
-    rps: round(requests / seconds),
-    errors,
-  };
-}
-
-const body = (i: number) => ({
-  messages: [{ role: "user", content: `Benchmark request ${i}: say something short.` }],
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    "api-port": { type: "string", default: Deno.env.get("NEXUS_BENCH_API_PORT") ?? "25441" },
+    "db-port": { type: "string", default: Deno.env.get("NEXUS_BENCH_DB_PORT") ?? "25442" },
+    "web-port": { type: "string", default: Deno.env.get("NEXUS_BENCH_WEB_PORT") ?? "25443" },
+  },
 });
 
-console.log("[bench] starting a fresh local stack (simulated providers, no pacing)…");
-const stack = await startStack({
-  name: "bench",
-  ports: { api: "25441", db: "25442", web: "25443" },
-  env: { NEXUS_SIMULATOR_TPS: "0", NEXUS_SIMULATOR_FIRST_TOKEN_MS: "0" },
-});
-const results: Record<string, unknown> = {};
+interface Plan {
+  gateway: GatewayPlan;
+  streaming: StreamingPlan;
+  admission: AdmissionPlan;
+  realtime: RealtimePlan;
+  /** round trips and durable commits timed for the database floor */
+  databaseRuns: number;
+  /** the whole run is stopped after this long, whatever it is doing */
+  watchdogSeconds: number;
+}
+
+const PLANS: Record<"quick" | "full", Plan> = {
+  quick: {
+    gateway: { rounds: 2, c1Requests: 150, c50Requests: 600, warmup: 30 },
+    streaming: { ttftRuns: 40, heldStreams: 1000, tokensPerSecond: 15 },
+    admission: { rate: 2000, seconds: 3, users: 100, connections: 16 },
+    realtime: { subscribers: 50, ticks: 10, roundTrips: 20 },
+    databaseRuns: 200,
+    watchdogSeconds: 300,
+  },
+  full: {
+    gateway: { rounds: 4, c1Requests: 600, c50Requests: 3000, warmup: 100 },
+    streaming: { ttftRuns: 200, heldStreams: 1000, tokensPerSecond: 15 },
+    admission: { rate: 2000, seconds: 15, users: 100, connections: 16 },
+    realtime: { subscribers: 100, ticks: 20, roundTrips: 50 },
+    databaseRuns: 500,
+    watchdogSeconds: 900,
+  },
+};
+const plan = PLANS[values.quick ? "quick" : "full"];
+
+export interface Results {
+  when: string;
+  quick: boolean;
+  durationSeconds: number;
+  machine: { cpus: number; cpuModel: string; loadAverage: number[] };
+  gateway: ReturnType<typeof gatewayFigures>;
+  database: Awaited<ReturnType<typeof benchDatabaseFloor>>;
+  streaming: Awaited<ReturnType<typeof benchTtft>> & Awaited<ReturnType<typeof benchHeldStreams>>;
+  admission: Awaited<ReturnType<typeof benchAdmission>>;
+  router: ReturnType<typeof benchRouter>;
+  realtime: Awaited<ReturnType<typeof benchRealtime>>;
+  web: Awaited<ReturnType<typeof benchWeb>>;
+}
+
+const machine = {
+  cpus: navigator.hardwareConcurrency,
+  cpuModel: /model name\s*:\s*(.+)/.exec(await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))?.[1] ??
+    "unknown",
+  loadAverage: Deno.loadavg().map((x) => round(x)),
+};
+
+let stack: StackProcess | undefined;
+let stopPortkey: (() => Promise<void>) | undefined;
+/** Stops what the run started (Portkey, the stack) and exits: on the watchdog or a signal. */
+async function abandon(why: string, code: number): Promise<never> {
+  console.error(`[bench] stopped: ${why}`);
+  await stopPortkey?.();
+  await stack?.stop();
+  Deno.exit(code);
+}
+const watchdog = setTimeout(
+  () => abandon(`the run took longer than ${plan.watchdogSeconds} s`, 1),
+  plan.watchdogSeconds * 1000,
+);
+const onSignal = { SIGINT: () => abandon("SIGINT", 130), SIGTERM: () => abandon("SIGTERM", 143) };
+for (const [signal, handler] of Object.entries(onSignal)) {
+  Deno.addSignalListener(signal as Deno.Signal, handler);
+}
+
 try {
-  const { apiUrl, anonKey, dbUrl, simulators } = stack.info;
-  const sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
+  log("router decision time…");
+  const router = benchRouter();
+  log(`router: p50 ${router.p50Micros} µs, p99 ${router.p99Micros} µs`);
+  const web = await benchWeb();
+  log(`web bundle: ${web.bundleGzipKb} KB gzipped`);
 
-  // One enterprise user per client, so the per-user rate limit is not what we measure.
-  const maxConcurrency = Math.max(...SCENARIOS.map((s) => s.concurrency));
-  const tokens: string[] = [];
-  for (let i = 0; i < maxConcurrency; i++) {
-    const client = createClient(apiUrl, anonKey, {
-      auth: { persistSession: false, autoRefreshToken: false },
-    });
-    const { data, error } = await client.auth.signUp({
-      email: `bench-${i}-${Date.now()}@example.test`,
-      password: "benchmark-password",
-    });
-    if (error || !data.session) throw new Error(`signUp: ${error?.message}`);
-    await sql`select public.set_user_tier(${data.user!.id}, 'enterprise')`;
-    tokens.push(data.session.access_token);
-  }
-  await sql.end();
-
-  let n = 0;
-  const direct = async () => {
-    const res = await fetch(`${simulators.openai}/chat/completions`, {
-      method: "POST",
-      headers: { authorization: "Bearer simulated", "content-type": "application/json" },
-      body: JSON.stringify({ model: "gpt-4o-mini", max_completion_tokens: 4096, ...body(n++) }),
-    });
-    await res.arrayBuffer();
-    return res.ok;
-  };
-  const gateway = async (worker: number) => {
-    const res = await fetch(`${apiUrl}/functions/v1/chat`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${tokens[worker]}`,
-        apikey: anonKey,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ model: "gpt-4o-mini", stream: false, ...body(n++) }),
-    });
-    await res.arrayBuffer();
-    return res.ok;
-  };
-
-  const rows: string[] = [];
-  for (const s of SCENARIOS) {
-    await measure(s.concurrency, s.warmup, direct);
-    await measure(s.concurrency, s.warmup, gateway);
-    const d = await measure(s.concurrency, s.requests, direct);
-    const g = await measure(s.concurrency, s.requests, gateway);
-    results[`c${s.concurrency}`] = {
-      direct: d,
-      nexus: g,
-      overheadP50Ms: Math.round((g.p50Ms - d.p50Ms) * 100) / 100,
-      overheadP99Ms: Math.round((g.p99Ms - d.p99Ms) * 100) / 100,
-      latencyRatioP50: Math.round((g.p50Ms / d.p50Ms) * 100) / 100,
-      throughputRatio: Math.round((g.rps / d.rps) * 100) / 100,
-    };
-    rows.push(
-      `| ${s.concurrency} | direct | ${d.p50Ms} | ${d.p99Ms} | ${d.rps} | ${d.errors} |`,
-      `| ${s.concurrency} | NEXUS /chat | ${g.p50Ms} | ${g.p99Ms} | ${g.rps} | ${g.errors} |`,
-      `| ${s.concurrency} | ratio NEXUS/direct | ${(g.p50Ms / d.p50Ms).toFixed(2)}× | ${
-        (g.p99Ms / d.p99Ms).toFixed(2)
-      }× | ${(g.rps / d.rps).toFixed(2)}× | |`,
-    );
-  }
-  // Streaming: time to the first token, direct vs through /chat.
-  const ttft = async (url: string, init: RequestInit, isToken: (data: string) => boolean) => {
-    const t0 = performance.now();
-    const res = await fetch(url, init);
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = "";
-    let first = NaN;
-    for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      buffered += r.value;
-      if (
-        Number.isNaN(first) &&
-        buffered.split("\n").some((line) => line.startsWith("data: ") && isToken(line.slice(6)))
-      ) {
-        first = performance.now() - t0;
-      }
-    }
-    return first;
-  };
-  const ttftRuns = Math.round(200 * SCALE);
-  const directTtft: number[] = [];
-  const nexusTtft: number[] = [];
-  for (let i = 0; i < ttftRuns; i++) {
-    directTtft.push(
-      await ttft(`${simulators.openai}/chat/completions`, {
-        method: "POST",
-        headers: { authorization: "Bearer simulated", "content-type": "application/json" },
-        body: JSON.stringify({
-          model: "gpt-4o-mini",
-          stream: true,
-          stream_options: { include_usage: true },
-          ...body(n++),
-        }),
-      }, (d) => d.includes('"content"')),
-    );
-    nexusTtft.push(
-      await ttft(`${apiUrl}/functions/v1/chat`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${tokens[0]}`,
-          apikey: anonKey,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ model: "gpt-4o-mini", ...body(n++) }),
-      }, (d) => d.includes('"delta"')),
-    );
-  }
-  const p = (xs: number[], q: number) => Math.round(percentile([...xs].sort((a, b) => a - b), q) * 100) / 100;
-  results.streaming = {
-    ttftDirectP50Ms: p(directTtft, 50),
-    ttftNexusP50Ms: p(nexusTtft, 50),
-    ttftOverheadMs: Math.round((p(nexusTtft, 50) - p(directTtft, 50)) * 100) / 100,
-  };
-  rows.push(`| 1 | stream TTFT direct | ${p(directTtft, 50)} | ${p(directTtft, 99)} | | |`);
-  rows.push(`| 1 | stream TTFT NEXUS | ${p(nexusTtft, 50)} | ${p(nexusTtft, 99)} | | |`);
-
-  // Many streams held open at once: pace the provider so each lasts ~2 s.
-  const held = Math.round(500 * SCALE);
-  const pace = (body: Record<string, number>) =>
-    fetch(new URL("/__simulator/pace", simulators.openai), {
-      method: "POST",
-      body: JSON.stringify(body),
-      headers: { "content-type": "application/json" },
-    })
-      .then((r) => r.body?.cancel());
-  await pace({ tokensPerSecond: 20, firstTokenLatencyMs: 0 });
-  const rssBefore = chatFunctionRssKb(stack.pid);
-  let peak = rssBefore;
-  const sampler = setInterval(() => (peak = Math.max(peak, chatFunctionRssKb(stack.pid))), 100);
-  let streamErrors = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: held }, async (_, i) => {
-    try {
-      const res = await fetch(`${apiUrl}/functions/v1/chat`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${tokens[i % tokens.length]}`,
-          apikey: anonKey,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ model: "gpt-4o-mini", ...body(n++) }),
-      });
-      const text = await res.text();
-      if (!res.ok || !text.includes("[DONE]") || text.includes('"error"')) streamErrors++;
-    } catch {
-      streamErrors++;
-    }
-  }));
-  clearInterval(sampler);
-  await pace({ tokensPerSecond: 0, firstTokenLatencyMs: 0 });
-  results.streaming = {
-    ...results.streaming as object,
-    concurrentStreams: held,
-    errors: streamErrors,
-    heldSeconds: Math.round((performance.now() - t0) / 100) / 10,
-    memoryPerStreamKb: Math.round(((peak - rssBefore) / held) * 10) / 10,
-  };
-  rows.push(
-    `| ${held} | streams held to completion | errors ${streamErrors} | memory/stream ${
-      (results.streaming as { memoryPerStreamKb: number }).memoryPerStreamKb
-    } KB | | |`,
+  log(
+    `starting a fresh local stack on ports ${values["api-port"]}/${values["db-port"]}/${values["web-port"]}…`,
   );
-
-  // Realtime: broadcast fan-out to 100 subscribers, and a typing round trip between two clients.
-  const realtimeClient = () =>
-    createClient(apiUrl, anonKey, { auth: { persistSession: false, autoRefreshToken: false } });
-  const subscribed = (channel: ReturnType<ReturnType<typeof realtimeClient>["channel"]>) =>
-    new Promise<void>((resolve, reject) =>
-      channel.subscribe((status) =>
-        status === "SUBSCRIBED" ? resolve() : status === "CHANNEL_ERROR" && reject(new Error(status))
-      )
-    );
-  const subscribers = Math.round(100 * Math.max(SCALE, 0.5));
-  const fanout: number[] = [];
-  const receivers = Array.from({ length: subscribers }, () => realtimeClient());
-  const sender = realtimeClient();
+  stack = await startStack({
+    name: "bench",
+    ports: { api: values["api-port"]!, db: values["db-port"]!, web: values["web-port"]! },
+    env: { NEXUS_SIMULATOR_TPS: "0", NEXUS_SIMULATOR_FIRST_TOKEN_MS: "0" },
+  });
+  const info = stack.info as StackProcess["info"] & { functions?: Record<string, string> };
+  const chatFunction = info.functions?.chat;
+  if (!chatFunction) throw new Error("stack.json has no functions.chat (the chat function's own URL)");
+  const sql = postgres(info.dbUrl, { max: 4, onnotice: () => {} });
   try {
-    const channels = receivers.map((c) =>
-      c.channel("bench:fanout").on(
-        "broadcast",
-        { event: "tick" },
-        ({ payload }) => fanout.push(performance.now() - payload.t),
-      )
-    );
-    for (let i = 0; i < channels.length; i += 25) {
-      await Promise.all(channels.slice(i, i + 25).map(subscribed));
-    }
-    const out = sender.channel("bench:fanout");
-    await subscribed(out);
-    const ticks = Math.round(20 * Math.max(SCALE, 0.5));
-    for (let i = 0; i < ticks; i++) {
-      await out.send({ type: "broadcast", event: "tick", payload: { t: performance.now() } });
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const deadline = Date.now() + 5000;
-    while (fanout.length < ticks * subscribers && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // one enterprise user per client, so no per-user limit is what we measure
+    const users = await signUpUsers(info, sql, 50, "enterprise");
+    log("signed up 50 enterprise users");
 
-    // typing: A → B, B answers at once; A measures the round trip
-    const [a, b] = [realtimeClient(), realtimeClient()];
-    receivers.push(a, b);
-    const rtt: number[] = [];
-    let pending: ((t: number) => void) | undefined;
-    const chA = a.channel("bench:typing").on(
-      "broadcast",
-      { event: "typing-ack" },
-      ({ payload }) => pending?.(payload.t),
+    const database = await benchDatabaseFloor(sql, plan.databaseRuns);
+    log(
+      `database floor: round trip p50 ${database.roundTripP50Ms} ms, durable commit p50 ${database.commitP50Ms} ms`,
     );
-    const chB = b.channel("bench:typing");
-    chB.on(
-      "broadcast",
-      { event: "typing" },
-      ({ payload }) => chB.send({ type: "broadcast", event: "typing-ack", payload }),
-    );
-    await Promise.all([subscribed(chA), subscribed(chB)]);
-    for (let i = 0; i < 50; i++) {
-      const t = performance.now();
-      const back = new Promise<number>((resolve) => (pending = resolve));
-      await chA.send({ type: "broadcast", event: "typing", payload: { t } });
-      await Promise.race([
-        back.then(() => rtt.push(performance.now() - t)),
-        new Promise((r) => setTimeout(r, 2000)),
-      ]);
-    }
-    results.realtime = {
-      subscribers,
-      deliveries: fanout.length,
-      fanoutP50Ms: p(fanout, 50),
-      fanoutP99Ms: p(fanout, 99),
-      typingRoundTripP50Ms: p(rtt, 50),
-      typingRoundTripP99Ms: p(rtt, 99),
+
+    const portkey = await startPortkey();
+    stopPortkey = portkey.stop;
+    log(`Portkey gateway on ${portkey.url}`);
+    const endpoints = {
+      simulator: info.simulators.openai,
+      chatFunction,
+      apiUrl: info.apiUrl,
+      anonKey: info.anonKey,
+      portkey: portkey.url,
+      users,
     };
-    rows.push(
-      `| ${subscribers} | realtime fan-out (send → receipt) | ${p(fanout, 50)} | ${p(fanout, 99)} | | |`,
-    );
-    rows.push(`| 2 | typing round trip | ${p(rtt, 50)} | ${p(rtt, 99)} | | |`);
-  } finally {
-    await Promise.all([...receivers, sender].map((c) => c.removeAllChannels()));
-  }
+    let run;
+    try {
+      run = await benchGateway(endpoints, plan.gateway);
+    } finally {
+      await portkey.stop();
+      stopPortkey = undefined;
+    }
 
-  const report = [
-    "",
-    "POST /functions/v1/chat vs the simulated provider directly (gpt-4o-mini)",
-    "",
-    "| clients | target | p50 ms | p99 ms | req/s | errors |",
-    "|---|---|---|---|---|---|",
-    ...rows,
-    "",
-  ].join("\n");
-  console.log(report);
-  const out = join(ROOT, "bench", "results");
-  await Deno.mkdir(out, { recursive: true });
-  await Deno.writeTextFile(
-    join(out, "latest.json"),
-    JSON.stringify({ when: new Date().toISOString(), quick: values.quick, gateway: results }, null, 2) + "\n",
-  );
-  await Deno.writeTextFile(join(out, "latest.md"), report);
-  console.log(`[bench] wrote bench/results/latest.json and latest.md`);
+    const streamEnv = { ...endpoints, stackPid: stack.pid, sql };
+    log("streaming: time to first token…");
+    const ttft = await benchTtft(streamEnv, plan.streaming.ttftRuns);
+    log(`TTFT p50 direct ${ttft.ttftDirectP50Ms} ms, NEXUS ${ttft.ttftNexusP50Ms} ms`);
+    log(`streaming: ${plan.streaming.heldStreams} streams held to completion…`);
+    const held = await benchHeldStreams(streamEnv, plan.streaming);
+    log(
+      `held ${held.peakOpenStreams} at once, ${held.errors} errors, ${held.unsettled} unsettled, ` +
+        `${held.memoryPerStreamKb} KB per stream`,
+    );
+
+    log(`admission: ${plan.admission.rate} requests/s for ${plan.admission.seconds} s…`);
+    const admission = await benchAdmission(info.dbUrl, plan.admission);
+    log(`admission: ${admission.rps} req/s, p99 ${admission.p99Ms} ms, exact ${admission.exact}`);
+
+    log("realtime fan-out…");
+    const realtime = await benchRealtime(info, plan.realtime);
+    log(`realtime fan-out p50 ${realtime.fanoutP50Ms} ms, p99 ${realtime.fanoutP99Ms} ms`);
+
+    const results: Results = {
+      when: new Date().toISOString(),
+      quick: values.quick!,
+      durationSeconds: Math.round(elapsedSeconds()),
+      machine,
+      gateway: gatewayFigures(run),
+      database,
+      streaming: { ...ttft, ...held },
+      admission,
+      router,
+      realtime,
+      web,
+    };
+    const dir = join(ROOT, "bench", "results");
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(join(dir, "latest.json"), JSON.stringify(results, null, 2) + "\n");
+    console.log("\n" + await writeReport(dir, results));
+    log("wrote bench/results/latest.json, latest.md and the plots beside them");
+  } finally {
+    await sql.end();
+  }
 } finally {
-  await stack.stop();
+  clearTimeout(watchdog);
+  await stopPortkey?.();
+  await stack?.stop();
+  for (const [signal, handler] of Object.entries(onSignal)) {
+    Deno.removeSignalListener(signal as Deno.Signal, handler);
+  }
 }

@@ -67,6 +67,14 @@ export class FunctionsHost {
     return this.specs.map((s) => s.name);
   }
 
+  /** Each running function's own process, as `http://127.0.0.1:<port>/<name>` (benchmarks call it
+   * without the origin's proxy in between); a function that restarts gets a new port. */
+  get directUrls(): Record<string, string> {
+    return Object.fromEntries(
+      [...this.#running].map(([name, { port }]) => [name, `http://127.0.0.1:${port}/${name}`]),
+    );
+  }
+
   async start(): Promise<void> {
     await Promise.all(this.specs.map((s) => this.#spawn(s)));
   }

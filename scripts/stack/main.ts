@@ -147,6 +147,7 @@ async function main() {
     anonKey: keys.anonKey,
     serviceRoleKey: keys.serviceRoleKey,
     simulators: providers.simulatorUrls,
+    functions: functions.directUrls,
   };
   await Deno.writeTextFile(join(stateDir, "stack.json"), JSON.stringify(info, null, 2) + "\n", {
     mode: 0o600,
