@@ -70,7 +70,10 @@ select is((select count(*)::int from realtime.messages
            where topic = 'user:b0000007-0000-4000-8000-000000000002' and event = 'conversation_removed'),
   1, 'and to the removed user');
 
--- A stored message is broadcast to the conversation, with its cost.
+-- A stored message is broadcast to the conversation, with its cost. (Settlement runs in a later
+-- transaction than the conversation's creation; in this one, forget that it was created here,
+-- or its broadcasts would rightly be skipped.)
+select set_config('nexus.created_conversation', '', true);
 insert into public.requests (id, user_id, model, provider, conversation_id, minute_window, period_start, worst_case_cost)
   values ('d0000007-0000-4000-8000-000000000001', 'b0000007-0000-4000-8000-000000000001', 'gpt-4o-mini', 'openai',
           'c0000007-0000-4000-8000-000000000001', date_trunc('minute', now()), date_trunc('month', now())::date, 0.001);
