@@ -81,13 +81,16 @@ $$;
 -- The provider calls a request made, recorded after it ended. `p_ended` is the result of the
 -- settle_request/release_request call made in the same statement: taking it as an argument
 -- makes Postgres end the request first, so the usage record it created is there to annotate.
--- Recording twice for one request is a no-op (a request ends once; so is its log).
+-- Recording twice for one request is a no-op (a request ends once; so is its log). A request
+-- answered by its first call has no retries and no error class: its fresh usage record is not
+-- rewritten (an UPDATE would leave a dead row version behind on every settlement).
 create function public.record_attempts(p_request_id uuid, p_attempts jsonb, p_error_class text,
                                        p_ended jsonb default null)
 returns integer
 language plpgsql security definer set search_path = '' as $$
 declare
   v_count integer;
+  v_retries integer;
 begin
   if exists (select 1 from public.provider_attempts where request_id = p_request_id) then
     return 0;
@@ -99,11 +102,13 @@ begin
   where exists (select 1 from public.requests where id = p_request_id);
   get diagnostics v_count = row_count;
   -- retries: calls beyond the first (circuit-open skips are not calls)
-  update public.usage_records set
-    retries = greatest((select count(*) from public.provider_attempts
-                        where request_id = p_request_id and outcome <> 'circuit_open') - 1, 0),
-    error_class = p_error_class
-  where request_id = p_request_id;
+  select greatest(count(*) - 1, 0) into v_retries
+  from jsonb_array_elements(coalesce(p_attempts, '[]'::jsonb)) a
+  where a ->> 'outcome' <> 'circuit_open';
+  if v_count > 0 and (v_retries > 0 or p_error_class is not null) then
+    update public.usage_records set retries = v_retries, error_class = p_error_class
+    where request_id = p_request_id;
+  end if;
   return v_count;
 end
 $$;
@@ -180,3 +185,7 @@ grant execute on function public.record_attempts(uuid, jsonb, text, jsonb),
   public.record_refusals(text, jsonb), public.record_breaker_opening(text),
   public.metrics_snapshot(integer[])
   to service_role;
+
+-- The identity sequences above are written only by security-definer functions; the API roles
+-- get none of the default privileges new sequences receive in this schema.
+revoke all on all sequences in schema public from anon, authenticated;
