@@ -34,6 +34,17 @@ const STORM_MS = Number(values["storm-seconds"]) * 1000;
 /** After a storm, circuits opened by it close again (NEXUS_BREAKER_OPEN_MS below) before we judge. */
 const RECOVERY_MS = 8_000;
 const USERS = 20;
+/** What people ask (the router reads the words: random noise would not be a chat). */
+const PROMPTS = [
+  "Summarize the plot of Hamlet in three sentences.",
+  "Write a TypeScript function that removes duplicates from an array.",
+  "What is the derivative of x^3 + 2x?",
+  "Suggest a name for a coffee shop by the sea.",
+  "Explain how a circuit breaker protects a service from a failing dependency.",
+  "Translate 'good morning, how are you?' into Spanish.",
+];
+const prompt = (random: () => number) =>
+  `${PROMPTS[Math.floor(random() * PROMPTS.length)]} (${Math.floor(random() * 1e9)})`;
 const MODELS = [
   "gpt-4o-mini",
   "claude-3-5-haiku",
@@ -141,7 +152,7 @@ try {
         model,
         stream,
         ...(cached ? { temperature: 0 } : {}),
-        messages: [{ role: "user", content: cached ? "The usual question, please." : `Soak ${random()}` }],
+        messages: [{ role: "user", content: cached ? PROMPTS[0] : prompt(random) }],
       }),
       signal: abort.signal,
     });
@@ -173,7 +184,7 @@ try {
         model: "gpt-4o-mini",
         stream,
         ...(stream ? { stream_options: { include_usage: true } } : {}),
-        messages: [{ role: "user", content: `OpenAI surface ${random()}` }],
+        messages: [{ role: "user", content: prompt(random) }],
       }),
     });
     note("openai", res.status);
