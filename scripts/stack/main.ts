@@ -18,6 +18,7 @@ import { serveWeb } from "./web-server.ts";
 import { createAuthService } from "./auth/service.ts";
 import { createRealtimeService } from "./realtime/service.ts";
 import { buildWeb } from "../../web/build.ts";
+import { type Cleanup, createShutdown } from "./shutdown.ts";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 
@@ -38,17 +39,12 @@ const webPort = Number(args["web-port"]);
 const apiUrl = `http://127.0.0.1:${apiPort}`;
 const webUrl = `http://127.0.0.1:${webPort}`;
 const dataDir = join(stateDir, "db");
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups: Cleanup[] = [];
 
 const log = (msg: string) => console.log(`[stack] ${msg}`);
 
-async function shutdown(code = 0): Promise<never> {
-  log("stopping…");
-  for (const cleanup of cleanups.reverse()) {
-    await cleanup().catch((e) => console.error(`[stack] cleanup: ${e}`));
-  }
-  Deno.exit(code);
-}
+/** Stops what was started, once however many signals arrive, each cleanup bounded in time. */
+const shutdown = createShutdown(cleanups, { log });
 
 async function main() {
   await Deno.mkdir(stateDir, { recursive: true });
@@ -64,7 +60,7 @@ async function main() {
     }
     const created = await initCluster(dataDir);
     const cluster = await startCluster(dataDir, Number(args["db-port"]));
-    cleanups.push(() => stopCluster(dataDir));
+    cleanups.push({ name: "postgres", run: () => stopCluster(dataDir) });
     dbUrl = cluster.url;
     log(`postgres ${created ? "created" : "started"} on port ${cluster.port}`);
   } else if (args.reset) {
@@ -77,7 +73,7 @@ async function main() {
   log("migrations applied (supabase db push)");
 
   const sql = connect(dbUrl, 8);
-  cleanups.push(() => sql.end({ timeout: 5 }));
+  cleanups.push({ name: "database pool", run: () => sql.end({ timeout: 5 }) });
 
   // 3. Keys and the Auth stand-in.
   const issuer = `${apiUrl}/auth/v1`;
@@ -87,7 +83,7 @@ async function main() {
 
   // 4. Providers: real where a key is set, simulated otherwise.
   const providers = await wireProviders(Deno.env.toObject());
-  cleanups.push(providers.close);
+  cleanups.push({ name: "simulated providers", run: providers.close });
 
   // 5. Edge Functions, each its own Deno process.
   const functionEnv: Record<string, string> = {
@@ -105,7 +101,7 @@ async function main() {
     keys.jwks,
     join(ROOT, "deno.json"),
   );
-  cleanups.push(() => functions.stop());
+  cleanups.push({ name: "functions", run: () => functions.stop() });
   await functions.start();
   log(`functions: ${functions.names.join(", ")}`);
 
@@ -126,19 +122,19 @@ async function main() {
     }
     return notFound();
   });
-  cleanups.push(() => api.shutdown());
-  cleanups.push(() => realtime.close());
+  cleanups.push({ name: "API server", run: () => api.shutdown() });
+  cleanups.push({ name: "realtime", run: () => realtime.close() });
 
   // 7. The web client on its own origin.
   const dist = await buildWeb();
   const web = serveWeb({ dist, port: webPort, apiUrl, anonKey: keys.anonKey });
-  cleanups.push(() => web.shutdown());
+  cleanups.push({ name: "web server", run: () => web.shutdown() });
 
   // 8. Admitted requests whose function died before settling are released after a grace period.
   const sweeper = setInterval(() => {
     sql`select public.release_stale_requests()`.catch((e) => console.error(`[stack] sweeper: ${e}`));
   }, 60_000);
-  cleanups.push(() => Promise.resolve(clearInterval(sweeper)));
+  cleanups.push({ name: "sweeper", run: () => Promise.resolve(clearInterval(sweeper)) });
 
   const info = {
     apiUrl,
@@ -153,7 +149,7 @@ async function main() {
     mode: 0o600,
   });
   // stack.json means "running": it goes away with the stack
-  cleanups.push(() => Deno.remove(join(stateDir, "stack.json")).catch(() => {}));
+  cleanups.push({ name: "stack.json", run: () => Deno.remove(join(stateDir, "stack.json")).catch(() => {}) });
   console.log([
     "",
     "NEXUS AI is running.",

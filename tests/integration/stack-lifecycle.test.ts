@@ -10,7 +10,9 @@ import { startOpenAISimulator } from "../../scripts/simulators/openai.ts";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const STATE = join(ROOT, ".local", "lifecycle-test");
-const PORTS = { api: "25461", db: "25462", web: "25463" };
+// Beside the test stack's own ports (NEXUS_TEST_*_PORT), so runs on other ports do not collide.
+const BASE_PORT = Number(Deno.env.get("NEXUS_TEST_API_PORT") ?? "25431") + 30;
+const PORTS = { api: String(BASE_PORT), db: String(BASE_PORT + 1), web: String(BASE_PORT + 2) };
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
 /** Every process below `pid`, from /proc. */
@@ -28,6 +30,11 @@ function descendants(pid: number): number[] {
   const walk = (p: number) => (parents.get(p) ?? []).forEach((c) => (out.push(c), walk(c)));
   walk(pid);
   return out;
+}
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
 }
 
 const alive = (pid: number) =>
@@ -75,12 +82,20 @@ async function start(args: string[], env: Record<string, string> = {}) {
     child,
     info,
     output: () => output,
-    async interrupt() {
+    /**
+     * Ctrl-C. `fromTerminal`: as a terminal sends it, to the whole process group, so the stack
+     * gets SIGINT twice (from the terminal and relayed by `npm start`'s runner).
+     */
+    async interrupt({ fromTerminal = false } = {}) {
       const family = [child.pid, ...descendants(child.pid)];
       const postmaster = Number(
         (await Deno.readTextFile(join(STATE, "db", "postmaster.pid"))).split("\n")[0],
       );
       child.kill("SIGINT");
+      if (fromTerminal) {
+        const stack = descendants(child.pid).find((pid) => parentOf(pid) === child.pid)!;
+        Deno.kill(stack, "SIGINT");
+      }
       const status = await child.status;
       running.delete(child);
       await drained;
@@ -153,7 +168,10 @@ Deno.test({
       });
       const signIn = await again.auth.signInWithPassword({ email, password: "lifecycle-password" });
       assert.equal(signIn.error, null, "the account survived a restart");
-      const s2 = await second.interrupt();
+      // Ctrl-C in a terminal: two SIGINTs reach the stack; it stops once and exits.
+      const s2 = await second.interrupt({ fromTerminal: true });
+      assert.equal(s2.status.code, 0);
+      assert.equal(second.output().match(/\[stack\] stopping…/g)?.length, 1, "one shutdown, not two");
       assert.deepEqual(await waitGone([...s2.family, s2.postmaster]), []);
 
       // --reset starts from an empty database.
