@@ -176,17 +176,27 @@ language sql stable as $$
 $$;
 grant execute on function realtime.topic() to anon, authenticated, service_role;
 
+-- As Supabase defines it (supabase/realtime, lib/realtime/tenants/repo/migrations/*send*): SECURITY
+-- INVOKER, callable by every role (Realtime grants execute on its functions to anon,
+-- authenticated and service_role). What a caller may broadcast is what RLS on realtime.messages
+-- lets them insert, with realtime.topic() set to the topic as for a client's broadcast: members
+-- on their conversation's channel, anon and strangers nowhere. The product's own broadcasts come
+-- from SECURITY DEFINER triggers owned by postgres, which RLS does not restrict.
 create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true)
 returns void
-language plpgsql security definer set search_path = '' as $$
+language plpgsql security invoker set search_path = '' as $$
 begin
-  insert into realtime.messages (payload, event, topic, private, extension)
-  values (payload, event, topic, private, 'broadcast');
-exception when others then
-  -- As on Supabase: a failed broadcast must never fail the caller's transaction.
-  raise warning 'realtime.send: %', sqlerrm;
+  begin
+    perform set_config('realtime.topic', topic, true);
+    insert into realtime.messages (payload, event, topic, private, extension)
+    values (payload, event, topic, private, 'broadcast');
+  exception when others then
+    -- As on Supabase: a failed broadcast must never fail the caller's transaction.
+    raise warning 'realtime.send: %', sqlerrm;
+  end;
 end
 $$;
+grant execute on function realtime.send(jsonb, text, text, boolean) to anon, authenticated, service_role;
 
 -- The local stack's stand-in for Realtime's replication of realtime.messages: every committed
 -- row is NOTIFYed to the Realtime stand-in (scripts/stack/realtime/db-listener.ts), which
