@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { closeDatabase, database, functionsUrl, newUser, settled, type TestUser } from "../support/users.ts";
 import { stack } from "../support/stack.ts";
+import { clearFaults, setFaults, simulatorRequests } from "../support/simulator.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -146,17 +147,6 @@ Deno.test({
     assert.ok(Number(usage[0].cost) > 0);
   },
 });
-
-async function clearFaults() {
-  await fetch(new URL("/__simulator/faults", simulator()), { method: "DELETE" }).then((r) =>
-    r.body?.cancel()
-  );
-}
-
-async function simulatorRequests(): Promise<number> {
-  const res = await fetch(new URL("/__simulator/stats", simulator()));
-  return (await res.json()).requests;
-}
 
 Deno.test({
   name: "a 429 before the first byte is retried with backoff, then succeeds; billed once",
@@ -365,6 +355,49 @@ Deno.test({
     });
     assert.equal(optOut.headers.get("x-cache"), null);
     await optOut.body?.cancel();
+    await settled(user.id);
+  },
+});
+
+Deno.test({
+  name: "a provider's error mid-stream reaches the client as a fixed sentence, never in the provider's words",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("stream-error");
+    await database()`select public.set_user_tier(${user.id}, 'enterprise')`;
+    // The three wire formats whose stream errors carry the provider's own message.
+    const cases = [
+      { provider: "openai", model: "gpt-4o-mini", apiModel: "gpt-4o-mini" },
+      { provider: "gemini", model: "gemini-2.0-flash", apiModel: "gemini-2.0-flash" },
+      { provider: "cohere", model: "command-r7b", apiModel: "command-r7b-12-2024" },
+    ];
+    for (const c of cases) {
+      await setFaults({ mode: "stream_error", afterTokens: 2, count: 1, model: c.apiModel }, c.provider);
+      try {
+        const res = await chat(user, {
+          model: c.model,
+          fallback: false,
+          messages: [{ role: "user", content: `fail mid-way, ${c.provider}` }],
+        });
+        assert.equal(res.status, 200, c.provider);
+        const got = await events(res);
+        assert.ok(got.some((e) => "delta" in e), `${c.provider}: text arrived before the error`);
+        const error = got.find((e) => "error" in e)?.error as { code: string; message: string };
+        assert.deepEqual(error, { code: "provider_error", message: `${c.provider} stream failed` });
+        assert.deepEqual(got.at(-1), { done: true });
+        // Nothing of the simulator's wording anywhere in what the client received.
+        const received = JSON.stringify(got.filter((e) => !("delta" in e)));
+        assert.doesNotMatch(
+          received,
+          /simulated fault|server had an error|internal server error/i,
+          c.provider,
+        );
+      } finally {
+        await clearFaults(c.provider);
+      }
+    }
+    const { length } = await database()`select 1 from public.requests where user_id = ${user.id}`;
+    assert.equal(length, cases.length);
     await settled(user.id);
   },
 });

@@ -12,6 +12,9 @@ import {
 import type { ChatContext } from "./pipeline.ts";
 import { type AnswerFormat, concatBytes, type ToolCallPiece } from "./format.ts";
 import { env } from "../env.ts";
+import { log } from "../observability/log.ts";
+
+const stoppedSending = (provider: string) => `${provider} stopped sending`;
 
 export interface StreamOutcome {
   status: "complete" | "error" | "cancelled";
@@ -92,7 +95,7 @@ export function chatStream(
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new ProviderError("timeout", `${ctx.model.provider} stopped sending`)),
+        () => reject(new ProviderError("timeout", stoppedSending(ctx.model.provider))),
         idleMs,
       );
     });
@@ -176,11 +179,25 @@ export function chatStream(
         end("error");
         hooks.abortUpstream();
         iterator.return?.().catch(() => {});
-        const code = e instanceof ProviderError && e.kind === "timeout"
-          ? "provider_timeout"
-          : "provider_error";
-        const message = e instanceof ProviderError ? e.message : "The provider's stream broke off";
-        for (const chunk of format.error(ctx, code, message)) controller.enqueue(chunk);
+        const timeout = e instanceof ProviderError && e.kind === "timeout";
+        // The provider's own words stay in our logs, as for errors before the stream: they can
+        // quote the request or credentials. The client gets a fixed sentence.
+        log.warn("provider stream error", {
+          provider: ctx.model.provider,
+          model: ctx.model.id,
+          kind: e instanceof ProviderError ? e.kind : "broken",
+          detail: String(e instanceof Error ? e.message : e).slice(0, 300),
+        });
+        const provider = ctx.model.provider;
+        for (
+          const chunk of format.error(
+            ctx,
+            timeout ? "provider_timeout" : "provider_error",
+            timeout ? stoppedSending(provider) : `${provider} stream failed`,
+          )
+        ) {
+          controller.enqueue(chunk);
+        }
         controller.close();
       }
     },
