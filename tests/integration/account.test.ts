@@ -155,4 +155,47 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "a deleted user's still-valid token: every read and write of account, models and conversations is 401",
+  ...opts,
+  fn: async () => {
+    const ghost = await newUser("ghost-reads");
+    // Things to find by id afterwards (deleted with the user, but the ids are real).
+    const conversation = await (await fetch(functionsUrl("conversations"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${ghost.accessToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: "soon gone" }),
+    })).json();
+    const key = await (await call(ghost, "/keys", { method: "POST", body: JSON.stringify({ name: "gone" }) }))
+      .json();
+    await database()`delete from auth.users where id = ${ghost.id}`;
+
+    const requests: [string, string, unknown?][] = [
+      ["GET", "account"],
+      ["GET", "account/usage"],
+      ["GET", "account/usage?groupBy=day"],
+      ["GET", "account/keys"],
+      ["DELETE", `account/keys/${key.id}`],
+      ["GET", "models"],
+      ["GET", "conversations"],
+      ["GET", `conversations/${conversation.id}/messages`],
+      ["PATCH", `conversations/${conversation.id}`, { title: "x" }],
+      ["DELETE", `conversations/${conversation.id}`],
+      ["DELETE", `conversations/${conversation.id}/members/${ghost.id}`],
+    ];
+    for (const [method, path, body] of requests) {
+      const res = await fetch(functionsUrl(path), {
+        method,
+        headers: { authorization: `Bearer ${ghost.accessToken}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const answer = await res.json();
+      assert.equal(res.status, 401, `${method} /${path}: ${JSON.stringify(answer)}`);
+      assert.deepEqual(answer.error, { code: "unauthorized", message: "Unknown user" }, `${method} /${path}`);
+      assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/, `${method} /${path}`);
+    }
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

@@ -9,8 +9,7 @@ import { asUser, db } from "../_shared/db.ts";
 import { decimalJson } from "../_shared/money.ts";
 import { AccountPatch, NewApiKey, UsageQuery } from "../_shared/account/schema.ts";
 import { newApiKey } from "../_shared/auth/api-keys.ts";
-import { asKnownUser } from "../_shared/auth/known-user.ts";
-import { quotaOf } from "../_shared/metering.ts";
+import { asKnownUser, knownUserQuota } from "../_shared/auth/known-user.ts";
 
 const app = createApp("account");
 const EARLIEST_TIMESTAMP = Date.parse("0001-01-01T00:00:00Z");
@@ -76,6 +75,8 @@ app.patch("/", requireUser, async (c) => {
 app.get("/usage", requireUser, async (c) => {
   const user = c.get("user");
   const q = parse(UsageQuery, Object.fromEntries(new URL(c.req.url).searchParams));
+  // First: a deleted user's still-valid token is a 401, not an empty history.
+  const quota = await knownUserQuota(user.sub);
   // The driver sends a timestamp as Date#toISOString (UTC): before year 0001 that is year 0000
   // or a negative year, after 9999 a six-digit one, and Postgres fails the query on either (a 500).
   for (const field of ["from", "to"] as const) {
@@ -114,7 +115,6 @@ app.get("/usage", requireUser, async (c) => {
       : [];
     return { records, totals, groups };
   });
-  const quota = await quotaOf(user.sub);
   const money = <T extends { cost: string }>(r: T) => ({ ...r, cost: decimalJson(r.cost) });
   const camel = (r: Record<string, unknown>) =>
     Object.fromEntries(
@@ -129,7 +129,7 @@ app.get("/usage", requireUser, async (c) => {
         : {}),
     },
     200,
-    quota ? userContextHeaders(quota) : {},
+    userContextHeaders(quota),
   );
 });
 
@@ -138,21 +138,18 @@ app.get("/usage", requireUser, async (c) => {
 app.post("/keys", requireUser, async (c) => {
   const user = c.get("user");
   const body = await readJson(c.req.raw, NewApiKey);
+  const quota = await knownUserQuota(user.sub);
   const { key, prefix, hash } = await newApiKey();
   const [row] = await asKnownUser(db()`
     insert into public.api_keys (user_id, name, prefix, key_hash, monthly_budget)
     values (${user.sub}, ${body.name}, ${prefix}, ${hash}, ${body.monthlyBudgetUsd ?? null})
     returning id, name, prefix, monthly_budget::text as monthly_budget, created_at`);
-  const quota = await quotaOf(user.sub);
-  return c.json(
-    { ...presentKey({ ...row, period_spend: "0" }), key },
-    201,
-    quota ? userContextHeaders(quota) : {},
-  );
+  return c.json({ ...presentKey({ ...row, period_spend: "0" }), key }, 201, userContextHeaders(quota));
 });
 
 app.get("/keys", requireUser, async (c) => {
   const user = c.get("user");
+  const quota = await knownUserQuota(user.sub); // a deleted user: 401, not an empty list
   const rows = await asUser(
     user,
     (sql) =>
@@ -160,20 +157,19 @@ app.get("/keys", requireUser, async (c) => {
                created_at, last_used_at, revoked_at
         from public.api_keys where revoked_at is null order by created_at desc`,
   );
-  const quota = await quotaOf(user.sub);
-  return c.json({ data: rows.map(presentKey) }, 200, quota ? userContextHeaders(quota) : {});
+  return c.json({ data: rows.map(presentKey) }, 200, userContextHeaders(quota));
 });
 
 app.delete("/keys/:id", requireUser, async (c) => {
   const user = c.get("user");
   const id = c.req.param("id");
+  const quota = await knownUserQuota(user.sub);
   const rows = /^[0-9a-f-]{36}$/i.test(id)
     ? await db()`update public.api_keys set revoked_at = now()
                  where id = ${id} and user_id = ${user.sub} and revoked_at is null returning id`
     : [];
   if (!rows.length) throw new ApiError("not_found", "No such API key");
-  const quota = await quotaOf(user.sub);
-  return c.json({ id, revoked: true }, 200, quota ? userContextHeaders(quota) : {});
+  return c.json({ id, revoked: true }, 200, userContextHeaders(quota));
 });
 
 function presentKey(row: Record<string, unknown>) {

@@ -5,10 +5,9 @@
 import { createApp, requireUser } from "../_shared/http/app.ts";
 import { readJson } from "../_shared/http/validate.ts";
 import { ApiError } from "../_shared/http/errors.ts";
-import { userContextHeaders } from "../_shared/http/user-context.ts";
+import { type QuotaSnapshot, userContextHeaders } from "../_shared/http/user-context.ts";
 import { asUser, db } from "../_shared/db.ts";
-import { asKnownUser } from "../_shared/auth/known-user.ts";
-import { quotaOf } from "../_shared/metering.ts";
+import { asKnownUser, knownUserQuota } from "../_shared/auth/known-user.ts";
 import { decimalJson } from "../_shared/money.ts";
 import { ConversationPatch, NewConversation, NewMember, Uuid } from "../_shared/conversations/schema.ts";
 import type { Context } from "hono";
@@ -16,9 +15,17 @@ import type { AppEnv } from "../_shared/http/app.ts";
 
 const app = createApp("conversations");
 
-async function withContext(c: Context<AppEnv>, body: unknown, status: 200 | 201 = 200) {
-  const quota = await quotaOf(c.get("user").sub);
-  return c.json(body, status, quota ? userContextHeaders(quota) : {});
+/**
+ * The signed-in caller and their quota, read first: a user the database no longer has (deleted,
+ * token still valid) is a 401 on every route, as on /account, instead of empty lists.
+ */
+async function caller(c: Context<AppEnv>) {
+  const user = c.get("user");
+  return { user, quota: await knownUserQuota(user.sub) };
+}
+
+function reply(c: Context<AppEnv>, quota: QuotaSnapshot, body: unknown, status: 200 | 201 = 200) {
+  return c.json(body, status, userContextHeaders(quota));
 }
 
 function conversationId(c: Context<AppEnv>): string {
@@ -33,7 +40,7 @@ const camel = (row: Record<string, unknown>) =>
   );
 
 app.get("/", requireUser, async (c) => {
-  const user = c.get("user");
+  const { user, quota } = await caller(c);
   const rows = await asUser(user, (sql) =>
     sql`
     select c.id, c.title, c.owner_id, c.created_at, c.updated_at, m.role,
@@ -42,22 +49,22 @@ app.get("/", requireUser, async (c) => {
     join public.conversation_members m on m.conversation_id = c.id and m.user_id = ${user.sub}
     order by c.updated_at desc
     limit 200`);
-  return await withContext(c, { data: rows.map(camel) });
+  return reply(c, quota, { data: rows.map(camel) });
 });
 
 app.post("/", requireUser, async (c) => {
-  const user = c.get("user");
+  const { user, quota } = await caller(c);
   const body = await readJson(c.req.raw, NewConversation);
   const [row] = await asKnownUser(db()`
     insert into public.conversations (owner_id, title) values (${user.sub}, ${
     body.title ?? "New conversation"
   })
     returning id, title, owner_id, created_at, updated_at`);
-  return await withContext(c, { ...camel(row), role: "owner", members: 1 }, 201);
+  return reply(c, quota, { ...camel(row), role: "owner", members: 1 }, 201);
 });
 
 app.patch("/:id", requireUser, async (c) => {
-  const user = c.get("user");
+  const { user, quota } = await caller(c);
   const id = conversationId(c);
   const body = await readJson(c.req.raw, ConversationPatch);
   const rows = await asUser(
@@ -67,22 +74,22 @@ app.patch("/:id", requireUser, async (c) => {
         returning id, title, owner_id, created_at, updated_at`,
   );
   if (!rows.length) await refuse(user.sub, id);
-  return await withContext(c, camel(rows[0]));
+  return reply(c, quota, camel(rows[0]));
 });
 
 app.delete("/:id", requireUser, async (c) => {
-  const user = c.get("user");
+  const { user, quota } = await caller(c);
   const id = conversationId(c);
   const rows = await asUser(
     user,
     (sql) => sql`delete from public.conversations where id = ${id} returning id`,
   );
   if (!rows.length) await refuse(user.sub, id);
-  return await withContext(c, { id, deleted: true });
+  return reply(c, quota, { id, deleted: true });
 });
 
 app.get("/:id/messages", requireUser, async (c) => {
-  const user = c.get("user");
+  const { user, quota } = await caller(c);
   const id = conversationId(c);
   const { messages, members } = await asUser(user, async (sql) => {
     const [conversation] = await sql`select id from public.conversations where id = ${id}`;
@@ -96,7 +103,7 @@ app.get("/:id/messages", requireUser, async (c) => {
       where m.conversation_id = ${id} order by m.added_at`;
     return { messages, members };
   });
-  return await withContext(c, {
+  return reply(c, quota, {
     conversationId: id,
     members: members.map(camel),
     messages: messages.map((m) => camel({ ...m, cost: m.cost === null ? null : decimalJson(m.cost) })),
@@ -121,7 +128,7 @@ async function ownConversation(userId: string, id: string) {
 }
 
 app.post("/:id/members", requireUser, async (c) => {
-  const user = c.get("user");
+  const { user, quota } = await caller(c);
   const id = conversationId(c);
   const { email } = await readJson(c.req.raw, NewMember);
   await ownConversation(user.sub, id);
@@ -134,11 +141,11 @@ app.post("/:id/members", requireUser, async (c) => {
     insert into public.conversation_members (conversation_id, user_id, role) values (${id}, ${invitee.id}, 'member')
     on conflict (conversation_id, user_id) do update set role = public.conversation_members.role
     returning user_id, role, added_at`;
-  return await withContext(c, { ...camel(member), displayName: invitee.display_name, email }, 201);
+  return reply(c, quota, { ...camel(member), displayName: invitee.display_name, email }, 201);
 });
 
 app.delete("/:id/members/:userId", requireUser, async (c) => {
-  const user = c.get("user");
+  const { user, quota } = await caller(c);
   const id = conversationId(c);
   const memberId = c.req.param("userId");
   if (!Uuid.safeParse(memberId).success) throw new ApiError("not_found", "Member not found");
@@ -149,7 +156,7 @@ app.delete("/:id/members/:userId", requireUser, async (c) => {
     where conversation_id = ${id} and user_id = ${memberId} and role <> 'owner'
     returning user_id`;
   if (!rows.length) throw new ApiError("not_found", "Member not found (the owner cannot be removed)");
-  return await withContext(c, { conversationId: id, userId: memberId, removed: true });
+  return reply(c, quota, { conversationId: id, userId: memberId, removed: true });
 });
 
 Deno.serve(app.fetch);

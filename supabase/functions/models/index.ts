@@ -5,17 +5,15 @@ import { createApp, requireUser } from "../_shared/http/app.ts";
 import { isChatModel, isShutDown, MODELS } from "../_shared/catalog/index.ts";
 import { isSimulated } from "../_shared/providers/registry.ts";
 import { servable } from "../_shared/router/index.ts";
-import { quotaOf } from "../_shared/metering.ts";
+import { knownUserQuota } from "../_shared/auth/known-user.ts";
 import { userContextHeaders } from "../_shared/http/user-context.ts";
-import { ApiError } from "../_shared/http/errors.ts";
 import { toUnits } from "../_shared/money.ts";
 import { outputBudget, worstCaseCost } from "../_shared/worst-case.ts";
 
 const app = createApp("models");
 
 app.get("/", requireUser, async (c) => {
-  const quota = await quotaOf(c.get("user").sub);
-  if (!quota) throw new ApiError("unauthorized", "Unknown user");
+  const quota = await knownUserQuota(c.get("user").sub);
   const cap = quota.maxCostPerRequest === null ? null : toUnits(String(quota.maxCostPerRequest));
   const data = MODELS.map((m) => {
     // Available when a short prompt with the default output budget fits the tier's cap.

@@ -4,6 +4,8 @@
 // like any other unknown user, not a server error.
 
 import { unauthorized } from "./verify.ts";
+import { quotaOf } from "../metering.ts";
+import type { QuotaSnapshot } from "../http/user-context.ts";
 
 const FOREIGN_KEY_VIOLATION = "23503";
 
@@ -15,4 +17,15 @@ export async function asKnownUser<T>(write: PromiseLike<T>): Promise<T> {
     if ((e as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw unauthorized("Unknown user");
     throw e;
   }
+}
+
+/**
+ * The caller's quota (what the user-context headers say), or a 401 for a user the database no
+ * longer has: reads then answer as writes do, instead of with empty lists. It is the query the
+ * response's headers need anyway, so it costs no extra round trip.
+ */
+export async function knownUserQuota(userId: string): Promise<QuotaSnapshot> {
+  const quota = await quotaOf(userId);
+  if (!quota) throw unauthorized("Unknown user");
+  return quota;
 }
