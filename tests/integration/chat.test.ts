@@ -6,7 +6,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import { generateKeyPair, SignJWT } from "jose";
 import { closeDatabase, database, functionsUrl, newUser, settled, type TestUser } from "../support/users.ts";
 import { stack } from "../support/stack.ts";
-import { type ChatModel, findModel } from "../../supabase/functions/_shared/catalog/index.ts";
+import { type ChatModel, findModel, MODELS } from "../../supabase/functions/_shared/catalog/index.ts";
 import { cost, costUnits, toUnits } from "../../supabase/functions/_shared/money.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -428,6 +428,13 @@ Deno.test({
     assert.equal(byId["gpt-4o-mini"].pricing.inputPerMTok, "0.15");
     assert.equal(byId["o1"].available, false, "not in the free tier");
     assert.equal(byId["gpt-4o"].available, false, "over the free cap with the default budget");
+    // Each model's per-image worst case, as the catalog has it (null where a model takes no images).
+    for (const m of MODELS) {
+      assert.equal(byId[m.id].imageInputTokens, m.imageInputTokens ?? null, m.id);
+    }
+    assert.ok(byId["gpt-4o-mini"].capabilities.includes("vision"));
+    assert.ok(byId["gpt-4o-mini"].imageInputTokens > 0, "a vision model says what an image costs");
+    assert.equal(byId["deepseek-chat"].imageInputTokens, null, "a text-only model has none");
     const anon = await fetch(functionsUrl("models"));
     assert.equal(anon.status, 401);
     await anon.body?.cancel();

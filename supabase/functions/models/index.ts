@@ -26,6 +26,9 @@ app.get("/", requireUser, async (c) => {
       capabilities: m.capabilities,
       contextWindow: m.contextWindow,
       maxOutputTokens: m.maxOutputTokens,
+      // The most input tokens one image can cost (vision models; null for the others), so a
+      // client can show what an image costs at the input price.
+      imageInputTokens: m.imageInputTokens ?? null,
       pricing: m.pricing,
       tiers: m.tiers,
       ...(m.lifecycle ? { lifecycle: m.lifecycle } : {}),
