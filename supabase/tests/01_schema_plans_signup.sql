@@ -65,8 +65,9 @@ select is_empty(
 select is_empty(
   $$ select p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
      where n.nspname = 'public' and p.prosecdef and has_function_privilege('authenticated', p.oid, 'execute')
-       and p.proname not in ('get_user_quota', 'can_make_request', 'is_conversation_member') $$,
-  'authenticated can execute no security-definer function in public but the quota helpers and the membership check'
+       and p.proname not in ('get_user_quota', 'can_make_request', 'is_conversation_member',
+                             'conversation_member_profiles') $$,
+  'authenticated can execute no security-definer function in public but the quota helpers and the membership checks'
 );
 
 -- ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(30);
+select plan(31);
 
 \set alice 'a0000008-0000-4000-8000-000000000001'
 \set bob   'a0000008-0000-4000-8000-000000000002'
@@ -290,11 +290,13 @@ reset role;
 set local role authenticated;
 set local request.jwt.claims = :'bob_claims';
 
-select is(tests.callable_functions(),
-  array['is_conversation_member(uuid)', 'topic_conversation(text)'],
-  'a user can call no function of the product but the membership and topic helpers (the quota helpers refuse NULL, i.e. anyone else)');
+select is((select array_agg(f order by f) from unnest(tests.callable_functions()) f),
+  array['conversation_member_profiles(uuid)', 'is_conversation_member(uuid)', 'topic_conversation(text)'],
+  'a user can call no function of the product but the membership, member-list and topic helpers (the quota helpers refuse NULL, i.e. anyone else)');
 select is(public.is_conversation_member((select ids[1] from alice_conversations)), false,
   'the membership helper says nothing about A''s conversation to B');
+select is_empty(format('select * from public.conversation_member_profiles(%L)', (select ids[1] from alice_conversations)),
+  'the member list of A''s conversation is empty to B');
 select is(tests.visible_rows_of('alice'), '{}'::text[],
   'B reads no row about A or A''s conversations in any table');
 select is(tests.write_rows_of('alice'), '{}'::text[],

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import type { WebSocketRoute } from "playwright-core";
-import { closeDatabase, database } from "../support/users.ts";
+import { closeDatabase, database, functionsUrl, newUser, type TestUser } from "../support/users.ts";
+import { stack } from "../support/stack.ts";
 import {
   focusedId,
   launch,
@@ -142,6 +143,70 @@ Deno.test({
       await ben.page.getByRole("button", { name: "+ New conversation" }).click();
       await benInAnasList.getByText("away").waitFor();
       for (const c of [ana, ben, cleo]) noPageErrors(c);
+    } finally {
+      await browser.close();
+      await closeDatabase();
+    }
+  },
+});
+
+/** A call to the functions API as `user` (people who are not in a browser here). */
+async function api(user: TestUser, method: string, path: string, body?: unknown) {
+  const res = await fetch(functionsUrl(path), {
+    method,
+    headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.ok(res.ok, `${method} /${path}: ${res.status}`);
+  return await res.json();
+}
+
+Deno.test({
+  name: "a member sees everyone's names in the member list, refreshed live without reloading the history",
+  ignore: !available,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const browser = await launch();
+    try {
+      const ben = await signedUp(browser, "ben-names");
+      await ben.page.locator("#connection").getByText("Live").waitFor();
+      // Ana and Cleo are not in the room, so Ben's page can learn their names only from the API.
+      const ana = await newUser("ana-names");
+      const cleo = await newUser("cleo-names");
+      await api(ana, "PATCH", "account", { displayName: "Ana Lima" });
+      await api(cleo, "PATCH", "account", { displayName: "Cleo Diaz" });
+      // Ben's picture (served by the web origin, so it loads) shows in the room's avatars.
+      const picture = `${stack().webUrl}/favicon.svg`;
+      await database()`update public.profiles set avatar_url = ${picture} where email = ${ben.email}`;
+      const { id } = await api(ana, "POST", "conversations", { title: "Names from the server" });
+      await api(ana, "POST", `conversations/${id}/members`, { email: ben.email });
+
+      const loads: string[] = [];
+      ben.page.on("request", (r) => {
+        const path = new URL(r.url()).pathname;
+        if (path.includes(`/conversations/${id}/`)) loads.push(path.split("/").at(-1)!);
+      });
+      const entry = ben.page.locator("#conversation-list li", { hasText: "Names from the server" });
+      await entry.getByRole("button", { name: "Names from the server" }).click();
+      await ben.page.getByRole("button", { name: "Share" }).click();
+      const members = ben.page.getByRole("list", { name: "Members" });
+      await members.getByText("Ana Lima (owner)").waitFor();
+      await members.getByText("You", { exact: true }).waitFor();
+      const mine = ben.page.getByRole("list", { name: "Who is here" }).locator("li.me img");
+      await mine.waitFor();
+      assert.equal(await mine.getAttribute("src"), picture);
+
+      // Ana shares with Cleo, then takes it back: Ben's list follows, by name, live.
+      await api(ana, "POST", `conversations/${id}/members`, { email: cleo.email });
+      await members.getByText("Cleo Diaz").waitFor();
+      await api(ana, "DELETE", `conversations/${id}/members/${cleo.id}`);
+      await members.getByText("Cleo Diaz").waitFor({ state: "detached" });
+      assert.equal(await members.getByText("Member", { exact: true }).count(), 0, "nobody is nameless");
+      assert.deepEqual(loads.filter((l) => l === "messages"), ["messages"], "the history was loaded once");
+      assert.ok(loads.filter((l) => l === "members").length >= 2, `members refreshed: ${loads}`);
+      await screenshot(ben.page, "share-member-names");
+      noPageErrors(ben);
     } finally {
       await browser.close();
       await closeDatabase();

@@ -180,6 +180,7 @@ Deno.test({
       ["GET", "models"],
       ["GET", "conversations"],
       ["GET", `conversations/${conversation.id}/messages`],
+      ["GET", `conversations/${conversation.id}/members`],
       ["PATCH", `conversations/${conversation.id}`, { title: "x" }],
       ["DELETE", `conversations/${conversation.id}`],
       ["DELETE", `conversations/${conversation.id}/members/${ghost.id}`],

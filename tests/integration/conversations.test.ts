@@ -157,6 +157,74 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "members see each other's names, avatars and emails (GET /:id/members, and with the history); others nothing",
+  ...opts,
+  fn: async () => {
+    const owner = await newUser("names-owner");
+    const member = await newUser("names-member");
+    const stranger = await newUser("names-stranger");
+    const profile = (user: TestUser, body: Record<string, unknown>) =>
+      fetch(functionsUrl("account"), {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then((r) => r.body?.cancel());
+    await profile(owner, { displayName: "Olga Owner", avatarUrl: "https://example.test/olga.png" });
+    await profile(member, { displayName: "Max Member" });
+    const { id } = await (await call(owner, "", { method: "POST", body: JSON.stringify({ title: "Names" }) }))
+      .json();
+    const added = await call(owner, `/${id}/members`, {
+      method: "POST",
+      body: JSON.stringify({ email: member.email }),
+    });
+    assert.equal(added.status, 201);
+    await added.body?.cancel();
+
+    const expected = [
+      {
+        userId: owner.id,
+        email: owner.email,
+        displayName: "Olga Owner",
+        avatarUrl: "https://example.test/olga.png",
+        role: "owner",
+      },
+      { userId: member.id, email: member.email, displayName: "Max Member", avatarUrl: null, role: "member" },
+    ];
+    const withoutTimes = (members: { joinedAt: string }[]) =>
+      members.map(({ joinedAt, ...rest }) => {
+        assert.ok(!Number.isNaN(Date.parse(joinedAt)), `joinedAt ${joinedAt}`);
+        return rest;
+      });
+    for (const reader of [member, owner]) {
+      const res = await call(reader, `/${id}/members`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("x-user-tier"), "free");
+      const body = await res.json();
+      assert.equal(body.conversationId, id);
+      assert.deepEqual(withoutTimes(body.members), expected, "each member's name, not just the reader's");
+      const history = await (await call(reader, `/${id}/messages`)).json();
+      assert.deepEqual(withoutTimes(history.members), expected, "the history names them too");
+    }
+
+    for (
+      const [who, path] of [[stranger, `/${id}/members`], [owner, `/${crypto.randomUUID()}/members`]] as const
+    ) {
+      const res = await call(who, path);
+      assert.equal(res.status, 404, `${path}: not visible`);
+      assert.equal((await res.json()).error.code, "not_found");
+    }
+
+    const removed = await call(owner, `/${id}/members/${member.id}`, { method: "DELETE" });
+    assert.equal(removed.status, 200);
+    await removed.body?.cancel();
+    const after = await call(member, `/${id}/members`);
+    assert.equal(after.status, 404, "a removed member no longer sees who is in it");
+    await after.body?.cancel();
+  },
+});
+
+Deno.test({
   name: "regenerating an answer stores the new answer, not the user's turn again",
   ...opts,
   fn: async () => {

@@ -54,7 +54,7 @@ let history: { role: "user" | "assistant"; content: string }[] = [];
 /** My user messages not yet matched to their stored id (so the live `message` event is not shown twice). */
 let pendingOwn: { text: string; li: HTMLLIElement }[] = [];
 /** Authors' names for the current conversation's messages (names learned later count too). */
-const authorNames = () => new Map(state.members.map((m) => [m.userId, memberName(m.userId, m.displayName)]));
+const authorNames = () => new Map(state.members.map((m) => [m.userId, memberName(m)]));
 let streaming: AbortController | null = null;
 let signedInAs: string | null = null;
 let loadSeq = 0;
@@ -91,7 +91,7 @@ const realtime = createRealtime(supabase, {
     if (m.role === "user" || m.role === "assistant") history.push({ role: m.role, content: m.content });
     updateRegenerate();
   },
-  onMembersChanged: () => loadMembersAndNames().catch(() => {}),
+  onMembersChanged: () => loadMembers().catch(() => {}),
 });
 
 // ---- account ----------------------------------------------------------------------------------
@@ -210,10 +210,12 @@ supabase.auth.onAuthStateChange((event, session) => {
 
 // ---- conversations ----------------------------------------------------------------------------
 
-async function loadMembersAndNames() {
-  if (!state.current) return;
-  const { members } = await api.get<{ members: Member[] }>(`conversations/${state.current}/messages`);
-  applyMembers(members);
+/** Reloads the current conversation's members (with their names), not its history. */
+async function loadMembers() {
+  const id = state.current;
+  if (!id) return;
+  const { members } = await api.get<{ members: Member[] }>(`conversations/${id}/members`);
+  if (id === state.current) applyMembers(members); // still the conversation on screen
 }
 
 function applyMembers(members: Member[]) {
@@ -301,7 +303,7 @@ async function send(text: string | null) {
         loadConversations().then(() => {
           const c = state.conversations.find((x) => x.id === e.conversationId);
           if (c) $("chat-title").textContent = c.title;
-          loadMembersAndNames();
+          return loadMembers();
         }).catch(() => {});
       }
       if (e.messageId || e.routing) reply.start(e);
@@ -364,7 +366,7 @@ initHeader();
 initChatView();
 initSidebar(api, (id) => selectConversation(id));
 initModels(api);
-initSharing(api, loadMembersAndNames);
+initSharing(api, loadMembers);
 initKeys(api, supabaseUrl);
 initComposer((text) => send(text), () => realtime.typing());
 prompt.addEventListener("blur", () => realtime.stoppedTyping());

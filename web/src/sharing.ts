@@ -1,5 +1,6 @@
-// Sharing a conversation: the member list (owner can remove, a member can leave), inviting by
-// email, who is here now (presence avatars) and the typing line.
+// Sharing a conversation: the member list with each member's name (owner can remove, a member
+// can leave), inviting by email, who is here now (presence avatars, with the member's picture)
+// and the typing line.
 
 import type { Api, ApiError } from "./api.ts";
 import { typingLine } from "./realtime.ts";
@@ -7,7 +8,8 @@ import { $, el, learnedNames, type Member, memberName, nameOf, on, state } from 
 
 let api: Api;
 let reloadMembers: () => Promise<void>;
-/** Who is in the conversation's room right now (presence), by user id. */
+/** Who is in the conversation's room right now (presence). */
+let people: { userId: string; displayName: string }[] = [];
 let present = new Set<string>();
 
 function ownerOfCurrent(): boolean {
@@ -18,7 +20,7 @@ function renderMembers(members: Member[]) {
   const me = state.account?.user.id;
   const owner = ownerOfCurrent();
   $("member-list").replaceChildren(...members.map((m) => {
-    const name = m.userId === me ? "You" : memberName(m.userId, m.displayName);
+    const name = m.userId === me ? "You" : memberName(m);
     const here = present.has(m.userId);
     const li = el(
       "li",
@@ -49,6 +51,25 @@ function renderMembers(members: Member[]) {
   $("invite-form").hidden = !owner;
 }
 
+/** Who is here, as avatars: the member's picture when their profile has one, else initials. */
+function renderPresence() {
+  const me = state.account?.user.id;
+  $("presence").replaceChildren(...people.map((p) => {
+    const label = p.userId === me ? `${p.displayName} (you)` : p.displayName;
+    const li = el("li", {
+      className: "avatar" + (p.userId === me ? " me" : ""),
+      title: label,
+      attrs: { "aria-label": label },
+    });
+    const picture = state.members.find((m) => m.userId === p.userId)?.avatarUrl;
+    // http(s) only (the API checks it too); no referrer goes to the picture's host.
+    if (picture && /^https?:\/\//i.test(picture)) {
+      li.append(el("img", { src: picture, alt: "", referrerPolicy: "no-referrer" }));
+    } else li.textContent = initials(p.displayName);
+    return li;
+  }));
+}
+
 function initials(name: string) {
   return name.split(/[\s._@-]+/).filter(Boolean).slice(0, 2).map((p) => p[0]!.toUpperCase()).join("") || "?";
 }
@@ -56,7 +77,10 @@ function initials(name: string) {
 export function initSharing(theApi: Api, reload: () => Promise<void>) {
   api = theApi;
   reloadMembers = reload;
-  on("members", renderMembers);
+  on("members", (members) => {
+    renderMembers(members);
+    renderPresence(); // members' pictures
+  });
   on("current", (id) => {
     $("share-toggle").hidden = !id;
     $("share-status").textContent = "";
@@ -66,19 +90,12 @@ export function initSharing(theApi: Api, reload: () => Promise<void>) {
       $("share-toggle").setAttribute("aria-expanded", "false");
     }
   });
-  on("presence", (people) => {
-    present = new Set(people.map((p) => p.userId));
-    for (const p of people) learnedNames.set(p.userId, p.displayName);
+  on("presence", (here) => {
+    people = here;
+    present = new Set(here.map((p) => p.userId));
+    for (const p of here) learnedNames.set(p.userId, p.displayName);
     renderMembers(state.members);
-    const me = state.account?.user.id;
-    $("presence").replaceChildren(...people.map((p) =>
-      el("li", {
-        className: "avatar" + (p.userId === me ? " me" : ""),
-        textContent: initials(p.displayName),
-        title: p.userId === me ? `${p.displayName} (you)` : p.displayName,
-        attrs: { "aria-label": p.userId === me ? `${p.displayName} (you)` : p.displayName },
-      })
-    ));
+    renderPresence();
   });
   on("typing", (names) => {
     const text = typingLine(names);

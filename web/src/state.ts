@@ -31,10 +31,14 @@ export interface Conversation {
   updatedAt: string;
 }
 
+/** A conversation's member as its other members see them (GET /conversations/:id/members). */
 export interface Member {
   userId: string;
   role: "owner" | "member";
   displayName: string | null;
+  email?: string | null;
+  avatarUrl?: string | null;
+  joinedAt?: string;
 }
 
 export interface StoredMessage {
@@ -85,14 +89,15 @@ export function emit<K extends keyof Events>(event: K, value: Events[K]) {
 }
 
 /**
- * Names of other users learned on the way (presence, invitations). The member list of a
- * conversation may come without other members' names (their profiles are private to them), so
- * these fill the gaps.
+ * Names of other users learned on the way (presence, invitations): what a member is called
+ * before the member list arrives, and for someone whose profile has no display name.
  */
 export const learnedNames = new Map<string, string>();
 
-export function memberName(userId: string, displayName: string | null | undefined): string {
-  return displayName?.trim() || learnedNames.get(userId) || "Member";
+/** What the UI calls a member: the profile's name, else one learned, else the email's local part. */
+export function memberName(member: Pick<Member, "userId" | "displayName" | "email">): string {
+  return member.displayName?.trim() || learnedNames.get(member.userId) || member.email?.split("@")[0] ||
+    "Member";
 }
 
 /** A short display name: the profile's, else the email's local part. */

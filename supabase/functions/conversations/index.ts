@@ -1,6 +1,6 @@
-// /functions/v1/conversations: my conversations (owned or shared with me), their history, and
-// sharing. Reads and owner edits run as the user, so RLS decides what is visible; adding a
-// member (which needs another user's id) runs as the service, after checking ownership.
+// /functions/v1/conversations: my conversations (owned or shared with me), their history, their
+// members, and sharing. Reads and owner edits run as the user, so RLS decides what is visible;
+// adding a member (which needs another user's id) runs as the service, after checking ownership.
 
 import { createApp, requireUser } from "../_shared/http/app.ts";
 import { readJson } from "../_shared/http/validate.ts";
@@ -11,6 +11,7 @@ import { asKnownUser, knownUserQuota } from "../_shared/auth/known-user.ts";
 import { decimalJson } from "../_shared/money.ts";
 import { ConversationPatch, NewConversation, NewMember, Uuid } from "../_shared/conversations/schema.ts";
 import type { Context } from "hono";
+import type postgres from "postgres";
 import type { AppEnv } from "../_shared/http/app.ts";
 
 const app = createApp("conversations");
@@ -88,6 +89,25 @@ app.delete("/:id", requireUser, async (c) => {
   return reply(c, quota, { id, deleted: true });
 });
 
+/**
+ * The members of a conversation the caller is in, with their names, avatars and emails (other
+ * users' profiles are private, so this goes through conversation_member_profiles(), which shows
+ * members to members only). Empty for a conversation the caller is not in.
+ */
+async function membersOf(sql: postgres.TransactionSql, id: string) {
+  const rows = await sql`
+    select user_id, email, display_name, avatar_url, role, added_at
+    from public.conversation_member_profiles(${id})`;
+  return rows.map((m) => ({
+    userId: m.user_id,
+    email: m.email,
+    displayName: m.display_name,
+    avatarUrl: m.avatar_url,
+    role: m.role,
+    joinedAt: m.added_at,
+  }));
+}
+
 app.get("/:id/messages", requireUser, async (c) => {
   const { user, quota } = await caller(c);
   const id = conversationId(c);
@@ -97,17 +117,22 @@ app.get("/:id/messages", requireUser, async (c) => {
     const messages = await sql`
       select id, user_id, role, content, model, cost::text as cost, input_tokens, output_tokens, status, created_at
       from public.messages where conversation_id = ${id} order by created_at, id`;
-    const members = await sql`
-      select m.user_id, m.role, p.display_name from public.conversation_members m
-      left join public.profiles p on p.id = m.user_id
-      where m.conversation_id = ${id} order by m.added_at`;
-    return { messages, members };
+    return { messages, members: await membersOf(sql, id) };
   });
   return reply(c, quota, {
     conversationId: id,
-    members: members.map(camel),
+    members,
     messages: messages.map((m) => camel({ ...m, cost: m.cost === null ? null : decimalJson(m.cost) })),
   });
+});
+
+app.get("/:id/members", requireUser, async (c) => {
+  const { user, quota } = await caller(c);
+  const id = conversationId(c);
+  const members = await asUser(user, (sql) => membersOf(sql, id));
+  // A member always finds themself; nothing means not a member (or no such conversation).
+  if (!members.length) throw new ApiError("not_found", "Conversation not found");
+  return reply(c, quota, { conversationId: id, members });
 });
 
 /** A write that changed nothing: the conversation is not mine (403) or not visible (404). */
