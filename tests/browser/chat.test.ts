@@ -9,6 +9,7 @@ import { closeDatabase, database } from "../support/users.ts";
 import { stack } from "../support/stack.ts";
 import {
   backgroundLuminance,
+  catalogLoaded,
   eventually,
   focusedId,
   launch,
@@ -196,6 +197,40 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "the router switch flipped while the catalog is still loading stays flipped, and is saved",
+        async () => {
+          const client = await signedUp(browser, "web-early-switch");
+          const { page } = client;
+          // The catalog is held back; the account arrives as usual.
+          let release!: () => void;
+          const held = new Promise<void>((r) => (release = r));
+          await page.route("**/functions/v1/models", async (route) => {
+            await held;
+            await route.continue();
+          });
+          await page.reload();
+          await page.locator("#account-quota").getByText(/requests left/).waitFor();
+          const toggle = page.getByRole("switch", { name: "Smart router" });
+          assert.equal(await toggle.isChecked(), true);
+          assert.equal(await page.locator("#model option").count(), 0, "no catalog yet");
+          await toggle.uncheck();
+          const id = await userId(client.email);
+          await eventually(async () => {
+            const [row] = await database()`select smart_router from public.profiles where id = ${id}`;
+            return row.smart_router === false ? true : undefined;
+          }, "the switch saved");
+          release();
+          await catalogLoaded(page);
+          await page.locator("#model").waitFor({ state: "visible" });
+          assert.equal(await toggle.isChecked(), false, "the catalog's arrival did not flip it back");
+          assert.notEqual(await page.locator("#model").inputValue(), "", "a model is chosen");
+          assert.equal(await page.locator("#chat-error").textContent(), "");
+          noPageErrors(client);
+          await page.context().close();
+        },
+      );
+
       await t.step("keyboard only: validation, Shift+Enter, IME Enter, Enter sends", async () => {
         const client = await signedUp(browser, "web-keys");
         const { page } = client;
@@ -276,11 +311,13 @@ Deno.test({
           await setCounters(client.email, { month: 85 });
           await page.reload();
           await page.locator("#account-quota").getByText("15 / 100 requests left").waitFor();
+          await catalogLoaded(page);
           assert.equal(await page.locator("#quota-meter").getAttribute("data-level"), "warn");
           assert.match((await banner.textContent()) ?? "", /85% of this month's 100 requests used/);
           await setCounters(client.email, { month: 96 });
           await page.reload();
           await page.locator("#account-quota").getByText("4 / 100 requests left").waitFor();
+          await catalogLoaded(page); // nothing in flight when the quota runs out below
           assert.equal(await page.locator("#quota-meter").getAttribute("data-level"), "critical");
           assert.match((await banner.textContent()) ?? "", /Almost out/);
 
@@ -311,6 +348,7 @@ Deno.test({
           await setCounters(client.email, { month: 99 });
           await page.reload();
           await page.locator("#account-quota").getByText("1 / 100 requests left").waitFor();
+          await catalogLoaded(page);
           assert.equal(await banner.getByText("Monthly quota used up.").count(), 0);
           const lastReply = await sendAndWait(page, "My last request this month");
           assert.match((await lastReply.locator(".content").textContent()) ?? "", /My last request/);

@@ -87,7 +87,17 @@ export async function signedUp(
   await page.getByRole("button", { name: "Create account" }).click();
   await page.getByRole("textbox", { name: "Message" }).waitFor({ state: "visible" });
   await page.locator("#account-quota").getByText(/requests left|Unlimited/).waitFor();
+  await catalogLoaded(page);
   return { page, pageErrors, email, password };
+}
+
+/**
+ * Waits until the page has loaded the model catalog, its last request on opening: a test that
+ * changes the account behind the page's back must not race a response still on its way (every
+ * response's headers carry the quota, and the page believes them).
+ */
+export async function catalogLoaded(page: Page) {
+  await page.locator("#model option").first().waitFor({ state: "attached" });
 }
 
 /** Types into the composer, presses Enter, and waits for the reply to finish streaming. */

@@ -37,13 +37,21 @@ export async function loadModels() {
       )
     ),
   );
-  applyPreferences();
+  // The dropdown only: the switch may have been flipped while the catalog loaded (its save may
+  // still be on the way), and the account in hand would flip it back.
+  selectPreferredModel();
 }
 
 /** Reflects the account's preferences in the controls. */
 export function applyPreferences(a: Account | null = state.account) {
   if (!a) return;
   toggle().checked = a.preferences.smartRouter;
+  selectPreferredModel(a);
+}
+
+/** The default model (else the first one the plan allows) chosen in the dropdown. */
+function selectPreferredModel(a: Account | null = state.account) {
+  if (!a) return;
   const preferred = state.models.find((m) => m.id === a.preferences.defaultModel && m.available) ??
     state.models.find((m) => m.available);
   if (preferred) select().value = preferred.id;
@@ -86,7 +94,9 @@ export function initModels(theApi: Api) {
   api = theApi;
   toggle().addEventListener("change", () => {
     showControls();
-    save({ smartRouter: toggle().checked, ...(toggle().checked ? {} : { defaultModel: select().value }) });
+    // (no model yet while the catalog loads: the dropdown's choice is saved once made)
+    const model = toggle().checked ? "" : select().value;
+    save({ smartRouter: toggle().checked, ...(model ? { defaultModel: model } : {}) });
   });
   select().addEventListener("change", () => {
     showControls();
