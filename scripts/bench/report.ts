@@ -21,7 +21,8 @@ const pick = (g: GatewayFigures, key: "c1" | "c50") =>
   >;
 
 const ratio = (a: number, b: number) => (b ? `${(a / b).toFixed(2)}×` : "—");
-const met = (ok: boolean) => (ok ? "met" : "**NOT met**");
+const met = (ok: boolean | null) =>
+  ok === null ? "inconclusive (the baseline was slower here: machine noise)" : ok ? "met" : "**NOT met**";
 const sign = (x: number) => (x >= 0 ? `+${x}` : `${x}`);
 
 function gatewayTables(g: GatewayFigures, d: Results["database"]): string[] {
