@@ -74,6 +74,12 @@ export class FunctionsHost {
   async #spawn(spec: FunctionSpec): Promise<void> {
     if (this.#stopping) return;
     const runner = new URL("./function-runner.ts", import.meta.url).pathname;
+    // Opt-in CPU profiling (performance work): each function writes <dir>/<name>.cpuprofile,
+    // V8's JSON profile, when it stops.
+    const profileDir = this.env.NEXUS_FUNCTIONS_CPU_PROF_DIR;
+    const profile = profileDir
+      ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${spec.name}.cpuprofile`]
+      : [];
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -84,6 +90,7 @@ export class FunctionsHost {
         "--allow-env",
         "--allow-read",
         "--allow-sys",
+        ...profile,
         runner,
         spec.entry,
       ],
