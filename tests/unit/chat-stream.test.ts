@@ -8,28 +8,14 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import { chatStream, type StreamOutcome } from "../../supabase/functions/_shared/chat/stream.ts";
 import { briefFormat } from "../../supabase/functions/_shared/chat/format.ts";
 import { openaiFormat } from "../../supabase/functions/_shared/openai/format.ts";
-import type { ChatContext } from "../../supabase/functions/_shared/chat/pipeline.ts";
+import { chatContext } from "../support/chat-context.ts";
 import { type ChatModel, findModel } from "../../supabase/functions/_shared/catalog/index.ts";
 import type { ProviderEvent } from "../../supabase/functions/_shared/providers/types.ts";
 
 const IDLE_MS = 300;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function context(): ChatContext {
-  return {
-    requestId: "r",
-    body: { messages: [], stream: true, fallback: true },
-    model: findModel("gpt-4o-mini") as ChatModel,
-    fallbacks: [],
-    conversationId: null,
-    messageId: "m",
-    routing: { selection: "explicit", reason: "test" },
-    headers: {},
-    promptTokens: () => 10,
-    startedAt: 0,
-    attempts: [],
-  };
-}
+const context = () => chatContext("gpt-4o-mini", "r");
 
 /** Streams `events` (with the idle timeout set) and reads the answer, `readPauseMs` between reads. */
 async function answer(events: AsyncIterable<ProviderEvent>, readPauseMs = 0) {
