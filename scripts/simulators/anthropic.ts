@@ -31,13 +31,13 @@
 // Standalone: deno run -A scripts/simulators/anthropic.ts --port 1234 --tps 80 --first-token-ms 200
 
 import { z } from "zod";
-import { CONTROL_PREFIX, type Fault, FaultController, handleControl, SimulatorStats } from "./control.ts";
+import { type Fault, FaultController, serveProvider, SimulatorStats } from "./control.ts";
 import {
   CutStream,
+  droppedResponse,
   pacingFor,
   type RequestContext,
   runSimulatorCli,
-  serveSimulator,
   type Simulator,
   type SimulatorOptions,
   sleep,
@@ -608,15 +608,8 @@ export function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): P
   }
 
   /** A 200 response whose body breaks off (used when the simulator closes mid-wait). */
-  function dropped(ctx: RequestContext): Response {
-    return new Response(
-      ctx.stream(async function* () {
-        yield "";
-        throw new CutStream();
-      }),
-      { headers: baseHeaders(randomId("req_01"), { "content-type": "application/json" }) },
-    );
-  }
+  const dropped = (ctx: RequestContext) =>
+    droppedResponse(ctx, baseHeaders(randomId("req_01"), { "content-type": "application/json" }));
 
   async function messages(req: Request, ctx: RequestContext): Promise<Response> {
     const refused = checkHeaders(req);
@@ -770,20 +763,10 @@ export function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): P
       yield event({ type: "message_stop" });
     }
 
-    stats.stream("started");
-    stats.active++;
-    const stream = ctx.stream(frames, (end) => {
-      stats.active--;
-      if (end === "completed") {
-        if (streamErrored) stats.stream("errored");
-        else {
-          stats.stream("completed");
-          stats.tokens(gen.promptTokens, gen.outputTokens);
-        }
-      } else if (end === "cut") stats.stream("cut");
-      else if (end === "failed") stats.stream("errored");
-      else stats.stream("aborted");
-    });
+    const stream = ctx.stream(
+      frames,
+      stats.streamStarted(() => streamErrored, () => [gen.promptTokens, gen.outputTokens]),
+    );
     return new Response(stream, {
       headers: baseHeaders(requestId, {
         "content-type": "text/event-stream; charset=utf-8",
@@ -833,27 +816,13 @@ export function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): P
     return apiError(404, { type: "not_found_error", message: "Not Found" });
   }
 
-  const server = serveSimulator(opts.port ?? 0, async (req, ctx) => {
-    const path = new URL(req.url).pathname;
-    if (path.startsWith(CONTROL_PREFIX)) return await handleControl(req, path, faults, stats, opts);
-    stats.request();
-    let res: Response;
-    try {
-      res = await route(req, ctx, path);
-    } catch (e) {
-      console.error("anthropic simulator: unexpected error", e);
-      res = apiError(500, { type: "api_error", message: String(e) });
-    }
-    stats.status(res.status);
-    return res;
-  });
-
-  return Promise.resolve({
-    url: `http://127.0.0.1:${server.port}`,
-    port: server.port,
-    close: () => server.close(),
+  return serveProvider({
+    name: "anthropic",
+    opts,
     faults,
-    stats: () => stats.snapshot(),
+    stats,
+    route: (req, ctx, url) => route(req, ctx, url.pathname),
+    serverError: (message) => apiError(500, { type: "api_error", message }),
   });
 }
 

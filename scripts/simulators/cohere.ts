@@ -33,13 +33,13 @@
 // Standalone: deno run -A scripts/simulators/cohere.ts --port 1234 --tps 80 --first-token-ms 200
 
 import { z } from "zod";
-import { CONTROL_PREFIX, type Fault, FaultController, handleControl, SimulatorStats } from "./control.ts";
+import { type Fault, FaultController, serveProvider, SimulatorStats } from "./control.ts";
 import {
   CutStream,
+  droppedResponse,
   pacingFor,
   type RequestContext,
   runSimulatorCli,
-  serveSimulator,
   type Simulator,
   type SimulatorOptions,
   sleep,
@@ -380,15 +380,8 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
   }
 
   /** A 200 response whose body breaks off (used when the simulator closes mid-wait). */
-  function dropped(ctx: RequestContext): Response {
-    return new Response(
-      ctx.stream(async function* () {
-        yield "";
-        throw new CutStream();
-      }),
-      { headers: baseHeaders({ "content-type": "application/json" }) },
-    );
-  }
+  const dropped = (ctx: RequestContext) =>
+    droppedResponse(ctx, baseHeaders({ "content-type": "application/json" }));
 
   async function chat(req: Request, ctx: RequestContext): Promise<Response> {
     const denied = authError(req);
@@ -527,48 +520,26 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
       });
     }
 
-    stats.stream("started");
-    stats.active++;
-    const stream = ctx.stream(frames, (end) => {
-      stats.active--;
-      if (end === "completed") {
-        if (streamErrored) stats.stream("errored");
-        else {
-          stats.stream("completed");
-          stats.tokens(gen.billedInput, outputOf(gen));
-        }
-      } else if (end === "cut") stats.stream("cut");
-      else if (end === "failed") stats.stream("errored");
-      else stats.stream("aborted");
-    });
+    const stream = ctx.stream(
+      frames,
+      stats.streamStarted(() => streamErrored, () => [gen.billedInput, outputOf(gen)]),
+    );
     return new Response(stream, {
       headers: baseHeaders({ "content-type": "text/event-stream", "cache-control": "no-cache" }),
     });
   }
 
-  const server = serveSimulator(opts.port ?? 0, async (req, ctx) => {
-    const path = new URL(req.url).pathname;
-    if (path.startsWith(CONTROL_PREFIX)) return await handleControl(req, path, faults, stats, opts);
-    stats.request();
-    let res: Response;
-    try {
-      if (path === "/v2/chat" && req.method === "POST") res = await chat(req, ctx);
-      else if (path === "/v2/chat") res = apiError(405, `method ${req.method} not allowed for ${path}`);
-      else res = apiError(404, `no route for ${req.method} ${path}`);
-    } catch (e) {
-      console.error("cohere simulator: unexpected error", e);
-      res = apiError(500, String(e));
-    }
-    stats.status(res.status);
-    return res;
-  });
-
-  return Promise.resolve({
-    url: `http://127.0.0.1:${server.port}`,
-    port: server.port,
-    close: () => server.close(),
+  return serveProvider({
+    name: "cohere",
+    opts,
     faults,
-    stats: () => stats.snapshot(),
+    stats,
+    route: async (req, ctx, { pathname: path }) => {
+      if (path === "/v2/chat" && req.method === "POST") return await chat(req, ctx);
+      if (path === "/v2/chat") return apiError(405, `method ${req.method} not allowed for ${path}`);
+      return apiError(404, `no route for ${req.method} ${path}`);
+    },
+    serverError: (message) => apiError(500, message),
   });
 }
 

@@ -33,6 +33,13 @@
 //                 providers without one should answer as for unavailable.
 
 import { z } from "zod";
+import {
+  type RequestContext,
+  serveSimulator,
+  type Simulator,
+  type SimulatorOptions,
+  type StreamEnd,
+} from "./http.ts";
 
 export const FAULT_MODES = [
   "none",
@@ -163,6 +170,28 @@ export class SimulatorStats {
   snapshot(): StatsSnapshot {
     return structuredClone({ ...this.#s, active: this.active });
   }
+
+  /**
+   * Counts a streamed answer starting now; the callback returned (ctx.stream's onEnd) counts how
+   * it ended: completed with its tokens, unless an error event was sent in it, or cut, errored,
+   * aborted. `tokens` gives the billed [prompt, completion] tokens once it completed.
+   */
+  streamStarted(errored: () => boolean, tokens: () => [number, number]): (end: StreamEnd) => void {
+    this.stream("started");
+    this.active++;
+    return (end) => {
+      this.active--;
+      if (end === "completed") {
+        if (errored()) this.stream("errored");
+        else {
+          this.stream("completed");
+          this.tokens(...tokens());
+        }
+      } else if (end === "cut") this.stream("cut");
+      else if (end === "failed") this.stream("errored");
+      else this.stream("aborted");
+    };
+  }
 }
 
 export const CONTROL_PREFIX = "/__simulator/";
@@ -224,4 +253,54 @@ export async function handleControl(
     default:
       return json({ error: { message: `No simulator control route ${route}`, type: "not_found" } }, 404);
   }
+}
+
+/** How one simulator answers, for serveProvider. */
+export interface ProviderRoutes {
+  /** The simulator's name, in its log lines. */
+  name: string;
+  opts: SimulatorOptions;
+  /** The path its official SDK's base URL ends with ("" for the origin, "/v1" for OpenAI's). */
+  basePath?: string;
+  faults: FaultController;
+  stats: SimulatorStats;
+  /** The provider's API. */
+  route(req: Request, ctx: RequestContext, url: URL): Promise<Response>;
+  /** A 500 in the provider's own error shape, for an unexpected error of the simulator. */
+  serverError(message: string): Response;
+  /** A last touch on every API answer (a flavor's header, say). */
+  decorate?(res: Response): void;
+}
+
+/**
+ * Serves a provider simulator: the control endpoints (CONTROL_PREFIX), then the provider's API
+ * with every request and answer status counted, an unexpected error answered as a 500 in the
+ * provider's shape.
+ */
+export function serveProvider(routes: ProviderRoutes): Promise<Simulator> {
+  const { faults, stats, opts } = routes;
+  const server = serveSimulator(opts.port ?? 0, async (req, ctx) => {
+    const url = new URL(req.url);
+    if (url.pathname.startsWith(CONTROL_PREFIX)) {
+      return await handleControl(req, url.pathname, faults, stats, opts);
+    }
+    stats.request();
+    let res: Response;
+    try {
+      res = await routes.route(req, ctx, url);
+    } catch (e) {
+      console.error(`${routes.name} simulator: unexpected error`, e);
+      res = routes.serverError(String(e));
+    }
+    routes.decorate?.(res);
+    stats.status(res.status);
+    return res;
+  });
+  return Promise.resolve({
+    url: `http://127.0.0.1:${server.port}${routes.basePath ?? ""}`,
+    port: server.port,
+    close: () => server.close(),
+    faults,
+    stats: () => stats.snapshot(),
+  });
 }

@@ -35,13 +35,13 @@
 // Standalone: deno run -A scripts/simulators/gemini.ts --port 1234 --tps 80 --first-token-ms 200
 
 import { z } from "zod";
-import { CONTROL_PREFIX, type Fault, FaultController, handleControl, SimulatorStats } from "./control.ts";
+import { type Fault, FaultController, serveProvider, SimulatorStats } from "./control.ts";
 import {
   CutStream,
+  droppedResponse,
   pacingFor,
   type RequestContext,
   runSimulatorCli,
-  serveSimulator,
   type Simulator,
   type SimulatorOptions,
   sleep,
@@ -575,15 +575,8 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
   }
 
   /** A 200 response whose body breaks off (used when the simulator closes mid-wait). */
-  function dropped(ctx: RequestContext): Response {
-    return new Response(
-      ctx.stream(async function* () {
-        yield "";
-        throw new CutStream();
-      }),
-      { headers: headers({ "content-type": "application/json; charset=UTF-8" }) },
-    );
-  }
+  const dropped = (ctx: RequestContext) =>
+    droppedResponse(ctx, headers({ "content-type": "application/json; charset=UTF-8" }));
 
   async function readBody(req: Request): Promise<{ body: GenerateBody } | { error: Response }> {
     const text = await req.text();
@@ -738,20 +731,10 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
       if (mode === "array") yield framed ? "]" : "[]";
     }
 
-    stats.stream("started");
-    stats.active++;
-    const stream = ctx.stream(frames, (end) => {
-      stats.active--;
-      if (end === "completed") {
-        if (streamErrored) stats.stream("errored");
-        else {
-          stats.stream("completed");
-          stats.tokens(gen.promptTokens, outputTokens);
-        }
-      } else if (end === "cut") stats.stream("cut");
-      else if (end === "failed") stats.stream("errored");
-      else stats.stream("aborted");
-    });
+    const stream = ctx.stream(
+      frames,
+      stats.streamStarted(() => streamErrored, () => [gen.promptTokens, outputTokens]),
+    );
     return new Response(stream, {
       headers: headers({
         "content-type": mode === "sse" ? "text/event-stream" : "application/json; charset=UTF-8",
@@ -843,29 +826,13 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
     }
   }
 
-  const server = serveSimulator(opts.port ?? 0, async (req, ctx) => {
-    const url = new URL(req.url);
-    if (url.pathname.startsWith(CONTROL_PREFIX)) {
-      return await handleControl(req, url.pathname, faults, stats, opts);
-    }
-    stats.request();
-    let res: Response;
-    try {
-      res = await route(req, ctx, url);
-    } catch (e) {
-      console.error("gemini simulator: unexpected error", e);
-      res = apiError({ code: 500, message: String(e), status: "INTERNAL" });
-    }
-    stats.status(res.status);
-    return res;
-  });
-
-  return Promise.resolve({
-    url: `http://127.0.0.1:${server.port}`,
-    port: server.port,
-    close: () => server.close(),
+  return serveProvider({
+    name: "gemini",
+    opts,
     faults,
-    stats: () => stats.snapshot(),
+    stats,
+    route,
+    serverError: (message) => apiError({ code: 500, message, status: "INTERNAL" }),
   });
 }
 

@@ -182,6 +182,17 @@ export function serveSimulator(port: number, handler: Handler, onError?: (e: unk
   };
 }
 
+/** A 200 answer whose body breaks off at once, with no clean end (a simulator closing mid-wait). */
+export function droppedResponse(ctx: RequestContext, headers: HeadersInit): Response {
+  return new Response(
+    ctx.stream(async function* () {
+      yield "";
+      throw new CutStream();
+    }),
+    { headers },
+  );
+}
+
 /** Parses the common CLI flags: --port, --tps, --first-token-ms, --reply-tokens (`--x v` or `--x=v`). */
 export function parseSimulatorArgs(args: string[]): SimulatorOptions {
   const flags: Record<string, keyof SimulatorOptions> = {

@@ -17,13 +17,13 @@
 // (OPENAI_SIMULATOR_FLAVOR=deepseek|xai|perplexity|mistral picks a flavor)
 
 import { z } from "zod";
-import { CONTROL_PREFIX, type Fault, FaultController, handleControl, SimulatorStats } from "./control.ts";
+import { type Fault, FaultController, serveProvider, SimulatorStats } from "./control.ts";
 import {
   CutStream,
+  droppedResponse,
   pacingFor,
   type RequestContext,
   runSimulatorCli,
-  serveSimulator,
   type Simulator,
   type SimulatorOptions,
   sleep,
@@ -786,15 +786,8 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
   }
 
   /** A 200 response whose body breaks off (used when the simulator closes mid-wait). */
-  function dropped(ctx: RequestContext): Response {
-    return new Response(
-      ctx.stream(async function* () {
-        yield "";
-        throw new CutStream();
-      }),
-      { headers: baseHeaders({ "content-type": "application/json" }) },
-    );
-  }
+  const dropped = (ctx: RequestContext) =>
+    droppedResponse(ctx, baseHeaders({ "content-type": "application/json" }));
 
   async function chatCompletions(req: Request, ctx: RequestContext): Promise<Response> {
     if (!authorized(req)) return unauthorized(req);
@@ -1079,20 +1072,10 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
       if (spec.doneMarker) yield "data: [DONE]\n\n";
     }
 
-    stats.stream("started");
-    stats.active++;
-    const stream = ctx.stream(frames, (end) => {
-      stats.active--;
-      if (end === "completed") {
-        if (streamErrored) stats.stream("errored");
-        else {
-          stats.stream("completed");
-          stats.tokens(gen.promptTokens, output);
-        }
-      } else if (end === "cut") stats.stream("cut");
-      else if (end === "failed") stats.stream("errored");
-      else stats.stream("aborted");
-    });
+    const stream = ctx.stream(
+      frames,
+      stats.streamStarted(() => streamErrored, () => [gen.promptTokens, output]),
+    );
     return new Response(stream, {
       headers: baseHeaders({
         "content-type": "text/event-stream; charset=utf-8",
@@ -1127,28 +1110,17 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
     });
   }
 
-  const server = serveSimulator(opts.port ?? 0, async (req, ctx) => {
-    const path = new URL(req.url).pathname;
-    if (path.startsWith(CONTROL_PREFIX)) return await handleControl(req, path, faults, stats, opts);
-    stats.request();
-    let res: Response;
-    try {
-      res = await route(req, ctx, path);
-    } catch (e) {
-      console.error("openai simulator: unexpected error", e);
-      res = apiError(500, { message: String(e), type: "server_error", param: null, code: null });
-    }
-    if (flavor !== "openai") res.headers.set("x-simulated-provider", flavor);
-    stats.status(res.status);
-    return res;
-  });
-
-  return Promise.resolve({
-    url: `http://127.0.0.1:${server.port}/v1`,
-    port: server.port,
-    close: () => server.close(),
+  return serveProvider({
+    name: "openai",
+    opts,
+    basePath: "/v1",
     faults,
-    stats: () => stats.snapshot(),
+    stats,
+    route: (req, ctx, url) => route(req, ctx, url.pathname),
+    serverError: (message) => apiError(500, { message, type: "server_error", param: null, code: null }),
+    decorate: (res) => {
+      if (flavor !== "openai") res.headers.set("x-simulated-provider", flavor);
+    },
   });
 }
 

@@ -82,6 +82,12 @@ export class FunctionsHost {
   async #spawn(spec: FunctionSpec): Promise<void> {
     if (this.#stopping) return;
     const runner = new URL("./function-runner.ts", import.meta.url).pathname;
+    // Opt-in CPU profiling (performance work): each function writes <dir>/<name>.cpuprofile,
+    // V8's JSON profile, when it stops.
+    const profileDir = this.env.NEXUS_FUNCTIONS_CPU_PROF_DIR;
+    const profile = profileDir
+      ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${spec.name}.cpuprofile`]
+      : [];
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -92,6 +98,7 @@ export class FunctionsHost {
         "--allow-env",
         "--allow-read",
         "--allow-sys",
+        ...profile,
         runner,
         spec.entry,
       ],
@@ -170,47 +177,60 @@ export class FunctionsHost {
 
 /** Reads the child's stdout until the runner announces its port, then keeps relaying its logs. */
 async function announcedPort(child: Deno.ChildProcess, name: string): Promise<number> {
-  relay(child.stderr, name, console.error);
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines());
-  const reader = lines.getReader();
+  relay(lineBatches(child.stderr), name, console.error).catch(() => {});
+  const batches = lineBatches(child.stdout);
   const deadline = setTimeout(() => child.kill("SIGKILL"), 60_000);
   try {
     while (true) {
-      const { value, done } = await reader.read();
+      const { value: lines, done } = await batches.next();
       if (done) throw new Error(`function ${name} exited before listening`);
-      const port = /^NEXUS_LISTENING (\d+)$/.exec(value)?.[1];
-      if (port) {
-        (async () => {
-          for (let r = await reader.read(); !r.done; r = await reader.read()) {
-            console.log(`[${name}] ${r.value}`);
-          }
-        })().catch(() => {});
-        return Number(port);
+      const at = lines.findIndex((line) => /^NEXUS_LISTENING \d+$/.test(line));
+      if (at >= 0) {
+        print(lines.slice(0, at), name, console.log);
+        print(lines.slice(at + 1), name, console.log);
+        relay(batches, name, console.log).catch(() => {});
+        return Number(lines[at].slice("NEXUS_LISTENING ".length));
       }
-      console.log(`[${name}] ${value}`);
+      print(lines, name, console.log);
     }
   } finally {
     clearTimeout(deadline);
   }
 }
 
-function relay(stream: ReadableStream<Uint8Array>, name: string, log: (s: string) => void) {
-  stream.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines())
-    .pipeTo(new WritableStream({ write: (line) => log(`[${name}] ${line}`) }))
-    .catch(() => {});
+/** Relays lines with the function's name in front: one write per batch, not per line. */
+async function relay(batches: AsyncIterable<string[]>, name: string, log: (s: string) => void) {
+  for await (const lines of batches) print(lines, name, log);
 }
 
-function splitLines(): TransformStream<string, string> {
-  let buffer = "";
-  return new TransformStream({
-    transform(chunk, controller) {
-      buffer += chunk;
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      for (const line of lines) controller.enqueue(line);
-    },
-    flush(controller) {
-      if (buffer) controller.enqueue(buffer);
-    },
-  });
+function print(lines: string[], name: string, log: (s: string) => void) {
+  if (lines.length) log(lines.map((line) => `[${name}] ${line}`).join("\n"));
+}
+
+/**
+ * A process's output as the complete lines each read brings (a last line without a newline
+ * comes at the end). Read directly into one reused buffer, rather than through a decoder and a
+ * line-splitting stream with a fresh 64 KiB buffer per read: the host relays a line per request
+ * of every function.
+ */
+export async function* lineBatches(stream: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
+  const reader = stream.getReader({ mode: "byob" });
+  const decoder = new TextDecoder();
+  let buffer: ArrayBufferLike = new ArrayBuffer(16 * 1024);
+  let partial = "";
+  while (true) {
+    const { done, value }: ReadableStreamReadResult<Uint8Array> = await reader.read(new Uint8Array(buffer));
+    if (done) break;
+    buffer = value.buffer;
+    const text = partial + decoder.decode(value, { stream: true });
+    const end = text.lastIndexOf("\n");
+    if (end < 0) {
+      partial = text;
+      continue;
+    }
+    partial = text.slice(end + 1);
+    yield text.slice(0, end).split("\n");
+  }
+  const rest = partial + decoder.decode();
+  if (rest) yield [rest];
 }

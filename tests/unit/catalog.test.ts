@@ -214,6 +214,10 @@ Deno.test("lifecycle: retired models are shut down, deprecated ones from their s
   assert.equal(isShutDown(findModel("gemini-2.5-pro")!, new Date("2026-11-30T23:59:59Z")), false);
   assert.equal(isShutDown(findModel("gemini-2.5-pro")!, new Date("2026-12-01T00:00:00Z")), true);
   assert.equal(isShutDown(findModel("claude-haiku-4-5")!), false);
+  // Without a date: today (the date is remembered for the day, not per call).
+  for (let i = 0; i < 2; i++) {
+    for (const m of MODELS) assert.equal(isShutDown(m), isShutDown(m, new Date()), m.id);
+  }
   // Every provider API keeps at least one chat model that is not shut down today... except
   // DeepSeek, whose V3/R1 names the brief requires were retired on 2026-07-24.
   const at = new Date("2026-11-24");

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { discoverFunctions, verifyJwtGate } from "../../scripts/stack/functions-host.ts";
+import { discoverFunctions, lineBatches, verifyJwtGate } from "../../scripts/stack/functions-host.ts";
 
 Deno.test("discovers this project's functions with verify_jwt from config.toml", () => {
   const specs = discoverFunctions(join(new URL("../..", import.meta.url).pathname, "supabase"));
@@ -55,5 +55,28 @@ Deno.test("the verify_jwt gate: project JWTs pass, others are 401, preflights al
     const refusal = await verifyJwtGate(req(auth), jwks);
     assert.equal(refusal?.status, 401, String(auth).slice(0, 30));
     assert.equal(typeof (await refusal!.json()).message, "string");
+  }
+});
+
+Deno.test("a function's output is relayed as whole lines, however the reads cut it", async () => {
+  const text = 'first line\nsecond é line\n\n{"json":true} 🚀\nno newline at the end';
+  const bytes = new TextEncoder().encode(text);
+  for (const size of [1, 2, 5, 64, bytes.length]) {
+    let at = 0;
+    const output = new ReadableStream({
+      type: "bytes",
+      pull(c) {
+        if (at < bytes.length) {
+          c.enqueue(bytes.slice(at, at + size));
+          at += size;
+        } else {
+          c.close();
+          c.byobRequest?.respond(0);
+        }
+      },
+    });
+    const lines: string[] = [];
+    for await (const batch of lineBatches(output)) lines.push(...batch);
+    assert.deepEqual(lines, text.split("\n"), `pieces of ${size}`);
   }
 });

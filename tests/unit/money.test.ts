@@ -66,7 +66,10 @@ Deno.test("money in JSON keeps its digits", () => {
     JSON.stringify({ cost: decimalJson("0.000001234567891234") }),
     '{"cost":0.000001234567891234}',
   );
-  assert.throws(() => decimalJson("1e3"));
+  for (const bad of ["1e3", "-1", "1.", ".5", " 1", "0.1234567890123456789", "NaN"]) {
+    assert.throws(() => decimalJson(bad), bad);
+  }
+  assert.equal(JSON.stringify([decimalJson("0.123456789012345678")]), "[0.123456789012345678]");
 });
 
 Deno.test("cache writes are billed at the cache-write price", () => {
@@ -86,4 +89,16 @@ Deno.test("a per-request fee is added once, on top of tokens", () => {
   const sonar = { inputPerMTok: "1", outputPerMTok: "1", requestFee: "0.005" };
   assert.equal(cost(sonar, { inputTokens: 1000, outputTokens: 1000 }), "0.007");
   assert.equal(cost(sonar, { inputTokens: 0, outputTokens: 0 }), "0.005");
+});
+
+Deno.test("prices parsed once are remembered; a malformed one is refused every time", () => {
+  for (let i = 0; i < 3; i++) {
+    assert.equal(perTokenUnits("0.15"), 150_000_000_000n);
+    assert.throws(() => perTokenUnits("0.0000000000001"), /more than 12 decimals/);
+    assert.throws(() => perTokenUnits("-1"), /not a decimal amount/);
+  }
+  const withFee = { inputPerMTok: "1", outputPerMTok: "1", requestFee: "0.005" };
+  assert.equal(cost(withFee, { inputTokens: 0, outputTokens: 0 }), "0.005");
+  assert.equal(cost(withFee, { inputTokens: 0, outputTokens: 0 }), "0.005");
+  assert.throws(() => cost({ ...withFee, requestFee: "five" }, { inputTokens: 0, outputTokens: 0 }));
 });

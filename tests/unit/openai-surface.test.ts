@@ -7,7 +7,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import { CompletionRequest, toChatBody } from "../../supabase/functions/_shared/openai/schema.ts";
 import { openaiFormat } from "../../supabase/functions/_shared/openai/format.ts";
 import { chatStream } from "../../supabase/functions/_shared/chat/stream.ts";
-import type { ChatContext } from "../../supabase/functions/_shared/chat/pipeline.ts";
+import { chatContext } from "../support/chat-context.ts";
 import { needsOf, unmetNeed } from "../../supabase/functions/_shared/providers/capabilities.ts";
 import { CHAT_MODELS, type ChatModel, findModel } from "../../supabase/functions/_shared/catalog/index.ts";
 import {
@@ -164,21 +164,7 @@ Deno.test("the router: a request with tools gets a tools model, and research nee
   assert.ok(withTools.ranked.every((r) => r.model.capabilities.includes("tools" as never)));
 });
 
-function context(): ChatContext {
-  return {
-    requestId: "req",
-    body: { messages: [], stream: true, fallback: true },
-    model: model("gemini-2.5-flash"),
-    fallbacks: [],
-    conversationId: null,
-    messageId: "m",
-    routing: { selection: "explicit", reason: "test" },
-    headers: {},
-    promptTokens: () => 10,
-    startedAt: 0,
-    attempts: [],
-  };
-}
+const context = () => chatContext("gemini-2.5-flash");
 
 async function streamed(events: ProviderEvent[]) {
   let outcome: { toolCalls: unknown[]; finishReason: string | null } | undefined;

@@ -18,9 +18,11 @@ import { toUnits } from "../../supabase/functions/_shared/money.ts";
 import { breakerFor } from "../../supabase/functions/_shared/resilience/breaker.ts";
 import {
   decide,
+  fallbackModelsFor,
   planAllows,
   type RouteDecision,
   type RouteRequest,
+  servableCheck,
 } from "../../supabase/functions/_shared/router/index.ts";
 import { estimatePromptTokens } from "../../supabase/functions/_shared/tokens.ts";
 import { outputBudget, worstCaseCost } from "../../supabase/functions/_shared/worst-case.ts";
@@ -501,5 +503,49 @@ Deno.test("the evaluation tool end to end: the contract's JSON on stdout", async
     assert.equal((await run(file, "--tier", "gold")).code, 2, "an unknown tier is refused");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("fallbacks: every model's list is what the rule gives, and follows the configuration", () => {
+  const meanQuality = (m: ChatModel) => {
+    const scores = Object.values(m.quality) as number[];
+    return scores.reduce((a, b) => a + b, 0) / scores.length;
+  };
+  // The rule, computed here from scratch: capable of everything the model does, closest in mean
+  // quality, then cheaper (input + output price), then by id.
+  const expected = (model: ChatModel, usable: (m: ModelEntry) => boolean) =>
+    CHAT_MODELS.filter((m) =>
+      m.id !== model.id && usable(m) && model.capabilities.every((c) => m.capabilities.includes(c))
+    ).map((m) => ({
+      id: m.id,
+      distance: Math.abs(meanQuality(m) - meanQuality(model)),
+      price: toUnits(m.pricing.inputPerMTok) + toUnits(m.pricing.outputPerMTok),
+    })).sort((a, b) =>
+      a.distance - b.distance || (a.price < b.price ? -1 : a.price > b.price ? 1 : 0) ||
+      a.id.localeCompare(b.id)
+    ).map((x) => x.id);
+  const onlyOpenAI = (m: ModelEntry) => m.provider === "openai";
+  for (const model of CHAT_MODELS) {
+    for (let i = 0; i < 2; i++) { // the second time from the remembered order
+      assert.deepEqual(
+        fallbackModelsFor(model, deployed).map((m) => m.id),
+        expected(model, deployed),
+        model.id,
+      );
+      assert.deepEqual(fallbackModelsFor(model, onlyOpenAI).map((m) => m.id), expected(model, onlyOpenAI));
+    }
+  }
+  // By default, what is servable when asked: a provider whose key appears is used from then on.
+  const saved = Deno.env.get("XAI_API_KEY");
+  const gpt = CHAT_MODELS.find((m) => m.id === "gpt-4o-mini")!;
+  try {
+    Deno.env.delete("XAI_API_KEY");
+    assert.ok(!servableCheck()(CHAT_MODELS.find((m) => m.provider === "xai")!));
+    assert.ok(fallbackModelsFor(gpt).every((m) => m.provider !== "xai"));
+    Deno.env.set("XAI_API_KEY", "test-key");
+    assert.ok(servableCheck()(CHAT_MODELS.find((m) => m.provider === "xai" && !isShutDown(m))!));
+    assert.ok(fallbackModelsFor(gpt).some((m) => m.provider === "xai"));
+  } finally {
+    saved === undefined ? Deno.env.delete("XAI_API_KEY") : Deno.env.set("XAI_API_KEY", saved);
   }
 });

@@ -23,13 +23,33 @@ export function formatUnits(units: bigint): string {
   return fraction ? `${whole}.${fraction}` : `${whole}`;
 }
 
-/** The exact price of one token, given a price per 1M tokens; throws if it is not exact. */
-export function perTokenUnits(pricePerMillion: string): bigint {
+// Parsed amounts by their decimal string: every request prices several models, and the strings
+// are the catalog's few dozen prices. Bounded all the same, in case a caller brings its own.
+const MAX_PARSED = 10_000;
+const perToken = new Map<string, bigint>();
+const amounts = new Map<string, bigint>();
+
+function memo(cache: Map<string, bigint>, key: string, parse: (key: string) => bigint): bigint {
+  let units = cache.get(key);
+  if (units === undefined) {
+    units = parse(key);
+    if (cache.size >= MAX_PARSED) cache.clear();
+    cache.set(key, units);
+  }
+  return units;
+}
+
+function parsePerToken(pricePerMillion: string): bigint {
   const units = toUnits(pricePerMillion);
   if (units % PER_MILLION !== 0n) {
     throw new Error(`price ${pricePerMillion} per 1M tokens has more than 12 decimals`);
   }
   return units / PER_MILLION;
+}
+
+/** The exact price of one token, given a price per 1M tokens; throws if it is not exact. */
+export function perTokenUnits(pricePerMillion: string): bigint {
+  return memo(perToken, pricePerMillion, parsePerToken);
 }
 
 export interface TokenPrices {
@@ -62,7 +82,7 @@ export function costUnits(prices: TokenPrices, usage: TokenCounts): bigint {
     cached * perTokenUnits(prices.cachedInputPerMTok ?? prices.inputPerMTok) +
     written * perTokenUnits(prices.cacheWriteInputPerMTok ?? prices.inputPerMTok) +
     BigInt(usage.outputTokens) * perTokenUnits(prices.outputPerMTok) +
-    (prices.requestFee ? toUnits(prices.requestFee) : 0n);
+    (prices.requestFee ? memo(amounts, prices.requestFee, toUnits) : 0n);
 }
 
 /** Cost of a request as an exact decimal string, e.g. "0.00125". */
@@ -70,12 +90,15 @@ export function cost(prices: TokenPrices, usage: TokenCounts): string {
   return formatUnits(costUnits(prices, usage));
 }
 
+/** What toUnits accepts (a cheaper test than parsing). */
+const DECIMAL = new RegExp(`^\\d+(?:\\.\\d{1,${SCALE}})?$`);
+
 /**
  * A decimal string as a JSON number token, for wire formats that carry money as numbers: the
  * digits are written as they are (JSON.rawJSON), so no binary rounding reaches the client.
  */
 export function decimalJson(decimal: string): number {
-  toUnits(decimal); // only well-formed decimals become raw JSON
+  if (!DECIMAL.test(decimal)) toUnits(decimal); // throws: only well-formed decimals become raw JSON
   const raw = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
   return (raw ? raw(decimal) : Number(decimal)) as number;
 }

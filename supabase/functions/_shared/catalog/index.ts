@@ -60,11 +60,23 @@ export const CHAT_MODELS: readonly ChatModel[] = MODELS.filter(isChatModel);
  * the catalog (the brief names several, and billed usage refers to their prices) but nothing
  * should be routed to them.
  */
-export function isShutDown(m: ModelEntry, at: Date = new Date()): boolean {
+export function isShutDown(m: ModelEntry, at?: Date): boolean {
   const l = m.lifecycle;
   if (!l) return false;
-  if (l.shutdownOn !== undefined) return l.shutdownOn <= at.toISOString().slice(0, 10);
+  if (l.shutdownOn !== undefined) return l.shutdownOn <= (at ? at.toISOString().slice(0, 10) : today());
   return l.status === "retired";
+}
+
+// Today's date (UTC, YYYY-MM-DD), formatted once per day rather than on every check: the router
+// checks every model on every request.
+let day = { text: "", until: 0 };
+function today(): string {
+  const now = Date.now();
+  if (now >= day.until || now < day.until - 86_400_000) {
+    const text = new Date(now).toISOString().slice(0, 10);
+    day = { text, until: Date.parse(text) + 86_400_000 };
+  }
+  return day.text;
 }
 
 /** Identifies the price sheet a usage record was charged with. */

@@ -38,7 +38,8 @@ export async function connect(
   /** Every call made (and skipped by an open circuit) is appended here, failures included. */
   attempts: Attempt[] = [],
 ): Promise<Connection> {
-  let lastError: unknown = new ProviderError("unavailable", "No provider is available");
+  // Created only when needed: an Error captures a stack trace, and most requests never fail.
+  let lastError: unknown;
   const note = (model: ChatModel, outcome: Attempt["outcome"], started: number, status?: number) =>
     attempts.push({
       attempt: attempts.length + 1,
@@ -82,5 +83,5 @@ export async function connect(
       }
     }
   }
-  throw lastError;
+  throw lastError ?? new ProviderError("unavailable", "No provider is available");
 }

@@ -3,7 +3,7 @@
 // shapes for the OpenAI-compatible surface (openai/format.ts).
 
 import { decimalJson } from "../money.ts";
-import { SSE_DONE, sseEvent } from "../http/sse.ts";
+import { SSE_DONE, sseEvent, sseJson } from "../http/sse.ts";
 import type { ToolCall } from "../providers/types.ts";
 import type { Routing } from "./pipeline.ts";
 
@@ -89,7 +89,8 @@ export const briefFormat: AnswerFormat = {
       simulated,
       routing: ctx.routing,
     }),
-  delta: (ctx, text) => sseEvent({ delta: text, model: ctx.model.id }),
+  // the bytes of sseEvent({ delta: text, model }), without building and walking an object per delta
+  delta: (ctx, text) => sseJson(`{"delta":${JSON.stringify(text)},"model":${JSON.stringify(ctx.model.id)}}`),
   reasoning: (ctx, text) => sseEvent({ reasoning: text, model: ctx.model.id }),
   citations: (ctx, urls) => sseEvent({ citations: urls, model: ctx.model.id }),
   toolCall: () => null,

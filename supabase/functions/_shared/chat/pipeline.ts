@@ -15,7 +15,7 @@ import { cost, decimalJson } from "../money.ts";
 import { countImages, countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
 import { outputBudget, worstCaseCost } from "../worst-case.ts";
 import { admit, type Candidate, release, settle, type StoredResult } from "../metering.ts";
-import { decide, defaultAvailable, explain, fallbackModelsFor, servable } from "../router/index.ts";
+import { availableCheck, decide, explain, fallbackModelsFor, servableCheck } from "../router/index.ts";
 import { ApiError } from "../http/errors.ts";
 import { userContextHeaders } from "../http/user-context.ts";
 import { SSE_DONE, SSE_HEADERS, sseEvent } from "../http/sse.ts";
@@ -153,6 +153,7 @@ export async function prepareChat(
   const promptTokens = (m: ChatModel) =>
     (m.provider === "openai" ? exact : estimate) + images * (m.imageInputTokens ?? 0);
   const serves = (m: ChatModel) => unmetNeed(m, needs) === null;
+  const isServable = servableCheck(); // one reading of the providers' configuration for the request
   const toCandidate = (model: ChatModel): Candidate => {
     const maxOutputTokens = outputBudget(model, body.maxTokens);
     return {
@@ -174,7 +175,7 @@ export async function prepareChat(
     if (!isChatModel(model)) {
       throw new ApiError("invalid_request", `Model ${model.id} does not support chat`, { field: "model" });
     }
-    if (!servable(model)) throw unservable(model);
+    if (!isServable(model)) throw unservable(model);
     const unmet = unmetNeed(model, needs);
     if (unmet) throw new ApiError("invalid_request", unmet, { field: "model", model: model.id });
     const candidate = toCandidate(model);
@@ -186,9 +187,12 @@ export async function prepareChat(
       });
     }
     candidates = [candidate];
-    if (body.fallback) fallbacks = fallbackModelsFor(model).filter(serves).map(toCandidate).filter(fits);
+    if (body.fallback) {
+      fallbacks = fallbackModelsFor(model, isServable).filter(serves).map(toCandidate).filter(fits);
+    }
     reason = "model chosen by the request";
   } else {
+    const available = availableCheck(isServable);
     decision = decide({
       messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
       attachments: body.messages.flatMap((m) =>
@@ -198,7 +202,7 @@ export async function prepareChat(
       preference: body.routing,
       maxTokens: body.maxTokens,
       promptTokens: (m) => promptTokens(m as ChatModel),
-      isAvailable: (m) => defaultAvailable(m) && serves(m as ChatModel),
+      isAvailable: (m) => available(m) && serves(m as ChatModel),
     });
     if (decision.intent === "image_generation") {
       throw new ApiError(
@@ -255,7 +259,7 @@ export async function prepareChat(
     requestHash: idempotencyKey ? await sha256(JSON.stringify({ ...body, stream: undefined })) : undefined,
     cacheHash,
     defaultOptions: routed
-      ? CHAT_MODELS.filter(servable).filter(serves).map(toCandidate).filter(fits)
+      ? CHAT_MODELS.filter(isServable).filter(serves).map(toCandidate).filter(fits)
       : undefined,
   });
   const headers = admission.quota ? userContextHeaders(admission.quota) : {};
@@ -305,14 +309,17 @@ export async function prepareChat(
       },
     };
   }
-  const byId = new Map(CHAT_MODELS.map((m) => [m.id, m]));
+  const chatModel = (id: string) => {
+    const m = findModel(id);
+    return m && isChatModel(m) ? m : undefined;
+  };
   return {
     kind: "call",
     ctx: {
       requestId,
       body,
-      model: byId.get(admission.model)!,
-      fallbacks: admission.fallbacks.slice(0, MAX_FALLBACKS).map((id) => byId.get(id)!).filter(Boolean),
+      model: chatModel(admission.model)!,
+      fallbacks: admission.fallbacks.slice(0, MAX_FALLBACKS).map(chatModel).filter((m) => m !== undefined),
       conversationId: admission.conversationId,
       messageId: crypto.randomUUID(),
       routing,

@@ -90,17 +90,32 @@ export function chatStream(
   let ended = false;
   const idleMs = env.providerIdleTimeoutMs;
 
-  // The next provider event, or a timeout error when the provider goes silent mid-stream.
-  const nextEvent = () => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new ProviderError("timeout", stoppedSending(ctx.model.provider))),
-        idleMs,
-      );
-    });
-    return Promise.race([iterator.next(), stalled]).finally(() => clearTimeout(timer));
+  // The next provider event, or a timeout error when the provider goes silent mid-stream for
+  // idleMs. One timer serves the whole stream (a timer per event costs more than the event):
+  // when it fires it fails the wait in progress if that has lasted idleMs, else it is set again
+  // for the rest of the time; when no wait is in progress it lapses until the next one.
+  let waiting: { since: number; fail: (e: unknown) => void } | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const checkIdle = () => {
+    timer = undefined;
+    if (!waiting || ended) return;
+    const idle = performance.now() - waiting.since;
+    if (idle >= idleMs) waiting.fail(new ProviderError("timeout", stoppedSending(ctx.model.provider)));
+    else timer = setTimeout(checkIdle, idleMs - idle);
   };
+  const nextEvent = () =>
+    new Promise<IteratorResult<ProviderEvent>>((resolve, reject) => {
+      const wait = { since: performance.now(), fail: reject };
+      waiting = wait;
+      timer ??= setTimeout(checkIdle, idleMs);
+      iterator.next().then((r) => {
+        if (waiting === wait) waiting = null;
+        resolve(r);
+      }, (e) => {
+        if (waiting === wait) waiting = null;
+        reject(e);
+      });
+    });
 
   const end = (status: StreamOutcome["status"]): StreamOutcome => {
     const usage = hooks.billedUsage(reported, [text, reasoning, ...toolCallTexts(tools.calls)]);
@@ -115,6 +130,7 @@ export function chatStream(
     };
     if (!ended) {
       ended = true;
+      clearTimeout(timer);
       hooks.onEnd(outcome);
     }
     return outcome;

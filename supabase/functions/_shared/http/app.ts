@@ -25,6 +25,22 @@ export interface AppOptions {
   errorBody?: (error: ApiError) => unknown;
 }
 
+/** What browsers may send and read (hono's cors() options). */
+export const CORS_OPTIONS = {
+  origin: "*",
+  allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+  allowHeaders: [
+    "authorization",
+    "x-client-info",
+    "apikey",
+    "content-type",
+    "idempotency-key",
+    "x-supabase-api-version",
+  ],
+  exposeHeaders: [...USER_CONTEXT_HEADERS, "Retry-After", "X-Request-Id", "Server-Timing"],
+  maxAge: 86400,
+};
+
 export function createApp(functionName: string, options: AppOptions = {}): Hono<AppEnv> {
   const render = (error: ApiError, headers: HeadersInit) =>
     options.errorBody
@@ -34,23 +50,18 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
   const app = new Hono<AppEnv>({ strict: false }).basePath(`/${functionName}`);
   setRecorderFunction(functionName);
 
-  app.use(
-    "*",
-    cors({
-      origin: "*",
-      allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: [
-        "authorization",
-        "x-client-info",
-        "apikey",
-        "content-type",
-        "idempotency-key",
-        "x-supabase-api-version",
-      ],
-      exposeHeaders: [...USER_CONTEXT_HEADERS, "Retry-After", "X-Request-Id", "Server-Timing"],
-      maxAge: 86400,
-    }),
-  );
+  const preflight = cors(CORS_OPTIONS);
+  const exposed = CORS_OPTIONS.exposeHeaders.join(",");
+  // CORS: preflights answered by hono's cors(); every other response gets the same two headers
+  // cors() would give it, set once the response exists. (cors() sets them on a placeholder
+  // response before the handler runs, and Hono then rebuilds the handler's response around them:
+  // a second Response and a header copy on every request.)
+  app.use("*", async (c, next) => {
+    if (c.req.method === "OPTIONS") return preflight(c, next);
+    await next();
+    c.res.headers.set("Access-Control-Allow-Origin", "*");
+    c.res.headers.set("Access-Control-Expose-Headers", exposed);
+  });
 
   app.use("*", (c, next) => {
     const requestId = crypto.randomUUID();

@@ -10,7 +10,12 @@ export const SSE_HEADERS = {
 
 /** One event as bytes: `data: <json>\n\n`. JSON never contains a raw newline, so one line suffices. */
 export function sseEvent(data: unknown): Uint8Array {
-  return encoder.encode(`data: ${JSON.stringify(data)}\n\n`);
+  return sseJson(JSON.stringify(data));
+}
+
+/** One event from its JSON text (hot paths write the constant parts of their events once). */
+export function sseJson(json: string): Uint8Array {
+  return encoder.encode(`data: ${json}\n\n`);
 }
 
 export const SSE_DONE: Uint8Array = encoder.encode("data: [DONE]\n\n");

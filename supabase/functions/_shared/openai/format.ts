@@ -9,7 +9,7 @@
 // (as OpenAI does), one with text with {role, content: ""}; its finish_reason is "tool_calls".
 
 import { decimalJson } from "../money.ts";
-import { SSE_DONE, sseEvent } from "../http/sse.ts";
+import { SSE_DONE, sseEvent, sseJson } from "../http/sse.ts";
 import { functionCalls } from "../providers/types.ts";
 import {
   type AnswerFormat,
@@ -64,6 +64,27 @@ export function openaiFormat(includeUsage: boolean): AnswerFormat {
     });
   const delta = (ctx: AnswerHead, d: Record<string, unknown>, finish: string | null = null) =>
     chunk(ctx, [{ index: 0, delta: d, logprobs: null, finish_reason: finish }]);
+  // A text delta is most of a stream: its bytes are those of delta(ctx, { content: text }), written
+  // from the chunk's constant parts, made once per answer (and again if the model changes).
+  let textChunk = { requestId: "", model: "", head: "" };
+  const TEXT_TAIL = `},"logprobs":null,"finish_reason":null}]}`;
+  const textDelta = (ctx: AnswerHead, text: string) => {
+    if (textChunk.model !== ctx.model.id || textChunk.requestId !== ctx.requestId) {
+      const head = JSON.stringify({
+        id: `chatcmpl-${ctx.requestId}`,
+        object: "chat.completion.chunk",
+        created,
+        model: ctx.model.id,
+        system_fingerprint: null,
+      });
+      textChunk = {
+        requestId: ctx.requestId,
+        model: ctx.model.id,
+        head: `${head.slice(0, -1)},"choices":[{"index":0,"delta":{"content":`,
+      };
+    }
+    return sseJson(`${textChunk.head}${JSON.stringify(text)}${TEXT_TAIL}`);
+  };
   /** The role goes with the first delta; a text answer opens with an empty content delta first. */
   const open = (ctx: AnswerHead): Uint8Array[] => {
     if (opened) return [];
@@ -73,7 +94,7 @@ export function openaiFormat(includeUsage: boolean): AnswerFormat {
 
   return {
     start: () => null,
-    delta: (ctx, text) => concatBytes([...open(ctx), delta(ctx, { content: text })]),
+    delta: (ctx, text) => opened ? textDelta(ctx, text) : concatBytes([...open(ctx), textDelta(ctx, text)]),
     reasoning: (ctx, text) => concatBytes([...open(ctx), delta(ctx, { reasoning_content: text })]),
     citations: () => null,
     toolCall: (ctx, piece) => {

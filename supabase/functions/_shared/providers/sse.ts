@@ -1,10 +1,76 @@
 // Reads a provider's text/event-stream body as parsed events, chunk by chunk (eventsource-parser).
 
-import { type EventSourceMessage, EventSourceParserStream } from "eventsource-parser/stream";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Completion, ProviderEvent, ToolCall } from "./types.ts";
 
-export function sseMessages(body: ReadableStream<Uint8Array>): ReadableStream<EventSourceMessage> {
-  return body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+/**
+ * The body's events as they arrive. What `body.pipeThrough(new TextDecoderStream())
+ * .pipeThrough(new EventSourceParserStream())` gives, read directly: two stream stages cost a few
+ * promises and queue operations per event, which add up over a long answer's hundreds of events.
+ * Stopping early (break, return) cancels the body, as leaving a stream's iterator does.
+ */
+export async function* sseMessages(body: ReadableStream<Uint8Array>): AsyncGenerator<EventSourceMessage> {
+  const source = byteSource(body);
+  const decoder = new TextDecoder();
+  let parsed: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (message) => parsed.push(message) });
+  let finished = false;
+  try {
+    while (!finished) {
+      const bytes = await source.read();
+      finished = bytes === null;
+      parser.feed(bytes === null ? decoder.decode() : decoder.decode(bytes, { stream: true }));
+      const ready = parsed;
+      parsed = [];
+      for (const message of ready) yield message;
+    }
+  } finally {
+    source.close(!finished);
+  }
+}
+
+/**
+ * Bytes to read into: a stream's whole answer reuses one buffer. (A byte stream's default reader,
+ * which fetch bodies get, allocates a fresh 64 KiB buffer for each read: one per provider event,
+ * garbage-collected megabytes per answer.) Events are small; a larger burst takes a few reads.
+ */
+const READ_BUFFER_BYTES = 8 * 1024;
+
+/** Reads a body chunk by chunk (null at its end): into a reused buffer where the stream allows it. */
+function byteSource(body: ReadableStream<Uint8Array>) {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch { /* not a byte stream */ }
+  if (byob) {
+    const reader = byob;
+    let buffer: ArrayBufferLike = new ArrayBuffer(READ_BUFFER_BYTES);
+    return {
+      async read(): Promise<Uint8Array | null> {
+        const { done, value } = await reader.read(new Uint8Array(buffer));
+        if (done) return null;
+        buffer = value.buffer; // the same memory, handed back by the read
+        return value;
+      },
+      close: (cancel: boolean) => release(reader, cancel),
+    };
+  }
+  const reader = body.getReader();
+  return {
+    async read(): Promise<Uint8Array | null> {
+      const { done, value } = await reader.read();
+      return done ? null : value;
+    },
+    close: (cancel: boolean) => release(reader, cancel),
+  };
+}
+
+function release(
+  reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>,
+  cancel: boolean,
+) {
+  if (cancel) reader.cancel().catch(() => {});
+  reader.releaseLock();
 }
 
 /** Folds normalized events into one Completion (non-streaming answers, tests). */

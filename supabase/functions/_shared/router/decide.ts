@@ -10,7 +10,8 @@ import type { Intent } from "../catalog/schema.ts";
 import { formatUnits, perTokenUnits, toUnits } from "../money.ts";
 import { estimatePromptTokens } from "../tokens.ts";
 import { outputBudget } from "../worst-case.ts";
-import { isConfigured, isSimulated } from "../providers/registry.ts";
+import { isConfigured } from "../providers/registry.ts";
+import { env } from "../env.ts";
 import { openProviders } from "../resilience/breaker.ts";
 import { extractFeatures, type RouterInput } from "./features.ts";
 import { classify, type Complexity, type RouterIntent } from "./model.ts";
@@ -104,12 +105,32 @@ const LONG_CONTEXT_TOKENS = 32_000;
 
 /** Models that can answer here and now: provider configured, not retired (unless simulated). */
 export function servable(m: ModelEntry): boolean {
-  return isConfigured(m.provider) && (!isShutDown(m) || isSimulated(m.provider));
+  return servableCheck()(m);
+}
+
+/**
+ * servable() for many models at once (a request checks the whole catalog): the environment is
+ * read once per provider, not once per model. Meant for one request, not to be kept.
+ */
+export function servableCheck(): (m: ModelEntry) => boolean {
+  const configured = new Map<string, boolean>();
+  let simulated: Set<string> | undefined;
+  return (m) => {
+    let ok = configured.get(m.provider);
+    if (ok === undefined) configured.set(m.provider, ok = isConfigured(m.provider));
+    return ok && (!isShutDown(m) || (simulated ??= env.simulatedProviders).has(m.provider));
+  };
 }
 
 /** Models that can answer now: servable, and their provider's circuit is not open. */
 export function defaultAvailable(m: ModelEntry): boolean {
-  return servable(m) && !openProviders().has(m.provider);
+  return availableCheck()(m);
+}
+
+/** defaultAvailable() for many models at once, as servableCheck() (whose check it may reuse). */
+export function availableCheck(isServable = servableCheck()): (m: ModelEntry) => boolean {
+  const open = openProviders();
+  return (m) => isServable(m) && !open.has(m.provider);
 }
 
 const has = (m: ModelEntry, capability: string) => (m.capabilities as readonly string[]).includes(capability);
@@ -168,7 +189,7 @@ export function decide(request: RouteRequest): RouteDecision {
   const estimate = estimatePromptTokens(request.messages); // once: a long prompt is long to read
   const promptTokensOf = request.promptTokens ?? (() => estimate);
   const required = requirementsOf(request, intent, complexity, estimate);
-  const isAvailable = request.isAvailable ?? defaultAvailable;
+  const isAvailable = request.isAvailable ?? availableCheck();
   const qualityIntent: Intent = intent;
 
   // Hard requirements: capabilities (reasoning is a preference, handled by the order below),
@@ -241,22 +262,38 @@ export function explain(
 
 /**
  * Where an explicitly chosen model falls back to when its provider fails: models that can do
- * everything it can, closest in quality first (then cheaper first).
+ * everything it can, closest in quality first (then cheaper first). `isServable` may be a
+ * request's servableCheck().
  */
-export function fallbackModelsFor(model: ChatModel): ChatModel[] {
+export function fallbackModelsFor(
+  model: ChatModel,
+  isServable: (m: ModelEntry) => boolean = servableCheck(),
+): ChatModel[] {
+  return fallbackOrder(model).filter(isServable);
+}
+
+// The catalog is fixed, so each model's fallback order is too: computed once per model, then
+// filtered by what is servable at the time. (Filtering before or after sorting gives the same
+// order: ties end with the id, so the order is total.)
+const FALLBACK_ORDER = new Map<ChatModel, readonly ChatModel[]>();
+
+function fallbackOrder(model: ChatModel): readonly ChatModel[] {
+  let order = FALLBACK_ORDER.get(model);
+  if (order) return order;
   const meanQuality = (m: ChatModel) => {
     const scores = Object.values(m.quality) as number[];
     return scores.reduce((a, b) => a + b, 0) / Math.max(scores.length, 1);
   };
   const target = meanQuality(model);
   const price = (m: ChatModel) => toUnits(m.pricing.inputPerMTok) + toUnits(m.pricing.outputPerMTok);
-  return CHAT_MODELS
-    .filter((m) =>
-      m.id !== model.id && servable(m) && model.capabilities.every((c) => m.capabilities.includes(c))
-    )
+  order = CHAT_MODELS
+    .filter((m) => m.id !== model.id && model.capabilities.every((c) => m.capabilities.includes(c)))
     .sort((a, b) =>
       Math.abs(meanQuality(a) - target) - Math.abs(meanQuality(b) - target) ||
       compareUnits(price(a), price(b)) ||
       a.id.localeCompare(b.id)
     );
+  // Only the catalog's own entries are kept (a model built elsewhere, as in tests, is not).
+  if (CHAT_MODELS.includes(model)) FALLBACK_ORDER.set(model, order);
+  return order;
 }
