@@ -549,3 +549,21 @@ Deno.test("fallbacks: every model's list is what the rule gives, and follows the
     saved === undefined ? Deno.env.delete("XAI_API_KEY") : Deno.env.set("XAI_API_KEY", saved);
   }
 });
+
+Deno.test("only a confident reading sends a request to image models; text it cannot place is answered in words", () => {
+  for (const content of ["Draw a cat wearing a hat", "Generate an image of a sunset over mountains"]) {
+    const d = decide({ messages: [{ role: "user", content }], isAvailable: () => true });
+    assert.equal(d.intent, "image_generation", content);
+  }
+  // strings the classifier reads as image generation, with little confidence (found by sampling)
+  for (
+    const content of ["Soak 0.02833010899731525", "Soak 0.06735618745618677", "Soak 0.20246152604606082"]
+  ) {
+    const d = decide({ messages: [{ role: "user", content }], isAvailable: () => true });
+    assert.notEqual(d.intent, "image_generation", content);
+    assert.ok(
+      d.ranked.length > 0 && d.ranked.every((r) => r.model.capabilities.includes("chat" as never)),
+      content,
+    );
+  }
+});

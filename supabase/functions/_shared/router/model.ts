@@ -96,6 +96,8 @@ export interface Classification {
   intent: RouterIntent;
   complexity: Complexity;
   intentProbability: number;
+  /** The next most likely intent (what a doubtful reading falls back to). */
+  runnerUp: RouterIntent;
 }
 
 export function classify(x: Features, hasImage: boolean): Classification {
@@ -103,9 +105,11 @@ export function classify(x: Features, hasImage: boolean): Classification {
   const pi = constrainIntent(softmaxScores(intent, x), hasImage);
   const pc = softmaxScores(complexity, x);
   const i = argmax(pi);
+  const second = argmax(pi.map((p, j) => (j === i ? -1 : p)));
   return {
     intent: intent.labels[i] as RouterIntent,
     complexity: complexity.labels[argmax(pc)] as Complexity,
     intentProbability: pi[i],
+    runnerUp: intent.labels[second] as RouterIntent,
   };
 }
