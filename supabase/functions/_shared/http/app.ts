@@ -73,7 +73,7 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
       // (an idempotent replay keeps the id of the request whose answer it repeats)
       if (!c.res.headers.has("X-Request-Id")) c.res.headers.set("X-Request-Id", requestId);
       // For streams this is when the headers went out; the stream's end is logged with its metering.
-      log.info("request", {
+      log.infoAfterResponse("request", {
         method: c.req.method,
         path: new URL(c.req.url).pathname,
         status: c.res.status,
