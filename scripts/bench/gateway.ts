@@ -47,7 +47,7 @@ export function prompt(): string {
 export const quotes = (content: unknown, text: string) =>
   typeof content === "string" && content.includes(`You said: "${text}"`);
 
-/** Server-Timing phases (auth, parse, admit, provider, answer) of /chat answers, while `on`. */
+/** Server-Timing phases (auth, parse, route, admit, provider, answer) of /chat answers, while `on`. */
 export class PhaseRecorder {
   on = false;
   phases: Record<string, number[]> = {};

@@ -16,6 +16,7 @@ app.post("/", requireUser, async (c) => {
   const prepared = await prepareChat({ userId: user.sub, sessionId: user.session_id }, body, {
     requestId: c.get("requestId"),
     idempotencyKey: idempotencyKey(c.req.raw),
+    timing,
   });
   timing.mark("admit");
   if (prepared.kind === "stored") return respondStored(prepared.answer, body.stream);

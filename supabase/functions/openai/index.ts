@@ -76,6 +76,7 @@ app.post("/chat/completions", requireCaller, async (c) => {
     requestId: c.get("requestId"),
     idempotencyKey: idempotencyKey(c.req.raw),
     store: false,
+    timing,
   });
   timing.mark("admit");
   const includeUsage = request.stream_options?.include_usage ?? false;

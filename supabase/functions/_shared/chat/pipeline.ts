@@ -113,6 +113,8 @@ export interface PrepareOptions {
   idempotencyKey?: string;
   /** Store the exchange in a conversation (POST /chat); the OpenAI surface is stateless. */
   store?: boolean;
+  /** Marks "route" (token counts, model choice, worst cases) before the admission round trip. */
+  timing?: ServerTiming;
 }
 
 /**
@@ -245,6 +247,10 @@ export async function prepareChat(
       ...(body.responseFormat ? [body.responseFormat] : []),
     ]))
     : undefined;
+  const defaultOptions = routed
+    ? CHAT_MODELS.filter(isServable).filter(serves).map(toCandidate).filter(fits)
+    : undefined;
+  opts.timing?.mark("route");
   const admission = await admitOrUndo(requestId, {
     ...caller,
     requestId,
@@ -258,9 +264,7 @@ export async function prepareChat(
     // the same request whatever its answer format: a replay may be streamed or not
     requestHash: idempotencyKey ? await sha256(JSON.stringify({ ...body, stream: undefined })) : undefined,
     cacheHash,
-    defaultOptions: routed
-      ? CHAT_MODELS.filter(isServable).filter(serves).map(toCandidate).filter(fits)
-      : undefined,
+    defaultOptions,
   });
   const headers = admission.quota ? userContextHeaders(admission.quota) : {};
   if (!admission.admitted) {
