@@ -20,7 +20,7 @@ export type Value = Uint8Array | null | undefined;
 
 /** A message of the server on a replication stream (a CopyData body). */
 export type ServerMessage =
-  | { kind: "xlog"; walEnd: bigint; body: Uint8Array }
+  | { kind: "xlog"; body: Uint8Array }
   | { kind: "keepalive"; walEnd: bigint; replyRequested: boolean };
 
 /** A pgoutput message: the two this reader acts on, everything else (Begin, Commit, Type…) passed over. */
@@ -34,12 +34,11 @@ const utf8 = new TextDecoder();
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 
 export function readServerMessage(buf: Uint8Array): ServerMessage | null {
-  const view = viewOf(buf);
   switch (buf[0]) {
     case 0x77: // 'w' XLogData: start LSN, end of WAL, send time, then the plugin's message
-      return { kind: "xlog", walEnd: view.getBigUint64(9), body: buf.subarray(25) };
+      return { kind: "xlog", body: buf.subarray(25) };
     case 0x6b: // 'k' primary keepalive: end of WAL, send time, reply requested
-      return { kind: "keepalive", walEnd: view.getBigUint64(1), replyRequested: buf[17] === 1 };
+      return { kind: "keepalive", walEnd: viewOf(buf).getBigUint64(1), replyRequested: buf[17] === 1 };
     default:
       return null;
   }
@@ -81,11 +80,6 @@ export function standbyStatusUpdate(lsn: bigint, now = Date.now()): Uint8Array {
   view.setBigInt64(25, BigInt(now - PG_EPOCH_MS) * 1000n);
   out[33] = 0; // no reply wanted
   return out;
-}
-
-/** A row's values by column name. */
-export function rowOf(relation: Relation, values: Value[]): Map<string, Value> {
-  return new Map(relation.columns.map((name, i) => [name, values[i]]));
 }
 
 export function text(value: Value): string | null {

@@ -6,8 +6,9 @@
 // A temporary slot is dropped by the server when its connection ends, however it ends (close, a
 // killed process, a restarted Postgres), so no slot outlives the stand-in to hold WAL back; while
 // streaming, status updates confirm what was received so the server can recycle WAL. Rows
-// committed while no slot exists are missed, as Realtime misses them. When the stream is lost it
-// is opened again, retrying with a capped backoff until the database answers.
+// committed while no slot exists (the database restarting) are missed, as with any temporary
+// slot. When the stream is lost it is opened again, retrying with a capped backoff until the
+// database answers.
 //
 // Not postgres.js's own sql.subscribe(): on a lost connection it re-creates its slot from the
 // connection's close handler and nothing catches that promise, so a Postgres restart (refused
