@@ -89,6 +89,12 @@ export async function startCluster(dataDir: string, port: number): Promise<Clust
     "-c shared_buffers=256MB",
     "-c fsync=on",
     "-c log_min_messages=warning",
+    // Realtime reads realtime.messages from logical replication, as on Supabase: one walsender
+    // and one temporary slot per Realtime stand-in, with room for a restart's overlap. Set on
+    // the command line, so an existing cluster takes them on at its next start.
+    "-c wal_level=logical",
+    "-c max_replication_slots=10",
+    "-c max_wal_senders=10",
   ].join(" ");
   await run(join(binDir(), "pg_ctl"), [
     "-D",

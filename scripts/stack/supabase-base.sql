@@ -198,27 +198,24 @@ end
 $$;
 grant execute on function realtime.send(jsonb, text, text, boolean) to anon, authenticated, service_role;
 
--- The local stack's stand-in for Realtime's replication of realtime.messages: every committed
--- row is NOTIFYed to the Realtime stand-in (scripts/stack/realtime/db-listener.ts), which
--- broadcasts it like Realtime broadcasts the rows realtime.send() inserts. Notifications are
--- transactional, so rolled-back rows (Realtime's authorization probes) are never sent. A row
--- whose JSON exceeds what NOTIFY carries (8000 bytes) is sent as its key and read back.
-create or replace function realtime.local_stack_notify_message() returns trigger
-language plpgsql security definer set search_path = '' as $$
-declare
-  body text := json_build_object(
-    'id', new.id, 'topic', new.topic, 'event', new.event, 'private', new.private, 'payload', new.payload
-  )::text;
+-- Database broadcasts reach Realtime as on Supabase: Realtime reads the rows committed to
+-- realtime.messages from logical replication (pgoutput, through this publication, on a temporary
+-- slot; scripts/stack/realtime/db-listener.ts), so rolled-back rows (Realtime's authorization
+-- probes) are never sent, payloads have no size limit, and writers pay nothing beyond their WAL.
+-- Supabase's realtime.messages is partitioned by day; publishing through the root keeps rows
+-- named realtime.messages should the table here ever be partitioned too. Only inserts are
+-- broadcast, so only inserts are published.
+do $$
 begin
-  if octet_length(body) > 7900 then
-    body := json_build_object('id', new.id, 'inserted_at', new.inserted_at, 'truncated', true)::text;
+  if not exists (select from pg_publication where pubname = 'supabase_realtime_messages_publication') then
+    create publication supabase_realtime_messages_publication;
   end if;
-  perform pg_notify('realtime_messages_inserted', body);
-  return null;
 end
 $$;
-revoke execute on function realtime.local_stack_notify_message() from public;
+alter publication supabase_realtime_messages_publication set table realtime.messages;
+alter publication supabase_realtime_messages_publication
+  set (publish = 'insert', publish_via_partition_root = true);
 
-create or replace trigger local_stack_notify_message
-  after insert on realtime.messages
-  for each row execute function realtime.local_stack_notify_message();
+-- Databases created before the stand-in read replication: their rows were NOTIFYed by a trigger.
+drop trigger if exists local_stack_notify_message on realtime.messages;
+drop function if exists realtime.local_stack_notify_message();

@@ -1,7 +1,8 @@
 // Faults under load (issue #8), bounded in requests and time: a provider storm, a provider hard
 // down, Postgres restarted in the middle of a load, and a crowd of clients leaving mid-stream.
 // After each, the ledger must be exact: every admitted request settled or released once, one
-// usage record per settled request, monthly counters equal to the requests that count.
+// usage record per settled request, monthly counters equal to the requests that count. After the
+// restart, Realtime must broadcast from the database again (its replication stream reopened).
 // The test stack runs with NEXUS_BREAKER_OPEN_MS=3000 and NEXUS_PROVIDER_TIMEOUT_MS=3000.
 
 import assert from "node:assert/strict";
@@ -69,6 +70,40 @@ async function load(users: TestUser[], workers: number, until: () => boolean, ma
     }
   }));
   return outcomes;
+}
+
+/**
+ * Joins user:<id> and waits until Realtime says its replication connection is established;
+ * resolves with a promise of the user's first `quota` broadcast (realtime.send() in the
+ * settlement's transaction) from then on.
+ */
+async function quotaBroadcast(user: TestUser): Promise<{ next: Promise<void> }> {
+  await user.client.realtime.setAuth(user.accessToken);
+  const channel = user.client.channel(`user:${user.id}`, {
+    config: { private: true, broadcast: { replication_ready: true } },
+  });
+  const next = new Promise<void>((resolve) => channel.on("broadcast", { event: "quota" }, () => resolve()));
+  const ready = new Promise<void>((resolve) =>
+    channel.on("system", {}, (p) => p.message === "Replication connection established" && resolve())
+  );
+  const status = await new Promise<string>((resolve) =>
+    channel.subscribe((s) => s !== "CLOSED" && resolve(s))
+  );
+  assert.equal(status, "SUBSCRIBED");
+  await within(15_000, "Realtime's replication connection", ready);
+  return { next };
+}
+
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Closes the circuit for openai again (the next test must find the provider healthy). */
@@ -195,8 +230,11 @@ Deno.test({
       );
     }
     assert.ok(statuses.has(200), "requests completed");
+    const quota = await quotaBroadcast(users[0]);
     const late = await ask(users[0], 0, false);
     assert.equal(late.status, 200, "served normally after the restart");
+    await within(15_000, "a quota broadcast after the restart", quota.next);
+    await users[0].client.removeAllChannels();
 
     // settlements that met the restart are retried until the database answers
     const totals = await assertLedgerExact(users.map((u) => u.id));

@@ -31,7 +31,7 @@ export interface RealtimeContext {
   pubsub: PubSub;
   presence: PresenceTracker;
   verify: TokenVerifier;
-  /** Whether database broadcasts are flowing (the LISTEN connection is up). */
+  /** Whether database broadcasts are flowing (the replication stream of realtime.messages is open). */
   replicationReady(): boolean;
   limits: Limits;
 }

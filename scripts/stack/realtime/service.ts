@@ -6,8 +6,9 @@
 //   POST /realtime/v1/api/broadcast                        REST broadcast (broadcast-http.ts)
 //   POST /realtime/v1/api/broadcast/:topic/events/:event
 //
-// plus broadcasts of rows committed to realtime.messages (db-listener.ts). The gateway
-// (scripts/stack/main.ts) adds CORS to the HTTP answers.
+// plus broadcasts of the rows committed to realtime.messages, read from logical replication as
+// Realtime reads them (db-listener.ts). The gateway (scripts/stack/main.ts) adds CORS to the HTTP
+// answers.
 
 import postgres from "postgres";
 import type { ProjectKeys } from "../keys.ts";
@@ -42,21 +43,19 @@ export function createRealtimeService(opts: RealtimeServiceOptions): RealtimeSer
     onnotice: () => {},
     connection: { application_name: "nexus-realtime" },
   });
+  const pubsub = new PubSub();
+  const listener: DbListener = listenForBroadcasts(opts.dbUrl, pubsub);
   const ctx: RealtimeContext = {
     sql,
-    pubsub: new PubSub(),
+    pubsub,
     presence: new PresenceTracker(),
     verify: makeTokenVerifier(opts.keys.jwks),
-    replicationReady: () => listener?.ready ?? false,
+    replicationReady: () => listener.ready,
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
   };
   const knownKeys = new Set([opts.keys.anonKey, opts.keys.serviceRoleKey]);
   const connections = new Set<Connection>();
-  let listener: DbListener | undefined;
   let closed = false;
-  const listening = listenForBroadcasts(sql, ctx.pubsub).then((l) => listener = l).catch((e) => {
-    console.error(`[realtime] cannot LISTEN for database broadcasts: ${e}`);
-  });
 
   async function connect(req: Request, url: URL): Promise<Response> {
     const apikey = apiKeyOf(req, url);
@@ -99,8 +98,7 @@ export function createRealtimeService(opts: RealtimeServiceOptions): RealtimeSer
     async close() {
       closed = true;
       for (const conn of [...connections]) conn.close(1001, "server shutting down");
-      await listening;
-      await listener?.close();
+      await listener.close();
       await sql.end({ timeout: 5 });
     },
   };
