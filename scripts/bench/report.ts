@@ -77,7 +77,12 @@ function gatewayTables(g: GatewayFigures, d: Results["database"]): string[] {
     "",
     `The floor on this machine: a Postgres round trip takes p50 ${d.roundTripP50Ms} ms (p99 ${d.roundTripP99Ms}), ` +
     `a durable commit (WAL flushed, synchronous_commit ${d.synchronousCommit}) p50 ${d.commitP50Ms} ms ` +
-    `(p99 ${d.commitP99Ms}). /chat commits its admission before it calls the provider, so its overhead cannot ` +
+    `(p99 ${d.commitP99Ms})` +
+    (d.commitAfterPauseP50Ms === undefined
+      ? ""
+      : `, and after an idle pause of ${d.pauseMs} ms (as admissions arrive at one client) p50 ` +
+        `${d.commitAfterPauseP50Ms} ms (p99 ${d.commitAfterPauseP99Ms})`) +
+    `. /chat commits its admission before it calls the provider, so its overhead cannot ` +
     `go below the commit figure here.`,
     "",
     `Where /chat's time goes at 1 client (p50 of its Server-Timing phases, ms; settling runs after the answer): ${
