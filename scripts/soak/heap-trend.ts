@@ -30,6 +30,12 @@ export const MAX_HEAP_GROWTH_KB_PER_1K_REQUESTS = 256;
  * once in a thousand runs). Noise is what was in flight at a probe; fewer requests, more noise.
  */
 const MAX_STANDARD_ERROR = MAX_HEAP_GROWTH_KB_PER_1K_REQUESTS / 3;
+/**
+ * And only over this many requests at least: over fewer, a single step that is no trend — the
+ * pool opening a connection, a cache taking an entry, a function compiled late — reads as the
+ * threshold's growth (a 3-minute soak gives the reads' functions ~250 each in its second half).
+ */
+export const MIN_JUDGED_REQUESTS = 500;
 const MIN_JUDGED_SAMPLES = 5;
 
 export interface HeapVerdict {
@@ -61,9 +67,11 @@ export function judgeHeap(points: HeapPoint[], fromMinute: number): HeapVerdict 
     : null;
   const growth = fit ? kbPer1k(fit.slope) : null;
   const standardError = fit ? kbPer1k(fit.standardError) : null;
-  const judged = standardError !== null && standardError <= MAX_STANDARD_ERROR;
+  const requests = first && last ? last.served - first.served : 0;
+  const judged = requests >= MIN_JUDGED_REQUESTS && standardError !== null &&
+    standardError <= MAX_STANDARD_ERROR;
   return {
-    requests: first && last ? last.served - first.served : 0,
+    requests,
     samples: window.length,
     windowMin: first && last ? Math.round((last.minute - first.minute) * 100) / 100 : 0,
     retainedMb: {
@@ -88,14 +96,18 @@ export function describeHeapVerdicts(verdicts: Record<string, HeapVerdict>): str
     const growth = v.growthKbPer1kRequests === null
       ? "no requests to judge by"
       : `${v.growthKbPer1kRequests} ± ${v.standardErrorKb} KiB per 1,000 requests`;
-    const verdict = v.judged ? (v.growing ? "GROWING" : "flat") : "too few requests to judge";
+    const verdict = v.judged
+      ? (v.growing ? "GROWING" : "flat")
+      : v.requests < MIN_JUDGED_REQUESTS
+      ? `not judged (under ${MIN_JUDGED_REQUESTS} requests)`
+      : "not judged (too noisy)";
     return `  ${name.padEnd(14)} ${
       String(v.requests).padStart(7)
     } requests  ${heap} (${rss})  ${growth}: ${verdict}`;
   });
   const title = `memory over the second half (heap used + external after GC; at most ` +
-    `${MAX_HEAP_GROWTH_KB_PER_1K_REQUESTS} KiB more per 1,000 requests, judged when known to ±` +
-    `${Math.round(MAX_STANDARD_ERROR)}):`;
+    `${MAX_HEAP_GROWTH_KB_PER_1K_REQUESTS} KiB more per 1,000 requests; judged over ${MIN_JUDGED_REQUESTS}+ ` +
+    `requests, known to ±${Math.round(MAX_STANDARD_ERROR)}):`;
   return [title, ...lines].join("\n");
 }
 

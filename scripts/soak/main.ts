@@ -336,9 +336,18 @@ try {
     tally.problems.length === 0 && recovered && probeErrors.length === 0 &&
     !Object.values(functions).some((m) => m.growing);
   await Deno.writeTextFile(join(ROOT, ".local", "soak-report.json"), JSON.stringify(report, null, 2) + "\n");
+  // every probe of the run, for a closer look at a verdict
+  await Deno.writeTextFile(
+    join(ROOT, ".local", "soak-heap.json"),
+    JSON.stringify(Object.fromEntries(heaps), null, 1) + "\n",
+  );
   console.log(JSON.stringify(report, null, 2));
   console.log(describeHeapVerdicts(functions));
-  console.log(`[soak] ${passed ? "PASSED" : "FAILED"} (report: .local/soak-report.json)`);
+  console.log(
+    `[soak] ${
+      passed ? "PASSED" : "FAILED"
+    } (report: .local/soak-report.json; heap probes: .local/soak-heap.json)`,
+  );
   exitCode = passed ? 0 : 1;
 } finally {
   await sql.end();
