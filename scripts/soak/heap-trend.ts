@@ -94,16 +94,15 @@ export function describeHeapVerdicts(verdicts: Record<string, HeapVerdict>): str
     const heap = `retained ${v.retainedMb.first.toFixed(2)} → ${v.retainedMb.last.toFixed(2)} MB`;
     const rss = `rss ${v.rssMb.first.toFixed(0)} → ${v.rssMb.last.toFixed(0)} MB`;
     const growth = v.growthKbPer1kRequests === null
-      ? "no requests to judge by"
-      : `${v.growthKbPer1kRequests} ± ${v.standardErrorKb} KiB per 1,000 requests`;
+      ? ""
+      : `${v.growthKbPer1kRequests} ± ${v.standardErrorKb} KiB per 1,000 requests: `;
     const verdict = v.judged
       ? (v.growing ? "GROWING" : "flat")
       : v.requests < MIN_JUDGED_REQUESTS
       ? `not judged (under ${MIN_JUDGED_REQUESTS} requests)`
       : "not judged (too noisy)";
-    return `  ${name.padEnd(14)} ${
-      String(v.requests).padStart(7)
-    } requests  ${heap} (${rss})  ${growth}: ${verdict}`;
+    const requests = `${String(v.requests).padStart(7)} requests`;
+    return `  ${name.padEnd(14)} ${requests}  ${heap} (${rss})  ${growth}${verdict}`;
   });
   const title = `memory over the second half (heap used + external after GC; at most ` +
     `${MAX_HEAP_GROWTH_KB_PER_1K_REQUESTS} KiB more per 1,000 requests; judged over ${MIN_JUDGED_REQUESTS}+ ` +
