@@ -4,7 +4,10 @@
 //     --storm-seconds, default 60, starting at a fifth of the run) may only cause the clean
 //     provider errors of DESIGN.md (502/503/504, or an error event in a stream), none outside
 //     the storm, and requests succeed again after it (recovery);
-//   - no memory growth trend in any function process (RSS sampled every 5 s after a warm-up);
+//   - no memory growth trend in any function process: the memory it retains after a full
+//     collection (V8 heap used + external, read every 5 s through the stack's heap probe) grows
+//     by at most 256 KiB per 1,000 requests it served over the second half of the run
+//     (scripts/soak/heap-trend.ts says why);
 //   - usage exact: the ledger invariants hold for every soak user, and every completed
 //     request's cost as the client was told it equals its usage record's, digit for digit.
 // Mixed: streamed and JSON chats over several providers, the router, the OpenAI-compatible
@@ -12,13 +15,21 @@
 // account and conversations. Exits 1 when a criterion fails. Not part of `npm test` or CI.
 //
 // deno run -A scripts/soak/main.ts [--minutes 10] [--clients 16] [--storm-seconds 60]
+//   [--api-port 25471] [--db-port 25472] [--web-port 25473] (or NEXUS_SOAK_API_PORT, _DB_PORT, _WEB_PORT)
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import postgres from "postgres";
-import { ROOT, startStack } from "../lib/stack-process.ts";
+import { ROOT } from "../lib/stack-process.ts";
 import { allEnded, checkLedger } from "../lib/ledger.ts";
-import { functionRssKb, slope } from "../lib/proc.ts";
+import { readHeap } from "../stack/heap-probe.ts";
+import {
+  describeHeapVerdicts,
+  type HeapPoint,
+  judgeHeap,
+  MAX_HEAP_GROWTH_KB_PER_1K_REQUESTS,
+} from "./heap-trend.ts";
+import { PORT_OPTIONS, signUpSoakUsers, startSoakStack } from "./setup.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -26,6 +37,7 @@ const { values } = parseArgs({
     minutes: { type: "string", default: "10" },
     clients: { type: "string", default: "16" },
     "storm-seconds": { type: "string", default: "60" },
+    ...PORT_OPTIONS,
   },
 });
 const MINUTES = Number(values.minutes);
@@ -45,6 +57,10 @@ const PROMPTS = [
 ];
 const prompt = (random: () => number) =>
   `${PROMPTS[Math.floor(random() * PROMPTS.length)]} (${Math.floor(random() * 1e9)})`;
+/** The reads among the load (GET, below /functions/v1/). */
+const READS = ["models", "account", "conversations", "account/usage"];
+/** Requests of each read before the run's clock starts (see the warm-up below). */
+const WARM_UP_PER_READ = 1000;
 const MODELS = [
   "gpt-4o-mini",
   "claude-3-5-haiku",
@@ -106,40 +122,23 @@ const note = (kind: string, status: number) => {
 /** The cost's digits as sent (JSON.parse would round them to a double). */
 const costDigits = (raw: string) => /"cost":\s*(-?[0-9.eE+-]+)/.exec(raw)?.[1];
 
-console.log(`[soak] ${MINUTES} min, ${CLIENTS} clients, ${USERS} users; starting a fresh local stack…`);
-const stack = await startStack({
-  name: "soak",
-  ports: { api: "25471", db: "25472", web: "25473" },
-  env: {
-    NEXUS_SIMULATOR_TPS: "400",
-    NEXUS_SIMULATOR_FIRST_TOKEN_MS: "20",
-    NEXUS_SIMULATOR_REPLY_TOKENS: "60",
-    NEXUS_BREAKER_OPEN_MS: "5000",
-  },
+console.log(
+  `[soak] ${MINUTES} min, ${CLIENTS} clients, ${USERS} users; starting a fresh local stack on ports ` +
+    `${values["api-port"]}/${values["db-port"]}/${values["web-port"]}…`,
+);
+const stack = await startSoakStack("soak", values, {
+  NEXUS_SIMULATOR_TPS: "400",
+  NEXUS_SIMULATOR_FIRST_TOKEN_MS: "20",
+  NEXUS_SIMULATOR_REPLY_TOKENS: "60",
+  NEXUS_BREAKER_OPEN_MS: "5000",
 });
-const { apiUrl, anonKey, dbUrl } = stack.info;
+const { apiUrl, dbUrl } = stack.info;
 const fn = (path: string) => `${apiUrl}/functions/v1/${path}`;
 const sql = postgres(dbUrl, { max: 4, onnotice: () => {} });
 let exitCode = 1;
 
 try {
-  // Users (enterprise, so the plan's limits are not what is exercised) and one API key each.
-  const users: { id: string; token: string; key: string }[] = [];
-  for (let i = 0; i < USERS; i++) {
-    const res = await fetch(`${apiUrl}/auth/v1/signup`, {
-      method: "POST",
-      headers: { apikey: anonKey, "content-type": "application/json" },
-      body: JSON.stringify({ email: `soak-${i}-${Date.now()}@example.test`, password: "soak-password-1" }),
-    });
-    const session = await res.json();
-    await sql`select public.set_user_tier(${session.user.id}, 'enterprise')`;
-    const key = await fetch(fn("account/keys"), {
-      method: "POST",
-      headers: { authorization: `Bearer ${session.access_token}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "soak" }),
-    }).then((r) => r.json());
-    users.push({ id: session.user.id, token: session.access_token, key: key.key });
-  }
+  const users = await signUpSoakUsers(stack, sql, USERS);
 
   async function chat(user: typeof users[0], random: () => number, stream: boolean, leave: boolean) {
     const model = MODELS[Math.floor(random() * MODELS.length)];
@@ -197,19 +196,33 @@ try {
     tally.told.set(res.headers.get("x-request-id")!, cost);
   }
 
-  async function read(user: typeof users[0], random: () => number) {
-    const path = ["models", "account", "conversations", "account/usage"][Math.floor(random() * 4)];
+  async function get(user: typeof users[0], path: string): Promise<number> {
     const res = await fetch(fn(path), { headers: { authorization: `Bearer ${user.token}` } });
-    note("read", res.status);
     await res.body?.cancel();
     if (res.status !== 200) tally.problems.push(`GET ${path} ${res.status}`);
+    return res.status;
   }
+  const read = async (user: typeof users[0], random: () => number) =>
+    note("read", await get(user, READS[Math.floor(random() * READS.length)]));
 
-  // Memory samples: every 5 s, after the first fifth of the run (start-up and JIT warm-up).
+  // Warm-up, before the clock starts: the reads' functions serve a few percent of the load, and
+  // a function's retained memory rises over its first ~2,000 requests (compiled code, inline
+  // caches, its connection pool) before it stays flat. Without this, the judged second half of
+  // a short run would be their warm-up. (The chat functions warm up in the first half.)
+  console.log(`[soak] warm-up: ${WARM_UP_PER_READ} of each read (${READS.join(", ")})`);
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
+    for (let i = c; i < WARM_UP_PER_READ * READS.length; i += CLIENTS) {
+      await get(users[Math.floor(i / READS.length) % USERS], READS[i % READS.length]);
+    }
+  }));
+
+  // Memory: every function's heap after a full collection, every 5 s, the whole run (the
+  // verdict reads the second half). A probe that fails (a function that died) fails the run.
   const started = Date.now();
   const ends = started + MINUTES * 60_000;
-  const warm = started + MINUTES * 60_000 * 0.2;
-  const samples = new Map<string, { x: number; y: number }[]>();
+  const stormStarts = started + MINUTES * 60_000 * 0.2;
+  const heaps = new Map<string, HeapPoint[]>(Object.keys(stack.info.functions).map((name) => [name, []]));
+  const probeErrors: string[] = [];
 
   // The storm: from a fifth of the run, every other gpt-4o-mini call fails (429 and 500 in turn);
   // the plan is renewed every few seconds (each rule is used up by one call), then cleared.
@@ -221,7 +234,7 @@ try {
   })));
   const stormDone = STORM_MS > 0
     ? (async () => {
-      await new Promise((r) => setTimeout(r, warm - Date.now()));
+      await new Promise((r) => setTimeout(r, stormStarts - Date.now()));
       storm.from = Date.now();
       storm.to = storm.from + STORM_MS;
       console.log(`[soak] storm: every other gpt-4o-mini call fails for ${STORM_MS / 1000} s`);
@@ -238,11 +251,18 @@ try {
       console.log("[soak] storm over");
     })()
     : Promise.resolve();
-  const sampler = setInterval(() => {
-    if (Date.now() < warm) return;
-    for (const [name, kb] of functionRssKb(stack.pid)) {
-      samples.set(name, [...(samples.get(name) ?? []), { x: (Date.now() - started) / 60_000, y: kb }]);
+  let probing = false;
+  const sampler = setInterval(async () => {
+    if (probing) return; // (a slow round: skip a beat rather than pile probes up)
+    probing = true;
+    for (const [name, url] of Object.entries(stack.info.functions)) {
+      try {
+        heaps.get(name)!.push({ minute: (Date.now() - started) / 60_000, ...await readHeap(url) });
+      } catch (e) {
+        probeErrors.push(`${name}: ${e}`);
+      }
     }
+    probing = false;
   }, 5_000);
   const progress = setInterval(() => {
     const minute = ((Date.now() - started) / 60_000).toFixed(1);
@@ -285,20 +305,18 @@ try {
     (n, [, c]) => n + c,
     0,
   );
-  const memory = Object.fromEntries([...samples].map(([name, points]) => {
-    const mean = points.reduce((s, p) => s + p.y, 0) / points.length;
-    const perMinute = slope(points);
-    const window = points.length ? points.at(-1)!.x - points[0].x : 0;
-    // a trend: the fitted line grows by more than 15% of the mean and 16 MB over the window;
-    // a window under 3 minutes is all warm-up noise, too short to judge
-    const growing = window >= 3 && perMinute * window > Math.max(0.15 * mean, 16_384);
-    return [name, {
-      meanKb: Math.round(mean),
-      slopeKbPerMin: Math.round(perMinute),
-      windowMin: window,
-      growing,
-    }];
-  }));
+  // (probes taken after the clock, while the last requests drain, are not under the load)
+  const underLoad = (points: HeapPoint[]) => points.filter((p) => p.minute <= MINUTES);
+  const functions = Object.fromEntries(
+    [...heaps].map(([name, points]) => [name, judgeHeap(underLoad(points), MINUTES / 2)]),
+  );
+  const memory = {
+    measure:
+      "V8 heap used + external after a full GC: growth per 1,000 requests served, second half of the run",
+    maxGrowthKbPer1kRequests: MAX_HEAP_GROWTH_KB_PER_1K_REQUESTS,
+    probeErrors: probeErrors.slice(0, 20),
+    functions,
+  };
   const recovered = STORM_MS === 0 || tally.okAfterStorm > 0;
   const report = {
     minutes: MINUTES,
@@ -317,10 +335,21 @@ try {
     problems: tally.problems.slice(0, 20),
   };
   const passed = tally.ours5xx === 0 && ledger.violations.length === 0 && costMismatches.length === 0 &&
-    tally.problems.length === 0 && recovered && !Object.values(memory).some((m) => m.growing);
+    tally.problems.length === 0 && recovered && probeErrors.length === 0 &&
+    !Object.values(functions).some((m) => m.growing);
   await Deno.writeTextFile(join(ROOT, ".local", "soak-report.json"), JSON.stringify(report, null, 2) + "\n");
+  // every probe of the run, for a closer look at a verdict
+  await Deno.writeTextFile(
+    join(ROOT, ".local", "soak-heap.json"),
+    JSON.stringify(Object.fromEntries(heaps), null, 1) + "\n",
+  );
   console.log(JSON.stringify(report, null, 2));
-  console.log(`[soak] ${passed ? "PASSED" : "FAILED"} (report: .local/soak-report.json)`);
+  console.log(describeHeapVerdicts(functions));
+  console.log(
+    `[soak] ${
+      passed ? "PASSED" : "FAILED"
+    } (report: .local/soak-report.json; heap probes: .local/soak-heap.json)`,
+  );
   exitCode = passed ? 0 : 1;
 } finally {
   await sql.end();

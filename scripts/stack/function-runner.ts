@@ -7,6 +7,7 @@
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { withHeapProbe } from "./heap-probe.ts";
 
 const entry = Deno.args[0];
 if (!entry) {
@@ -37,7 +38,7 @@ const realServe = Deno.serve.bind(Deno);
     hostname: "127.0.0.1",
     port: 0,
     onListen: ({ port }) => console.log(`NEXUS_LISTENING ${port}`),
-  }, handler);
+  }, withHeapProbe(handler));
   return server;
 };
 

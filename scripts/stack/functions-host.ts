@@ -88,6 +88,9 @@ export class FunctionsHost {
     const profile = profileDir
       ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${spec.name}.cpuprofile`]
       : [];
+    // Opt-in heap probe (soak, leak hunting): gc() is exposed, and the runner answers
+    // GET /__heap on the function's own port with the heap used after a full collection.
+    const heapProbe = this.env.NEXUS_FUNCTIONS_HEAP_PROBE ? ["--v8-flags=--expose-gc"] : [];
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -99,6 +102,7 @@ export class FunctionsHost {
         "--allow-read",
         "--allow-sys",
         ...profile,
+        ...heapProbe,
         runner,
         spec.entry,
       ],
