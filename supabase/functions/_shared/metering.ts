@@ -2,6 +2,7 @@
 // then exactly one of settle or release, run after the response (see background.ts).
 
 import { db } from "./db.ts";
+import { endings } from "./request-endings.ts";
 import type { QuotaSnapshot } from "./http/user-context.ts";
 import type { ChatModel } from "./catalog/index.ts";
 import type { Attempt } from "./observability/attempts.ts";
@@ -129,24 +130,38 @@ export interface Trail {
 
 const NO_TRAIL: Trail = { attempts: [], errorClass: null };
 
-// One statement each: record_attempts takes the settle/release result as its argument, so the
-// request is ended (and its usage record exists) before its attempts are written beside it.
+// Each ending is written with the request's provider attempts, in batches with the endings that
+// arrive while the previous batch is written (request-endings.ts, public.end_requests).
 
-export async function settle(s: Settlement, trail: Trail = NO_TRAIL): Promise<void> {
-  await db()`
-    select public.record_attempts(${s.requestId}, ${db().json(trail.attempts)}, ${trail.errorClass},
-      public.settle_request(
-        ${s.requestId}, ${s.inputTokens}, ${s.outputTokens}, ${s.cost}::numeric, ${s.priceVersion},
-        ${Math.round(s.latencyMs)}, ${s.status}, ${s.content}, ${s.messageId}, ${s.model.id},
-        ${s.model.provider}, ${s.cacheHash ?? null}, ${s.cacheTtlSeconds ?? 3600}
-      )
-    )`;
+export function settle(s: Settlement, trail: Trail = NO_TRAIL): Promise<void> {
+  return endings.write({
+    kind: "settle",
+    requestId: s.requestId,
+    inputTokens: s.inputTokens,
+    outputTokens: s.outputTokens,
+    cost: s.cost, // a decimal string: exact to the database
+    priceVersion: s.priceVersion,
+    latencyMs: Math.round(s.latencyMs),
+    status: s.status,
+    content: s.content,
+    messageId: s.messageId,
+    model: s.model.id,
+    provider: s.model.provider,
+    cacheHash: s.cacheHash ?? null,
+    cacheTtlSeconds: s.cacheTtlSeconds ?? 3600,
+    attempts: trail.attempts,
+    errorClass: trail.errorClass,
+  });
 }
 
-export async function release(requestId: string, reason: string, trail: Trail = NO_TRAIL): Promise<void> {
-  await db()`
-    select public.record_attempts(${requestId}, ${db().json(trail.attempts)}, ${trail.errorClass},
-      to_jsonb(public.release_request(${requestId}, ${reason})))`;
+export function release(requestId: string, reason: string, trail: Trail = NO_TRAIL): Promise<void> {
+  return endings.write({
+    kind: "release",
+    requestId,
+    reason,
+    attempts: trail.attempts,
+    errorClass: trail.errorClass,
+  });
 }
 
 export async function quotaOf(userId: string): Promise<QuotaSnapshot | null> {
