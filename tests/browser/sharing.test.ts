@@ -21,11 +21,12 @@ import {
 const available = await realtimeAvailable();
 const localPart = (email: string) => email.split("@")[0];
 
+// Every test here needs Realtime on the stack; Playwright's sockets and timers outlive each test.
+const opts = { ignore: !available, sanitizeResources: false, sanitizeOps: false };
+
 Deno.test({
   name: "sharing a conversation by email, members and presence",
-  ignore: !available, // needs Realtime on the stack
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...opts,
   fn: async () => {
     const browser = await launch();
     try {
@@ -163,9 +164,7 @@ async function api(user: TestUser, method: string, path: string, body?: unknown)
 
 Deno.test({
   name: "a member sees everyone's names in the member list, refreshed live without reloading the history",
-  ignore: !available,
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...opts,
   fn: async () => {
     const browser = await launch();
     try {
@@ -216,9 +215,7 @@ Deno.test({
 
 Deno.test({
   name: "the connection indicator through a dropped Realtime connection",
-  ignore: !available,
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...opts,
   fn: async () => {
     const browser = await launch();
     try {

@@ -9,12 +9,3 @@ export function inBackground(task: Promise<unknown>): void {
   const guarded = task.catch((e) => log.error("background task failed", { error: String(e) }));
   if (typeof EdgeRuntime !== "undefined") EdgeRuntime.waitUntil(guarded);
 }
-
-/**
- * Starts `task` on a later turn of the event loop, after the response that is being returned
- * now has been handed to the server: building and sending a statement takes a fraction of a
- * millisecond that must not delay the answer.
- */
-export function afterResponse(task: () => Promise<unknown>): void {
-  inBackground(new Promise((resolve, reject) => setTimeout(() => task().then(resolve, reject), 0)));
-}

@@ -2,6 +2,8 @@
 // One batch is written at a time; every ending that arrives meanwhile waits for the next one, so
 // at one request at a time each batch holds a single ending and nothing waits for company,
 // while under load one statement and one commit end many requests (public.end_requests).
+// Writing starts on a later turn of the event loop, never on the caller's: an ending is handed
+// over as its response is being returned, and building and sending a statement must not delay it.
 
 import type postgres from "postgres";
 import { db, isDatabaseUnavailable } from "./db.ts";
@@ -20,22 +22,25 @@ const MAX_BATCH = 64;
 
 export class EndingWriter {
   #queue: Pending[] = [];
-  #writing = false;
+  /** Whether a drain is scheduled or running (it takes whatever is queued until it is empty). */
+  #draining = false;
 
   /** Resolves once the ending is committed; rejects with the database's error otherwise. */
   write(ending: Ending): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ ending, resolve, reject });
-      if (!this.#writing) void this.#drain();
+      if (!this.#draining) {
+        this.#draining = true;
+        setTimeout(() => void this.#drain(), 0);
+      }
     });
   }
 
   async #drain(): Promise<void> {
-    this.#writing = true;
     try {
       while (this.#queue.length) await this.#write(this.#queue.splice(0, MAX_BATCH));
     } finally {
-      this.#writing = false;
+      this.#draining = false;
     }
   }
 

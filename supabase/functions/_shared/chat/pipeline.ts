@@ -20,7 +20,7 @@ import { ApiError } from "../http/errors.ts";
 import { userContextHeaders } from "../http/user-context.ts";
 import { SSE_DONE, SSE_HEADERS, sseEvent } from "../http/sse.ts";
 import type { ServerTiming } from "../http/server-timing.ts";
-import { afterResponse, inBackground } from "../background.ts";
+import { inBackground } from "../background.ts";
 import { isDatabaseUnavailable, untilDatabaseAnswers } from "../db.ts";
 import { isSimulated, providerInfo } from "../providers/registry.ts";
 import { imagesOf, ProviderError, type ProviderRequest, textOf, type Usage } from "../providers/types.ts";
@@ -348,7 +348,7 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
       : outcome.status === "error"
       ? "provider_error"
       : "no_output";
-    afterResponse(() => untilDatabaseAnswers(() => release(ctx.requestId, reason, trail)));
+    inBackground(untilDatabaseAnswers(() => release(ctx.requestId, reason, trail)));
     return;
   }
   const settlement = {
@@ -365,7 +365,7 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
     cacheHash: outcome.status === "complete" && wholeAnswer(outcome.finishReason) ? ctx.cacheHash : undefined,
     cacheTtlSeconds: env.cacheTtlSeconds,
   };
-  afterResponse(() => untilDatabaseAnswers(() => settle(settlement, trail)));
+  inBackground(untilDatabaseAnswers(() => settle(settlement, trail)));
 }
 
 /**
