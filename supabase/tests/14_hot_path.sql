@@ -1,12 +1,13 @@
 -- The metering hot path (20261125000900_hot_path.sql): helpers that are called on every request
 -- are either inlinable SQL or PL/pgSQL (never re-parsed per call), admission answers with the
--- same quota a fresh snapshot reads, and settle_request no longer builds an unused snapshot.
+-- same quota a fresh snapshot reads, and settle_request no longer builds an unused snapshot;
+-- an answer is dated when it was produced, not when it was metered (20261125000920_answer_time.sql).
 -- Rolled back.
 begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(9);
+select plan(10);
 
 \set ada 'a0000014-0000-4000-8000-000000000001'
 \set cands '[{"model":"pgtap-model-14","provider":"pgtap-provider-14","worstCaseCost":"0.001"}]'
@@ -44,6 +45,11 @@ select is((select (r -> 'quota' ->> 'monthUsed')::int from admitted2), 42, 'the 
 select is(public.settle_request((select (r ->> 'requestId')::uuid from admitted), 3, 4, 0.00001, 'pgtap-14', 5,
                                 'complete', 'hi there') - 'messageId',
   '{"settled": true}'::jsonb, 'settling answers whether it settled (and the message id), nothing more');
+
+select is((select m.created_at - r.admitted_at from public.messages m join public.requests r on r.id = m.request_id
+           where m.request_id = (select (r ->> 'requestId')::uuid from admitted) and m.role = 'assistant'),
+  interval '0.005001 seconds',
+  'the answer is dated when it was produced (admission + latency), not when it was metered (answer_time.sql)');
 
 select * from finish();
 rollback;
