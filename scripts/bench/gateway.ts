@@ -5,16 +5,21 @@
 //                      a new conversation and its messages), as Portkey's single process is reached;
 //   - nexusViaOrigin:  the same through the local stack's origin (its proxy and verify_jwt gate
 //                      stand in for Supabase's edge routing);
-//   - portkey:         the open-source Portkey gateway pointed at the same simulator.
+//   - portkey:         the open-source Portkey gateway pointed at the same simulator;
+//   - bare:            a bare pass-through proxy (bare-proxy.ts: Deno.serve + fetch, nothing
+//                      else), the floor under any gateway here: one more HTTP hop.
 // At 1 client (p50/p99 latency) and 50 clients (throughput). Every answer is checked: status
 // 200 and the simulator's reply quoting this request's prompt. The targets take turns in
 // rounds (order rotated each round) so background noise on the machine falls on all of them.
+// At 50 clients the CPU each part of the system uses is counted per target (processes.ts): on
+// a saturated machine, requests/s is cores over CPU per request, so this says where it goes.
 
 import { closedLoop, percentile, round, Sample, sorted, type Summary } from "./stats.ts";
 import type { BenchUser } from "./users.ts";
 import { log } from "./log.ts";
+import { chatFunction, cpuDuring, postgresServer, type ProcessInfo } from "./processes.ts";
 
-export const TARGETS = ["direct", "nexus", "nexusViaOrigin", "portkey"] as const;
+export const TARGETS = ["direct", "nexus", "nexusViaOrigin", "portkey", "bare"] as const;
 export type TargetName = typeof TARGETS[number];
 
 export interface GatewayPlan {
@@ -33,8 +38,28 @@ export interface GatewayEndpoints {
   apiUrl: string;
   anonKey: string;
   portkey: string;
+  /** the bare pass-through proxy (…, forwarding /v1/* to the simulator) */
+  bare: string;
   users: BenchUser[];
+  /** where each part runs: for CPU per request */
+  processes: { stackPid: number; dbPort: number; portkeyPid: number; barePid: number };
 }
+
+/** The parts of the system whose CPU is counted, each a way to find its processes. */
+function cpuGroups(p: GatewayEndpoints["processes"]): Record<CpuPart, (all: ProcessInfo[]) => ProcessInfo[]> {
+  const own = (pid: number) => (all: ProcessInfo[]) => all.filter((x) => x.pid === pid);
+  return {
+    chatFunction: (all) => [chatFunction(p.stackPid, all)].filter((x) => x !== undefined),
+    postgres: (all) => postgresServer(p.dbPort, all),
+    // the stack's own process: the simulated providers, the origin's proxy, the realtime stand-in
+    stack: own(p.stackPid),
+    portkey: own(p.portkeyPid),
+    bare: own(p.barePid),
+    client: own(Deno.pid),
+  };
+}
+export const CPU_PARTS = ["chatFunction", "postgres", "stack", "portkey", "bare", "client"] as const;
+export type CpuPart = typeof CPU_PARTS[number];
 
 type Call = (client: number) => Promise<boolean>;
 
@@ -110,6 +135,7 @@ export function targets(e: GatewayEndpoints, phases = new PhaseRecorder()): Reco
       "x-portkey-provider": "openai",
       "x-portkey-custom-host": e.simulator,
     }),
+    bare: openAI(`${e.bare}/v1`, {}),
   };
 }
 
@@ -122,12 +148,18 @@ export interface GatewayRun {
   curves: { c1: Record<TargetName, number[]>; c50: Record<TargetName, number[]> };
   /** p50 of each Server-Timing phase of /chat at the function, 1 client */
   nexusPhasesP50Ms: Record<string, number>;
+  /** CPU per request (ms) of each part of the system, per target, at 50 clients */
+  cpuPerRequestMs: Record<TargetName, Record<CpuPart, number>>;
 }
 
 export async function benchGateway(e: GatewayEndpoints, plan: GatewayPlan): Promise<GatewayRun> {
   const phases = new PhaseRecorder();
   const calls = targets(e, phases);
   const out = { c1: {}, c50: {}, curves: { c1: {}, c50: {} } } as GatewayRun;
+  const groups = cpuGroups(e.processes);
+  const cpuMs = Object.fromEntries(
+    TARGETS.map((t) => [t, Object.fromEntries(CPU_PARTS.map((part) => [part, 0]))]),
+  ) as Record<TargetName, Record<CpuPart, number>>;
   for (
     const [key, clients, requests] of [["c1", 1, plan.c1Requests], ["c50", 50, plan.c50Requests]] as const
   ) {
@@ -137,7 +169,13 @@ export async function benchGateway(e: GatewayEndpoints, plan: GatewayPlan): Prom
     for (let r = 0; r < plan.rounds; r++) {
       const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length]);
       for (const t of order) {
-        await closedLoop(clients, Math.ceil(requests / plan.rounds), calls[t], samples[t]);
+        const work = () => closedLoop(clients, Math.ceil(requests / plan.rounds), calls[t], samples[t]);
+        if (clients === 1) {
+          await work();
+          continue;
+        }
+        const used = (await cpuDuring(groups, work)).cpuMs;
+        for (const part of CPU_PARTS) cpuMs[t][part] += used[part];
       }
     }
     phases.on = false;
@@ -152,6 +190,10 @@ export async function benchGateway(e: GatewayEndpoints, plan: GatewayPlan): Prom
     }
   }
   out.nexusPhasesP50Ms = phases.p50s();
+  out.cpuPerRequestMs = Object.fromEntries(TARGETS.map((t) => {
+    const n = out.c50[t].requests;
+    return [t, Object.fromEntries(CPU_PARTS.map((part) => [part, n ? round(cpuMs[t][part] / n, 3) : 0]))];
+  })) as GatewayRun["cpuPerRequestMs"];
   return out;
 }
 
@@ -170,12 +212,17 @@ export function gatewayFigures(run: GatewayRun) {
     p99: round(run.c1[t].p99Ms - direct.p99Ms),
   });
   const nexus = overhead("nexus"), origin = overhead("nexusViaOrigin"), portkey = overhead("portkey");
+  const bare = overhead("bare");
   const throughputVsPortkey = round(run.c50.nexus.rps / run.c50.portkey.rps);
+  const cpuTotal = (t: TargetName) =>
+    round(CPU_PARTS.reduce((sum, part) => sum + run.cpuPerRequestMs[t][part], 0), 3);
+  const cores = navigator.hardwareConcurrency;
   return {
     direct: figure("direct"),
     nexus: figure("nexus"),
     nexusViaOrigin: figure("nexusViaOrigin"),
     portkey: figure("portkey"),
+    bare: figure("bare"),
     overheadP50Ms: nexus.p50,
     overheadP99Ms: nexus.p99,
     throughputVsPortkey,
@@ -188,6 +235,17 @@ export function gatewayFigures(run: GatewayRun) {
     nexusPhasesP50Ms: run.nexusPhasesP50Ms,
     portkeyOverheadP50Ms: portkey.p50,
     portkeyOverheadP99Ms: portkey.p99,
+    /** the floor: a bare pass-through proxy's overhead and throughput on this machine */
+    bareOverheadP50Ms: bare.p50,
+    bareOverheadP99Ms: bare.p99,
+    bareThroughputVsPortkey: round(run.c50.bare.rps / run.c50.portkey.rps),
+    /** CPU per request (ms) at 50 clients, per target and part of the system, and in all */
+    cpuPerRequestMs: Object.fromEntries(
+      TARGETS.map((t) => [t, { ...run.cpuPerRequestMs[t], total: cpuTotal(t) }]),
+    ) as Record<TargetName, Record<CpuPart | "total", number>>,
+    /** all the CPU one request may use, everything included, for 4× Portkey's rate on `cores` */
+    cpuBudgetAt4xMs: round((cores * 1000) / (4 * run.c50.portkey.rps), 3),
+    cores,
     errors: TARGETS.reduce((n, t) => n + run.c1[t].errors + run.c50[t].errors, 0),
     /** latency (ms) at each of `at` (percentiles), per target and load: what the plots draw */
     percentiles: { at: PERCENTILES, ...run.curves },

@@ -4,7 +4,8 @@
 //   router    smart router decision time (router.ts)
 //   web       the web client's gzipped size (web.ts)
 //   database  the floor under the gateway: a round trip and a durable commit (database.ts)
-//   gateway   /chat vs the provider directly vs Portkey, 1 and 50 clients (gateway.ts)
+//   gateway   /chat vs the provider directly vs Portkey vs a bare proxy, 1 and 50 clients,
+//             with CPU per request by part of the system (gateway.ts)
 //   streaming time to first token; N streams held open at once, memory per stream (streaming.ts)
 //   admission the admit_request RPC at 2,000 requests/s over 100 users, and its exactness
 //   realtime  broadcast fan-out and typing round trip (realtime.ts)
@@ -22,6 +23,7 @@ import { benchRouter } from "./router.ts";
 import { benchWeb } from "./web.ts";
 import { benchGateway, gatewayFigures, type GatewayPlan } from "./gateway.ts";
 import { startPortkey } from "./portkey.ts";
+import { type Peer, startPeer } from "./peer-process.ts";
 import { benchHeldStreams, benchTtft, type StreamingPlan } from "./streaming.ts";
 import { type AdmissionPlan, benchAdmission } from "./admission.ts";
 import { benchRealtime, type RealtimePlan } from "./realtime.ts";
@@ -94,11 +96,15 @@ const machine = {
 };
 
 let stack: StackProcess | undefined;
-let stopPortkey: (() => Promise<void>) | undefined;
-/** Stops what the run started (Portkey, the stack) and exits: on the watchdog or a signal. */
+/** The peer servers running (Portkey, the bare proxy). */
+const peers: Peer[] = [];
+const stopPeers = async () => {
+  for (const peer of peers.splice(0)) await peer.stop();
+};
+/** Stops what the run started (the peers, the stack) and exits: on the watchdog or a signal. */
 async function abandon(why: string, code: number): Promise<never> {
   console.error(`[bench] stopped: ${why}`);
-  await stopPortkey?.();
+  await stopPeers();
   await stack?.stop();
   Deno.exit(code);
 }
@@ -141,22 +147,36 @@ try {
     );
 
     const portkey = await startPortkey();
-    stopPortkey = portkey.stop;
+    peers.push(portkey);
     log(`Portkey gateway on ${portkey.url}`);
+    const bare = await startPeer("bare-proxy", Deno.execPath(), [
+      "run",
+      "--allow-net",
+      new URL("./bare-proxy.ts", import.meta.url).pathname,
+      info.simulators.openai,
+    ]);
+    peers.push(bare);
+    log(`bare proxy on ${bare.url}`);
     const endpoints = {
       simulator: info.simulators.openai,
       chatFunction,
       apiUrl: info.apiUrl,
       anonKey: info.anonKey,
       portkey: portkey.url,
+      bare: bare.url,
       users,
+      processes: {
+        stackPid: stack.pid,
+        dbPort: Number(values["db-port"]),
+        portkeyPid: portkey.pid,
+        barePid: bare.pid,
+      },
     };
     let run;
     try {
       run = await benchGateway(endpoints, plan.gateway);
     } finally {
-      await portkey.stop();
-      stopPortkey = undefined;
+      await stopPeers();
     }
 
     const streamEnv = { ...endpoints, stackPid: stack.pid, sql };
@@ -201,7 +221,7 @@ try {
   }
 } finally {
   clearTimeout(watchdog);
-  await stopPortkey?.();
+  await stopPeers();
   await stack?.stop();
   for (const [signal, handler] of Object.entries(onSignal)) {
     Deno.removeSignalListener(signal as Deno.Signal, handler);

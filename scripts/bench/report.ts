@@ -3,7 +3,7 @@
 
 import { join } from "node:path";
 import { barChart, lineChart } from "./svg.ts";
-import { type GatewayFigures, type TargetName, TARGETS } from "./gateway.ts";
+import { CPU_PARTS, type CpuPart, type GatewayFigures, type TargetName, TARGETS } from "./gateway.ts";
 import type { Results } from "./main.ts";
 
 const LABELS: Record<TargetName, string> = {
@@ -11,6 +11,16 @@ const LABELS: Record<TargetName, string> = {
   nexus: "NEXUS /chat (function)",
   nexusViaOrigin: "NEXUS /chat via origin",
   portkey: "Portkey gateway",
+  bare: "bare proxy (no features)",
+};
+
+const CPU_LABELS: Record<CpuPart, string> = {
+  chatFunction: "chat function",
+  postgres: "Postgres",
+  stack: "stack (simulator, origin, realtime)",
+  portkey: "Portkey",
+  bare: "bare proxy",
+  client: "load client",
 };
 
 /** One load level's figures of every target. */
@@ -50,8 +60,10 @@ function gatewayTables(g: GatewayFigures, d: Results["database"]): string[] {
     "directly, to `POST /functions/v1/chat` at the chat function's own process (auth, admission, routing,",
     "provider call and metering all on; no conversationId, so each request also stores a new conversation",
     "and its messages, as the API does), to the same through the local stack's origin, and through the",
-    "open-source Portkey gateway pointed at the same simulator. Every answer was checked (status 200, the",
-    "simulator's reply to that prompt). Targets take turns in rounds so machine noise falls on all of them.",
+    "open-source Portkey gateway pointed at the same simulator, and through a bare pass-through proxy (Deno.serve",
+    "+ fetch and nothing else: no auth, no database, no logging), the floor under any gateway here. Every answer",
+    "was checked (status 200, the simulator's reply to that prompt). Targets take turns in rounds so machine",
+    "noise falls on all of them.",
     "",
     "**1 client** (latency)",
     "",
@@ -83,7 +95,10 @@ function gatewayTables(g: GatewayFigures, d: Results["database"]): string[] {
       : `, and after an idle pause of ${d.pauseMs} ms (as admissions arrive at one client) p50 ` +
         `${d.commitAfterPauseP50Ms} ms (p99 ${d.commitAfterPauseP99Ms})`) +
     `. /chat commits its admission before it calls the provider, so its overhead cannot ` +
-    `go below the commit figure here.`,
+    `go below the commit figure here, plus the bare proxy's hop (p50 ${g.bareOverheadP50Ms} ms, p99 ` +
+    `${g.bareOverheadP99Ms} ms).`,
+    "",
+    ...cpuTable(g),
     "",
     `Where /chat's time goes at 1 client (p50 of its Server-Timing phases, ms; settling runs after the answer): ${
       Object.entries(g.nexusPhasesP50Ms).map(([k, v]) => `${k} ${v}`).join(", ")
@@ -93,6 +108,33 @@ function gatewayTables(g: GatewayFigures, d: Results["database"]): string[] {
     "![latency at 50 clients](gateway-latency-c50.svg)",
     "![throughput at 50 clients](gateway-throughput-c50.svg)",
     "",
+  ];
+}
+
+/** CPU per request at 50 clients: what each target's throughput is made of. */
+function cpuTable(g: GatewayFigures): string[] {
+  const used = (t: TargetName) => CPU_PARTS.filter((part) => g.cpuPerRequestMs[t][part] >= 0.05);
+  const rows = TARGETS.map((t) =>
+    `| ${LABELS[t]} | ${g.cpuPerRequestMs[t].total} | ${
+      used(t).map((part) => `${CPU_LABELS[part]} ${g.cpuPerRequestMs[t][part]}`).join(", ")
+    } |`
+  );
+  const nexus = g.cpuPerRequestMs.nexus, bare = g.cpuPerRequestMs.bare;
+  return [
+    `**CPU per request at 50 clients** (ms, all processes of the system on ${g.cores} cores; with the`,
+    "cores saturated, requests/s ≈ cores / CPU per request):",
+    "",
+    "| target | CPU ms/request | of which |",
+    "|---|---|---|",
+    ...rows,
+    "",
+    `Portkey's 4× is ${
+      Math.round(4 * g.portkey.rps)
+    } req/s here: ${g.cpuBudgetAt4xMs} ms of CPU per request ` +
+    `for everything, load client and simulated provider included. The bare proxy's request alone uses ` +
+    `${bare.total} ms (its ceiling: ${g.bareThroughputVsPortkey}× Portkey), which leaves ` +
+    `${Math.round((g.cpuBudgetAt4xMs - bare.total) * 1000) / 1000} ms for auth, admission, routing and ` +
+    `metering; /chat's Postgres work alone is ${nexus.postgres} ms and its function ${nexus.chatFunction} ms.`,
   ];
 }
 

@@ -11,6 +11,7 @@ import type postgres from "postgres";
 import { prompt, quotes } from "./gateway.ts";
 import { openLoop, percentile, round, sleep, sorted } from "./stats.ts";
 import type { BenchUser } from "./users.ts";
+import { chatFunction } from "./processes.ts";
 
 export interface StreamingPlan {
   ttftRuns: number;
@@ -106,20 +107,13 @@ export async function benchTtft(e: StreamingEndpoints, runs: number) {
 
 /** Resident memory (KB) of the chat function process, found below the stack's process. */
 export function chatFunctionRssKb(stackPid: number): number {
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid !== stackPid) continue;
-      if (!Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).includes("/functions/chat/index.ts")) {
-        continue;
-      }
-      const rss = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${entry.name}/status`));
-      if (rss) return Number(rss[1]);
-    } catch { /* exited meanwhile */ }
+  const fn = chatFunction(stackPid);
+  try {
+    const rss = fn && /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${fn.pid}/status`));
+    return rss ? Number(rss[1]) : 0;
+  } catch {
+    return 0; // exited meanwhile
   }
-  return 0;
 }
 
 async function setPace(simulator: string, pace: { tokensPerSecond: number; firstTokenLatencyMs: number }) {
