@@ -38,7 +38,7 @@ export interface GatewayEndpoints {
   apiUrl: string;
   anonKey: string;
   portkey: string;
-  /** the bare pass-through proxy (…, forwarding /v1/* to the simulator) */
+  /** the bare pass-through proxy's origin (it forwards /v1/* to the simulator) */
   bare: string;
   users: BenchUser[];
   /** where each part runs: for CPU per request */
