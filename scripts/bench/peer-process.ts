@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { ROOT } from "../lib/stack-process.ts";
 import { sleep } from "./stats.ts";
+import { terminate } from "../lib/child.ts";
 
 export interface Peer {
   url: string;
@@ -31,12 +32,7 @@ export async function startPeer(
   const logFile = join(ROOT, ".local", `bench-${name}.log`);
   const log = await Deno.open(logFile, { write: true, create: true, truncate: true });
   const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await child.status;
-    clearTimeout(timer);
+    await terminate(child, 5_000);
     log.close();
   };
   child.stderr.pipeTo(log.writable, { preventClose: true }).catch(() => {});

@@ -3,6 +3,7 @@
 
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { terminate } from "./child.ts";
 
 export const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 
@@ -67,14 +68,7 @@ export async function startStack(opts: {
   let exited = false;
   child.status.then(() => (exited = true));
 
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    await child.status;
-    clearTimeout(timer);
-  };
+  const stop = () => terminate(child, 30_000);
 
   const deadline = Date.now() + 180_000;
   while (!existsSync(stackFile)) {

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
+import { terminate } from "../lib/child.ts";
 
 export interface FunctionSpec {
   name: string;
@@ -163,18 +164,7 @@ export class FunctionsHost {
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    await Promise.all([...this.#running.values()].map(async ({ child }) => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 10_000);
-      await child.status;
-      clearTimeout(timer);
-    }));
+    await Promise.all([...this.#running.values()].map(({ child }) => terminate(child, 10_000)));
     this.#running.clear();
   }
 }
