@@ -104,6 +104,8 @@ Deno.test({
       messages: [{ role: "user", content: "hello?" }],
       stream: false,
       fallback: false,
+      // a whole answer is waited for in proportion to its size: 25 tokens add one second
+      maxTokens: 25,
     });
     assert.equal(res.status, 504);
     assert.equal((await res.json()).error.code, "provider_timeout");

@@ -11,6 +11,9 @@ import { stack } from "../support/stack.ts";
 Deno.env.set("SUPABASE_DB_URL", stack().dbUrl);
 const { EndingWriter } = await import("../../supabase/functions/_shared/request-endings.ts");
 const { db } = await import("../../supabase/functions/_shared/db.ts");
+const { admit, settle } = await import("../../supabase/functions/_shared/metering.ts");
+const { admitOrUndo } = await import("../../supabase/functions/_shared/chat/pipeline.ts");
+const { CHAT_MODELS } = await import("../../supabase/functions/_shared/catalog/index.ts");
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const CANDIDATE = [{ model: "gpt-4o-mini", provider: "openai", worstCaseCost: "0.01" }];
@@ -123,6 +126,115 @@ Deno.test({
     await writer.write(releaseEnding(ids[5]));
     const [{ status }] = await database()`select status from public.requests where id = ${ids[5]}`;
     assert.equal(status, "released");
+  },
+});
+
+/** A request admitted with a user message, so that its answer is stored in a conversation. */
+async function admittedInConversation(userId: string): Promise<string> {
+  const sql = database();
+  await sql`select public.set_user_tier(${userId}, 'enterprise')`;
+  const id = crypto.randomUUID();
+  const [{ r }] = await sql`
+    select public.admit_request(${userId}, ${id}, ${sql.json(CANDIDATE)}, false, null, 'Say it', 'T') as r`;
+  assert.equal(r.admitted, true);
+  return id;
+}
+
+const answer = (requestId: string, content: string) => ({
+  requestId,
+  messageId: crypto.randomUUID(),
+  model: CHAT_MODELS.find((m) => m.id === "gpt-4o-mini")!,
+  inputTokens: 7,
+  outputTokens: 9,
+  cost: "0.000123",
+  priceVersion: "test-text",
+  latencyMs: 3,
+  status: "complete" as const,
+  content,
+});
+
+Deno.test({
+  name: "an answer with text Postgres cannot hold (NUL, a lone surrogate) is settled, its text made storable",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("nul");
+    const id = await admittedInConversation(user.id);
+    await settle(answer(id, "a\u0000b \ud83d end"));
+    const [row] = await database()`
+      select r.status, u.cost::text, m.content from public.requests r
+      join public.usage_records u on u.request_id = r.id
+      join public.messages m on m.request_id = r.id and m.role = 'assistant'
+      where r.id = ${id}`;
+    assert.deepEqual(row, { status: "settled", cost: "0.000123", content: "a\uFFFDb \uFFFD end" });
+  },
+});
+
+Deno.test({
+  name: "a settlement the database refuses for its text is still billed: settled without the text",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("refusedtext");
+    const id = await admittedInConversation(user.id);
+    const sql = database();
+    // stands for anything about an answer's text the database will not take
+    await sql`alter table public.messages add constraint test_refused_text check (content not like '%REFUSE-ME%')`;
+    try {
+      await settle(answer(id, "this answer says REFUSE-ME"));
+    } finally {
+      await sql`alter table public.messages drop constraint test_refused_text`;
+    }
+    const [row] = await sql`
+      select r.status, u.cost::text, u.output_tokens,
+             (select count(*)::int from public.messages m where m.request_id = r.id and m.role = 'assistant') as replies
+      from public.requests r join public.usage_records u on u.request_id = r.id where r.id = ${id}`;
+    assert.deepEqual(row, { status: "settled", cost: "0.000123", output_tokens: 9, replies: 0 });
+  },
+});
+
+Deno.test({
+  name: "an admission whose reply was lost, retried under its Idempotency-Key: released, not left in flight",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("lostreply");
+    const sql = database();
+    await sql`select public.set_user_tier(${user.id}, 'enterprise')`;
+    const model = CHAT_MODELS.find((m) => m.id === "gpt-4o-mini")!;
+    const args = (requestId: string) => ({
+      userId: user.id,
+      requestId,
+      candidates: [{ model, maxOutputTokens: 100, worstCaseCost: "0.01" }],
+      fallbacks: [],
+      routed: false,
+      userMessage: null,
+      title: null,
+      idempotencyKey: "lost-reply",
+      requestHash: "same body",
+    });
+    // The first try commits, then its connection breaks before the reply arrives.
+    let tries = 0;
+    const replyLostOnce: typeof admit = async (a) => {
+      const answer = await admit(a);
+      if (++tries === 1) {
+        throw Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" });
+      }
+      return answer;
+    };
+    const requestId = crypto.randomUUID();
+    const answer = await admitOrUndo(requestId, args(requestId), replyLostOnce);
+    assert.equal(answer.admitted, false, "the retry meets the first try's key");
+    assert.equal(tries, 2);
+
+    let status = "admitted";
+    for (let i = 0; i < 100 && status === "admitted"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      [{ status }] = await sql`select status from public.requests where id = ${requestId}`;
+    }
+    assert.equal(status, "released", "nobody will answer it: released");
+    const [counters] = await sql`
+      select minute_count, period_requests from public.request_counters where user_id = ${user.id}`;
+    assert.deepEqual(counters, { minute_count: 0, period_requests: 0 }, "its counts given back");
+    const next = await admit(args(crypto.randomUUID()));
+    assert.equal(next.admitted, true, "and the key is free for the client's own retry");
   },
 });
 

@@ -288,4 +288,34 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "a key that was never issued is refused before its body is read or counted: 401, never 400",
+  ...opts,
+  fn: async () => {
+    const key = `nx_${b64url(crypto.getRandomValues(new Uint8Array(32)))}`;
+    const bodies: [string, string][] = [
+      ["not JSON", "{"],
+      ["not a request", JSON.stringify({ model: 42 })],
+      // a prompt built to be slow to count: its key is checked first
+      [
+        "a long prompt",
+        JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "a".repeat(90_000) }] }),
+      ],
+    ];
+    for (const [what, body] of bodies) {
+      const res = await fetch(functionsUrl("openai/chat/completions"), {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body,
+      });
+      const text = await res.text();
+      assert.equal(res.status, 401, `${what}: ${res.status} ${text.slice(0, 200)}`);
+      assert.equal(
+        (assertErrorShape(401, text, { openai: true, what }) as { type?: string }).type,
+        "authentication_error",
+      );
+    }
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

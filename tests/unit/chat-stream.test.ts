@@ -91,6 +91,83 @@ Deno.test("a slow reader is not a silent provider: time spent waiting for the cl
   assert.equal(ends[0].status, "complete");
 });
 
+/** Runs `fn` with the request time limit (NEXUS_MAX_REQUEST_MS) set to `ms`. */
+async function withRequestLimit<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  const saved = Deno.env.get("NEXUS_MAX_REQUEST_MS");
+  Deno.env.set("NEXUS_MAX_REQUEST_MS", String(ms));
+  try {
+    return await fn();
+  } finally {
+    saved === undefined
+      ? Deno.env.delete("NEXUS_MAX_REQUEST_MS")
+      : Deno.env.set("NEXUS_MAX_REQUEST_MS", saved);
+  }
+}
+
+/** A provider that never stops: a piece every 20 ms, until it is stopped. */
+async function* endless() {
+  for (let i = 0;; i++) {
+    await sleep(20);
+    yield text(`p${i} `);
+  }
+}
+
+Deno.test("a stream still going at the request's time limit is cut there and billed for what it produced", async () => {
+  await withRequestLimit(400, async () => {
+    const ends: StreamOutcome[] = [];
+    let aborted = 0;
+    const body = chatStream({ ...context(), startedAt: performance.now() }, briefFormat, true, endless(), {
+      onEnd: (o) => ends.push(o),
+      abortUpstream: () => aborted++,
+      billedUsage: () => ({ inputTokens: 10, outputTokens: 5 }),
+    });
+    const events = await Array.fromAsync(
+      body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()),
+    );
+    const data = events.map((e) => e.data === "[DONE]" ? e.data : JSON.parse(e.data));
+    assert.ok(deltas(data).length > 2, "it streamed until then");
+    assert.deepEqual(data.at(-2), {
+      error: { code: "provider_timeout", message: "The answer reached the time limit of a request" },
+    });
+    assert.equal(ends.length, 1);
+    assert.equal(ends[0].status, "error");
+    assert.equal(ends[0].text, deltas(data).join(""));
+    assert.equal(aborted, 1);
+  });
+});
+
+Deno.test("a client that stops reading does not hold the request open: it ends at the time limit all the same", async () => {
+  await withRequestLimit(300, async () => {
+    const ends: StreamOutcome[] = [];
+    let aborted = 0;
+    const body = chatStream({ ...context(), startedAt: performance.now() }, briefFormat, true, endless(), {
+      onEnd: (o) => ends.push(o),
+      abortUpstream: () => aborted++,
+      billedUsage: () => ({ inputTokens: 10, outputTokens: 2 }),
+    });
+    const reader = body.getReader();
+    await reader.read(); // the meta event
+    await reader.read(); // a first delta; then the client reads no more
+    await sleep(600);
+    assert.equal(ends.length, 1, "ended (and so settled) without another read");
+    assert.equal(ends[0].status, "error");
+    assert.equal(aborted, 1, "the provider was stopped");
+    const rest = new TextDecoder().decode(concat(await Array.fromAsync(readerChunks(reader))));
+    assert.match(rest, /provider_timeout/, "a late reader is told why it ended");
+  });
+});
+
+async function* readerChunks(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) all.set(c, (at += c.length) - c.length);
+  return all;
+}
+
 Deno.test("text deltas are written as JSON.stringify would write them, in both formats", () => {
   const texts = ['say "hi"\\n', "line\nbreak\ttab", "é ✓ 🎉 \u2028\u2029", "\ud800 lone", "", "</script>"];
   const ctx = context();

@@ -59,10 +59,25 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   return UNREACHABLE_CODES.has(code) || code.startsWith("08") || err.name === "ConnectionRefused";
 }
 
+// Errors of a statement that would succeed if run again: it lost a deadlock or a serialization
+// conflict, or the server had no connection or lock for it just then.
+const RETRYABLE_CODES = new Set([
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+  "53300", // too_many_connections
+  "55P03", // lock_not_available
+]);
+
+/** Unreachable, or refused for a reason that passes: worth the same statement again. */
+export function isTransient(e: unknown): boolean {
+  return isDatabaseUnavailable(e) || RETRYABLE_CODES.has(String((e as { code?: string } | null)?.code ?? ""));
+}
+
 /**
- * Runs `task` until it gets through while the database is unreachable (up to `maxMs`): what
- * settles or releases a request must not be lost to a database restart. Safe for tasks that
- * are idempotent, as settle and release are (a request ends once).
+ * Runs `task` until it gets through while the database is unreachable or refuses it for a
+ * passing reason (up to `maxMs`): what settles or releases a request must not be lost to a
+ * database restart or a lost deadlock. Safe for tasks that are idempotent, as settle and
+ * release are (a request ends once).
  */
 export async function untilDatabaseAnswers<T>(task: () => Promise<T>, maxMs = 120_000): Promise<T> {
   const deadline = Date.now() + maxMs;
@@ -70,7 +85,7 @@ export async function untilDatabaseAnswers<T>(task: () => Promise<T>, maxMs = 12
     try {
       return await task();
     } catch (e) {
-      if (!isDatabaseUnavailable(e) || Date.now() + wait > deadline) throw e;
+      if (!isTransient(e) || Date.now() + wait > deadline) throw e;
       await new Promise((r) => setTimeout(r, wait));
     }
   }

@@ -42,6 +42,14 @@ export const env = {
   get providerIdleTimeoutMs(): number {
     return Number(Deno.env.get("NEXUS_PROVIDER_IDLE_TIMEOUT_MS") ?? 30_000);
   },
+  /**
+   * Longest a request may take from admission to its end, ms: its calls, fallbacks and stream
+   * together. Keep it below public.release_stale_requests' grace (15 minutes), which releases
+   * requests it takes for abandoned: a request must end, and be billed, before that.
+   */
+  get maxRequestMs(): number {
+    return Number(Deno.env.get("NEXUS_MAX_REQUEST_MS") ?? 600_000);
+  },
   /** Attempts per model before falling back (first try included). */
   get providerMaxAttempts(): number {
     return Number(Deno.env.get("NEXUS_PROVIDER_MAX_ATTEMPTS") ?? 3);

@@ -1,8 +1,9 @@
 // The database side of a request's life: admit (the one round trip before the provider),
 // then exactly one of settle or release, run after the response (see background.ts).
 
-import { db } from "./db.ts";
-import { endings } from "./request-endings.ts";
+import { db, isTransient } from "./db.ts";
+import { type Ending, endings } from "./request-endings.ts";
+import { log } from "./observability/log.ts";
 import type { QuotaSnapshot } from "./http/user-context.ts";
 import type { ChatModel } from "./catalog/index.ts";
 import type { Attempt } from "./observability/attempts.ts";
@@ -133,8 +134,34 @@ const NO_TRAIL: Trail = { attempts: [], errorClass: null };
 // Each ending is written with the request's provider attempts, in batches with the endings that
 // arrive while the previous batch is written (request-endings.ts, public.end_requests).
 
-export function settle(s: Settlement, trail: Trail = NO_TRAIL): Promise<void> {
-  return endings.write({
+/**
+ * Text as Postgres can store it: no NUL (text and jsonb refuse U+0000) and no lone surrogate
+ * (jsonb refuses a half pair), each replaced by U+FFFD. A model can be asked to print either.
+ */
+export function storable(text: string): string {
+  return text.toWellFormed().replaceAll("\0", "\uFFFD");
+}
+
+/**
+ * Settles a request. Should the database refuse the settlement for good (not for a passing
+ * reason: the caller retries those), it is settled again without the answer's text: the usage
+ * record is what must never be lost; the conversation then lacks that reply.
+ */
+export async function settle(s: Settlement, trail: Trail = NO_TRAIL): Promise<void> {
+  try {
+    await endings.write(settlement(s, trail));
+  } catch (e) {
+    if (isTransient(e) || s.content === null) throw e;
+    log.error("settlement refused; settling without the answer's text", {
+      requestId: s.requestId,
+      error: String(e),
+    });
+    await endings.write(settlement({ ...s, content: null, cacheHash: undefined }, trail));
+  }
+}
+
+function settlement(s: Settlement, trail: Trail): Ending {
+  return {
     kind: "settle",
     requestId: s.requestId,
     inputTokens: s.inputTokens,
@@ -143,7 +170,7 @@ export function settle(s: Settlement, trail: Trail = NO_TRAIL): Promise<void> {
     priceVersion: s.priceVersion,
     latencyMs: Math.round(s.latencyMs),
     status: s.status,
-    content: s.content,
+    content: s.content === null ? null : storable(s.content),
     messageId: s.messageId,
     model: s.model.id,
     provider: s.model.provider,
@@ -151,7 +178,7 @@ export function settle(s: Settlement, trail: Trail = NO_TRAIL): Promise<void> {
     cacheTtlSeconds: s.cacheTtlSeconds ?? 3600,
     attempts: trail.attempts,
     errorClass: trail.errorClass,
-  });
+  };
 }
 
 export function release(requestId: string, reason: string, trail: Trail = NO_TRAIL): Promise<void> {

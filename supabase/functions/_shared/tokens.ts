@@ -32,6 +32,44 @@ export function estimateTokens(text: string): number {
 const o200k = import("gpt-tokenizer/encoding/o200k_base");
 o200k.catch(() => {}); // a failed load surfaces at first use
 
+// The encoder merges a pre-tokenizer piece (a run of letters, of punctuation or of spaces) in time
+// quadratic in its length: 50,000 letters without a space took 5 s, long enough for one request to
+// stall an instance. Prose and code have no such runs, so any run of 64 or more characters
+// without (or of only) whitespace is counted at its UTF-8 length instead: an upper bound, as every
+// token of a byte-level BPE covers at least one byte.
+const LONG_RUN = /[^\s]{64,}|\s{64,}/g;
+
+// Special tokens (`<|endoftext|>`, `<|im_start|>`…) in a user's text are just text to count:
+// the encoder's default is to throw on them.
+const AS_TEXT = { disallowedSpecial: new Set<string>() };
+
+/** The number of bytes of a string in UTF-8, without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length) {
+      bytes += 4; // a surrogate pair: one code point beyond the BMP
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** Exact o200k counting for text, bounded in time (see LONG_RUN). */
+function openAiCounter(encoding: { countTokens(text: string, options: typeof AS_TEXT): number }) {
+  return (text: string): number => {
+    let longRuns = 0;
+    const rest = text.replace(LONG_RUN, (run) => {
+      longRuns += utf8Length(run);
+      return " ";
+    });
+    return longRuns + encoding.countTokens(rest, AS_TEXT);
+  };
+}
+
 /** What a prompt holds besides its messages' text. */
 export interface PromptExtras {
   tools?: ToolDefinition[];
@@ -79,7 +117,7 @@ export async function countPromptTokens(
   messages: readonly Countable[],
   extras: PromptExtras = {},
 ): Promise<number> {
-  return count(messages, extras, provider === "openai" ? (await o200k).countTokens : estimateTokens);
+  return count(messages, extras, provider === "openai" ? openAiCounter(await o200k) : estimateTokens);
 }
 
 /** The estimate for any provider (what a stream that broke off produced, for instance). */

@@ -6,8 +6,9 @@ import { createApp } from "../_shared/http/app.ts";
 import type { ApiError } from "../_shared/http/errors.ts";
 import { ApiError as Refusal } from "../_shared/http/errors.ts";
 import { parse } from "../_shared/http/validate.ts";
-import { bearerToken, unauthorized, verifyAccessToken } from "../_shared/auth/verify.ts";
+import { bearerToken, verifyAccessToken } from "../_shared/auth/verify.ts";
 import { hashApiKey, isApiKey } from "../_shared/auth/api-keys.ts";
+import { checkApiKey } from "../_shared/auth/known-key.ts";
 import { idempotencyKey } from "../_shared/http/idempotency.ts";
 import { prepareChat, respond } from "../_shared/chat/pipeline.ts";
 import { CompletionRequest, toChatBody } from "../_shared/openai/schema.ts";
@@ -15,7 +16,6 @@ import { openaiFormat } from "../_shared/openai/format.ts";
 import { respondStoredIn } from "../_shared/chat/replay.ts";
 import { CHAT_MODELS } from "../_shared/catalog/index.ts";
 import { servable } from "../_shared/router/index.ts";
-import { db } from "../_shared/db.ts";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../_shared/http/app.ts";
 
@@ -50,7 +50,7 @@ function openaiError(e: ApiError) {
 
 const app = createApp("openai", { errorBody: openaiError });
 
-/** A platform API key (checked at admission, in the same round trip) or a user's access token. */
+/** A platform API key (see known-key.ts; admission checks it again) or a user's access token. */
 const requireCaller: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearerToken(c.req.raw);
   if (isApiKey(token)) c.set("keyHash", await hashApiKey(token));
@@ -61,16 +61,20 @@ const requireCaller: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 app.post("/chat/completions", requireCaller, async (c) => {
   const timing = c.get("timing");
+  const keyHash = c.get("keyHash");
+  const keyChecked = keyHash ? checkApiKey(keyHash) : undefined;
+  keyChecked?.catch(() => {}); // awaited below, once the body is in
   let raw: unknown;
   try {
     raw = await c.req.json();
   } catch {
+    await keyChecked;
     throw new Refusal("invalid_request", "Body is not valid JSON");
   }
+  await keyChecked;
   const request = parse(CompletionRequest, raw);
   const body = toChatBody(request);
   timing.mark("parse");
-  const keyHash = c.get("keyHash");
   const caller = keyHash ? { keyHash } : { userId: c.get("user").sub };
   const prepared = await prepareChat(caller, body, {
     requestId: c.get("requestId"),
@@ -92,10 +96,7 @@ app.post("/chat/completions", requireCaller, async (c) => {
 
 app.get("/models", requireCaller, async (c) => {
   const keyHash = c.get("keyHash");
-  if (keyHash) {
-    const [row] = await db()`select public.resolve_api_key(${keyHash}) as key`;
-    if (!row.key) throw unauthorized("Invalid API key");
-  }
+  if (keyHash) await checkApiKey(keyHash);
   const created = Math.floor(new Date("2025-01-01").getTime() / 1000);
   return c.json({
     object: "list",

@@ -37,6 +37,8 @@ export async function connect(
   signal: AbortSignal,
   /** Every call made (and skipped by an open circuit) is appended here, failures included. */
   attempts: Attempt[] = [],
+  /** When the request must be over (performance.now() time): no call or wait goes past it. */
+  deadline = Infinity,
 ): Promise<Connection> {
   // Created only when needed: an Error captures a stack trace, and most requests never fail.
   let lastError: unknown;
@@ -66,7 +68,7 @@ export async function connect(
       }
       const started = performance.now();
       try {
-        const response = await callProvider(request(model), stream, signal);
+        const response = await callProvider(request(model), stream, signal, deadline);
         breaker.success();
         note(model, "ok", started, response.status);
         return { model, response };
@@ -78,7 +80,7 @@ export async function connect(
         if (!retryable(e)) break;
         if (attempt === env.providerMaxAttempts) break;
         const wait = backoffDelay(attempt, e.retryAfterSeconds);
-        if (wait > MAX_RETRY_WAIT_MS) break;
+        if (wait > MAX_RETRY_WAIT_MS || performance.now() + wait >= deadline) break;
         await sleep(wait, signal);
       }
     }

@@ -14,7 +14,7 @@ import {
 import { cost, decimalJson } from "../money.ts";
 import { countImages, countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
 import { outputBudget, worstCaseCost } from "../worst-case.ts";
-import { admit, type Candidate, release, settle, type StoredResult } from "../metering.ts";
+import { type Admission, admit, type Candidate, release, settle, type StoredResult } from "../metering.ts";
 import { availableCheck, decide, explain, fallbackModelsFor, servableCheck } from "../router/index.ts";
 import { ApiError } from "../http/errors.ts";
 import { userContextHeaders } from "../http/user-context.ts";
@@ -27,7 +27,7 @@ import { imagesOf, ProviderError, type ProviderRequest, textOf, type Usage } fro
 import { needsOf, type RequestNeeds, requiredCapabilities, unmetNeed } from "../providers/capabilities.ts";
 import { env } from "../env.ts";
 import type { ChatRequest } from "./schema.ts";
-import { chatStream, newToolCallId, type StreamOutcome, toolCallTexts } from "./stream.ts";
+import { chatStream, newToolCallId, requestDeadline, type StreamOutcome, toolCallTexts } from "./stream.ts";
 import { type AnswerFormat, briefFormat } from "./format.ts";
 import { connect } from "./connect.ts";
 import { type Attempt, errorClassOf } from "../observability/attempts.ts";
@@ -121,16 +121,26 @@ export interface PrepareOptions {
  * admit(), once more on a fresh connection when the database connection broke (a pooled
  * connection outlives a database restart and fails its next query). Retrying is safe: the
  * request id is the requests row's key, so an admission that did commit cannot happen twice.
- * When the answer stays lost, the request is released in the background (a no-op if it was
- * never admitted): nobody will answer it, so it must not stay admitted.
+ * When the answer stays lost, or the retry is refused (possibly because of the first try: its
+ * Idempotency-Key then looks in flight, its counts used), the request is released in the
+ * background (a no-op if it was never admitted): nobody will answer it, so it must not stay
+ * admitted.
  */
-async function admitOrUndo(requestId: string, args: Parameters<typeof admit>[0]) {
+export async function admitOrUndo(
+  requestId: string,
+  args: Parameters<typeof admit>[0],
+  admitOnce: typeof admit = admit,
+): Promise<Admission> {
   try {
-    return await admit(args);
+    return await admitOnce(args);
   } catch (first) {
     if (!isDatabaseUnavailable(first)) throw first;
     try {
-      return await admit(args);
+      const again = await admitOnce(args);
+      if (!again.admitted) {
+        inBackground(untilDatabaseAnswers(() => release(requestId, "admission_interrupted")));
+      }
+      return again;
     } catch (second) {
       inBackground(untilDatabaseAnswers(() => release(requestId, "admission_interrupted")));
       throw isDatabaseUnavailable(second) ? second : first;
@@ -432,6 +442,7 @@ export async function respond(
 ): Promise<Response> {
   const upstreamAbort = new AbortController();
   const { body } = ctx;
+  const deadline = requestDeadline(ctx);
   let upstream: Response;
   try {
     const connection = await connect(
@@ -440,6 +451,7 @@ export async function respond(
       body.stream,
       AbortSignal.any([clientSignal, upstreamAbort.signal]),
       ctx.attempts,
+      deadline,
     );
     if (connection.model.id !== ctx.model.id) {
       ctx.routing.fallbackFrom = ctx.model.id;
@@ -472,11 +484,14 @@ export async function respond(
   }
 
   let completion;
+  const outOfTime = setTimeout(() => upstreamAbort.abort(), deadline - performance.now());
   try {
     completion = adapter.parseResponse(await upstream.json());
   } catch (e) {
     finish(ctx, NOTHING);
     throw providerApiError(e, ctx.headers);
+  } finally {
+    clearTimeout(outOfTime);
   }
   timing.mark("answer");
   const toolCalls = completion.toolCalls.map((c) => ({ ...c, id: c.id || newToolCallId() }));

@@ -73,6 +73,11 @@ export class ToolCallAssembler {
   }
 }
 
+/** When a request must be over, whatever its provider or client does (env.maxRequestMs). */
+export function requestDeadline(ctx: ChatContext): number {
+  return ctx.startedAt + env.maxRequestMs;
+}
+
 export function chatStream(
   ctx: ChatContext,
   format: AnswerFormat,
@@ -131,13 +136,52 @@ export function chatStream(
     if (!ended) {
       ended = true;
       clearTimeout(timer);
+      clearTimeout(deadlineTimer);
       hooks.onEnd(outcome);
     }
     return outcome;
   };
 
+  // Ends the stream on a provider's failure (or the request's time limit): billed for what was
+  // produced, the provider stopped, and the client told in a fixed sentence. The provider's own
+  // words stay in our logs, as for errors before the stream: they can quote the request or
+  // credentials.
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: unknown) => {
+    end("error");
+    hooks.abortUpstream();
+    iterator.return?.().catch(() => {});
+    const timeout = e instanceof ProviderError && e.kind === "timeout";
+    log.warn("provider stream error", {
+      provider: ctx.model.provider,
+      model: ctx.model.id,
+      kind: e instanceof ProviderError ? e.kind : "broken",
+      detail: String(e instanceof Error ? e.message : e).slice(0, 300),
+    });
+    const provider = ctx.model.provider;
+    const message = e === outOfTime
+      ? outOfTime.message
+      : timeout
+      ? stoppedSending(provider)
+      : `${provider} stream failed`;
+    for (const chunk of format.error(ctx, timeout ? "provider_timeout" : "provider_error", message)) {
+      controller.enqueue(chunk);
+    }
+    controller.close();
+  };
+
+  // The request's time limit (env.maxRequestMs) holds even while nobody reads: a client that
+  // stops reading would otherwise keep the request open until the sweeper released it unbilled.
+  const outOfTime = new ProviderError("timeout", "The answer reached the time limit of a request");
+  let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const deadlineTimer = setTimeout(() => {
+    if (ended) return;
+    if (waiting) waiting.fail(outOfTime); // the pull in progress ends the stream
+    else if (streamController) fail(streamController, outOfTime);
+  }, requestDeadline(ctx) - performance.now());
+
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      streamController = controller;
       const first = format.start(ctx, simulated);
       if (first) controller.enqueue(first);
     },
@@ -191,30 +235,8 @@ export function chatStream(
           }
         }
       } catch (e) {
-        if (ended) return; // the client left; cancel() already ended the request
-        end("error");
-        hooks.abortUpstream();
-        iterator.return?.().catch(() => {});
-        const timeout = e instanceof ProviderError && e.kind === "timeout";
-        // The provider's own words stay in our logs, as for errors before the stream: they can
-        // quote the request or credentials. The client gets a fixed sentence.
-        log.warn("provider stream error", {
-          provider: ctx.model.provider,
-          model: ctx.model.id,
-          kind: e instanceof ProviderError ? e.kind : "broken",
-          detail: String(e instanceof Error ? e.message : e).slice(0, 300),
-        });
-        const provider = ctx.model.provider;
-        for (
-          const chunk of format.error(
-            ctx,
-            timeout ? "provider_timeout" : "provider_error",
-            timeout ? stoppedSending(provider) : `${provider} stream failed`,
-          )
-        ) {
-          controller.enqueue(chunk);
-        }
-        controller.close();
+        if (ended) return; // the client left (cancel()) or time ran out: already ended
+        fail(controller, e);
       }
     },
 

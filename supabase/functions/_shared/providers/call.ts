@@ -7,10 +7,16 @@ import { providerEndpoint, providerInfo } from "./registry.ts";
 import { log } from "../observability/log.ts";
 import { ProviderError, type ProviderRequest } from "./types.ts";
 
+// A non-streamed answer's headers come with its last token: the wait for them grows with the
+// output budget, at the pace of a slow model (about 25 tokens/s).
+const MS_PER_OUTPUT_TOKEN = 40;
+
 export async function callProvider(
   req: ProviderRequest,
   stream: boolean,
   signal: AbortSignal,
+  /** When the whole request must be over (performance.now() time): no call outlasts it. */
+  deadline = Infinity,
 ): Promise<Response> {
   const provider = req.model.provider;
   const endpoint = providerEndpoint(provider);
@@ -19,8 +25,13 @@ export async function callProvider(
 
   // The timeout covers the wait for the response headers only: a long generation streaming
   // steadily must not be cut by it (stalls mid-stream are the stream reader's business).
+  const allowed = stream
+    ? env.providerTimeoutMs
+    : env.providerTimeoutMs + req.maxOutputTokens * MS_PER_OUTPUT_TOKEN;
+  const wait = Math.min(allowed, deadline - performance.now());
+  if (wait <= 0) throw new ProviderError("timeout", `No time left for ${provider}`);
   const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), env.providerTimeoutMs);
+  const timer = setTimeout(() => timeout.abort(), wait);
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.any([signal, timeout.signal]) });
