@@ -55,13 +55,21 @@ Deno.test({
 
     await chat(user, { messages: [{ role: "user", content: "one" }], model: "gpt-4o-mini" });
     await chat(user, { messages: [{ role: "user", content: "two, a little longer" }], model: "gpt-4o-mini" });
+    // the OpenAI-compatible surface with the same session's token counts in the session too
+    const viaOpenai = await fetch(functionsUrl("openai/chat/completions"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "three" }] }),
+    });
+    assert.equal(viaOpenai.status, 200);
+    await viaOpenai.body?.cancel();
     await settled(user.id);
     const b = await (await call(user, "/")).json();
-    assert.equal(b.cost.requests, 2);
+    assert.equal(b.cost.requests, 3);
     assert.equal(toUnits(String(b.cost.total)), await recordedTotal(user.id), "total = sum of usage records");
     assert.equal(b.cost.session, b.cost.total, "both in this session");
     assert.equal(b.cost.month, b.cost.total);
-    assert.equal(b.quota.remaining, 98);
+    assert.equal(b.quota.remaining, 97);
 
     // A new sign-in is a new session: its cost starts at zero, the total does not.
     const { data } = await user.client.auth.signInWithPassword({

@@ -75,7 +75,7 @@ app.post("/chat/completions", requireCaller, async (c) => {
   const request = parse(CompletionRequest, raw);
   const body = toChatBody(request);
   timing.mark("parse");
-  const caller = keyHash ? { keyHash } : { userId: c.get("user").sub };
+  const caller = keyHash ? { keyHash } : { userId: c.get("user").sub, sessionId: c.get("user").session_id };
   const prepared = await prepareChat(caller, body, {
     requestId: c.get("requestId"),
     idempotencyKey: idempotencyKey(c.req.raw),
