@@ -70,7 +70,8 @@ select is((select count(*)::int from realtime.messages
            where topic = 'user:b0000007-0000-4000-8000-000000000002' and event = 'conversation_removed'),
   1, 'and to the removed user');
 
--- A stored message is broadcast to the conversation, with its cost. (Settlement runs in a later
+-- A stored message is announced to the conversation by id; members read it (content, cost) from
+-- the row, under RLS. (Settlement runs in a later
 -- transaction than the conversation's creation; in this one, forget that it was created here,
 -- or its broadcasts would rightly be skipped.)
 select set_config('nexus.created_conversation', '', true);
@@ -78,12 +79,13 @@ insert into public.requests (id, user_id, model, provider, conversation_id, minu
   values ('d0000007-0000-4000-8000-000000000001', 'b0000007-0000-4000-8000-000000000001', 'gpt-4o-mini', 'openai',
           'c0000007-0000-4000-8000-000000000001', date_trunc('minute', now()), date_trunc('month', now())::date, 0.001);
 select public.settle_request('d0000007-0000-4000-8000-000000000001', 10, 20, 0.0000135, 'pgtap', 5, 'complete', 'hello');
-select is((select payload ->> 'content' from realtime.messages
+select is((select (payload ->> 'id')::uuid from realtime.messages
            where topic = 'conversation:c0000007-0000-4000-8000-000000000001' and event = 'message'),
-  'hello', 'the assistant''s message is broadcast to the conversation');
-select is((select (payload ->> 'cost')::numeric from realtime.messages
+  (select id from public.messages where request_id = 'd0000007-0000-4000-8000-000000000001'),
+  'the assistant''s stored message is announced to the conversation, by id');
+select is((select payload ?| array['content', 'cost'] from realtime.messages
            where topic = 'conversation:c0000007-0000-4000-8000-000000000001' and event = 'message'),
-  0.0000135::numeric, 'with its exact cost');
+  false, 'without its content or cost');
 select is((select private from realtime.messages
            where topic = 'conversation:c0000007-0000-4000-8000-000000000001' and event = 'message'),
   true, 'on the private channel');

@@ -251,4 +251,41 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "one stored message by id, as in the history; nothing for an id that is not this conversation's",
+  ...opts,
+  fn: async () => {
+    const ana = await newUser("by-id");
+    const stranger = await newUser("by-id-stranger");
+    const first = await chat(ana, undefined as unknown as string, "First talk");
+    const other = await chat(ana, undefined as unknown as string, "Second talk");
+    assert.equal(first.status, 200);
+    assert.equal(other.status, 200);
+    await settled(ana.id);
+    const id = first.body.conversationId;
+    const { messages } = await (await call(ana, `/${id}/messages`)).json();
+    assert.equal(messages.length, 2);
+    for (const m of messages) {
+      const one = await call(ana, `/${id}/messages/${m.id}`);
+      assert.equal(one.status, 200);
+      assert.equal(one.headers.get("x-user-tier"), "free");
+      assert.deepEqual(await one.json(), m);
+    }
+
+    const elsewhere = other.body.messageId; // Ana's own, but stored in her other conversation
+    for (
+      const [user, messageId, why] of [
+        [ana, elsewhere, "a message of another conversation"],
+        [ana, crypto.randomUUID(), "an id nothing has"],
+        [ana, "not-a-uuid", "a malformed id"],
+        [stranger, messages[0].id, "a conversation the caller is not in"],
+      ] as const
+    ) {
+      const res = await call(user, `/${id}/messages/${messageId}`);
+      assert.equal(res.status, 404, why);
+      assert.equal((await res.json()).error.code, "not_found", why);
+    }
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

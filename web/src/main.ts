@@ -75,24 +75,52 @@ const realtime = createRealtime(supabase, {
     refreshAccount();
   },
   onConversationsChanged: () => loadConversations().catch(() => {}),
-  onMessage(m) {
-    if (m.conversationId !== state.current || hasMessage(m.id)) return;
-    const me = state.account?.user.id ?? "";
-    if (m.role === "user" && m.userId === me) {
-      const i = pendingOwn.findIndex((p) => p.text === m.content);
-      if (i >= 0) {
-        markShown(m.id);
-        pendingOwn.splice(i, 1);
-        return;
-      }
-    }
-    const cost = m.cost === null || m.cost === undefined ? null : moneyText(m.cost as unknown as number);
-    appendStored({ ...m, cost }, me, authorNames());
-    if (m.role === "user" || m.role === "assistant") history.push({ role: m.role, content: m.content });
-    updateRegenerate();
+  onMessage(e) {
+    // In arrival order: each waits for the previous one's read, so a question shows before its answer.
+    arrivals = arrivals.then(() => showStored(e.conversationId, e.id));
   },
   onMembersChanged: () => loadMembers().catch(() => {}),
 });
+
+/** Live `message` events still being read, in the order they came. */
+let arrivals = Promise.resolve();
+/** A message id, and nothing else (a forged "id" must not lead the read to another path). */
+const MESSAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Shows the stored message a live event names, as the database holds it: the event carries only
+ * the id (and anyone in the room can forge one), so the message is read through the API, under
+ * RLS; an id that is no message of this conversation, or no longer mine to read, shows nothing.
+ */
+async function showStored(conversationId: string, id: string) {
+  if (conversationId !== state.current || !MESSAGE_ID.test(id) || hasMessage(id)) return;
+  let m: StoredMessage;
+  try {
+    m = await api.get<StoredMessage>(`conversations/${conversationId}/messages/${id}`);
+  } catch {
+    return;
+  }
+  if (conversationId !== state.current || hasMessage(m.id)) return; // moved on, or shown meanwhile
+  const me = state.account?.user.id ?? "";
+  if (m.role === "user" && m.userId === me) {
+    const i = pendingOwn.findIndex((p) => p.text === m.content);
+    if (i >= 0) {
+      markShown(m.id);
+      pendingOwn.splice(i, 1);
+      return;
+    }
+  }
+  appendStored(m, me, authorNames());
+  history.push(...turnOf(m));
+  updateRegenerate();
+}
+
+/** A stored message as the turn POST /chat is sent, if it is one (not system, not an empty reply). */
+function turnOf(m: StoredMessage): { role: "user" | "assistant"; content: string }[] {
+  return (m.role === "user" || m.role === "assistant") && m.content
+    ? [{ role: m.role, content: m.content }]
+    : [];
+}
 
 // ---- account ----------------------------------------------------------------------------------
 
@@ -245,9 +273,7 @@ async function selectConversation(id: string | null) {
       if (seq !== loadSeq) return; // another conversation was selected meanwhile
       applyMembers(data.members);
       renderHistory(data.messages, state.account?.user.id ?? "", authorNames());
-      history = data.messages
-        .filter((m) => (m.role === "user" || m.role === "assistant") && m.content)
-        .map((m) => ({ role: m.role as "user" | "assistant", content: m.content }));
+      history = data.messages.flatMap(turnOf);
     } catch (e) {
       chatError.textContent = (e as Error).message;
     }

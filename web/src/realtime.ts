@@ -1,10 +1,10 @@
 // Live updates over Supabase Realtime (DESIGN §7): my private `user:<id>` channel (quota events,
 // conversations shared with me or taken away) and the current conversation's private channel
-// (presence with {userId, displayName, typing}, `typing` broadcasts, stored `message`s, member
-// changes). The connection state drives the header's indicator.
+// (presence with {userId, displayName, typing}, `typing` broadcasts, `message` events naming a
+// stored message, member changes). The connection state drives the header's indicator.
 
 import type { RealtimeChannel, SupabaseClient } from "@supabase/supabase-js";
-import { type Connection, emit, type StoredMessage } from "./state.ts";
+import { type Connection, emit } from "./state.ts";
 
 const TYPING_TTL_MS = 5_000;
 const TYPING_SEND_EVERY_MS = 2_000;
@@ -22,10 +22,21 @@ export interface QuotaEvent {
   totals: { total: number; month: number; requests: number };
 }
 
+/**
+ * What a `message` event says: which message was stored, not what it says. Any member may send
+ * broadcasts on the room (typing needs it), so nothing here is shown; the message is read by id.
+ */
+export interface MessageEvent {
+  id: string;
+  conversationId: string;
+  userId: string | null;
+}
+
 export interface RealtimeHandlers {
   onQuota(e: QuotaEvent): void;
   onConversationsChanged(): void;
-  onMessage(m: StoredMessage & { conversationId: string }): void;
+  /** A message was stored: the event names it, the handler reads it (anyone in the room can forge one). */
+  onMessage(e: MessageEvent): void;
   onMembersChanged(e: { userId: string; removed: boolean }): void;
 }
 
@@ -145,8 +156,9 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
           emitTyping();
         })
         .on("broadcast", { event: "message" }, ({ payload }) => {
-          const m = payload as StoredMessage & { conversationId: string };
-          // A stored reply ends that member's typing.
+          const m = payload as MessageEvent;
+          // A stored reply ends that member's typing (a forged event could only do what a `typing`
+          // broadcast can anyway).
           if (m.userId) typing.delete(m.userId);
           emitTyping();
           if (m.conversationId === roomId) handlers.onMessage(m);

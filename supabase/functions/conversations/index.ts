@@ -108,22 +108,39 @@ async function membersOf(sql: postgres.TransactionSql, id: string) {
   }));
 }
 
+/** A conversation's stored messages as the caller may read them (RLS), oldest first; one if `only`. */
+async function messagesOf(sql: postgres.TransactionSql, id: string, only?: string) {
+  const messages = await sql`
+    select id, user_id, role, content, model, cost::text as cost, input_tokens, output_tokens, status, created_at
+    from public.messages where conversation_id = ${id} ${only ? sql`and id = ${only}` : sql``}
+    order by created_at, id`;
+  return messages.map((m) => camel({ ...m, cost: m.cost === null ? null : decimalJson(m.cost) }));
+}
+
 app.get("/:id/messages", requireUser, async (c) => {
   const { user, quota } = await caller(c);
   const id = conversationId(c);
   const { messages, members } = await asUser(user, async (sql) => {
     const [conversation] = await sql`select id from public.conversations where id = ${id}`;
     if (!conversation) throw new ApiError("not_found", "Conversation not found");
-    const messages = await sql`
-      select id, user_id, role, content, model, cost::text as cost, input_tokens, output_tokens, status, created_at
-      from public.messages where conversation_id = ${id} order by created_at, id`;
-    return { messages, members: await membersOf(sql, id) };
+    return { messages: await messagesOf(sql, id), members: await membersOf(sql, id) };
   });
-  return reply(c, quota, {
-    conversationId: id,
-    members,
-    messages: messages.map((m) => camel({ ...m, cost: m.cost === null ? null : decimalJson(m.cost) })),
-  });
+  return reply(c, quota, { conversationId: id, members, messages });
+});
+
+/**
+ * One stored message, as in the history. Clients read what a Realtime `message` event announces
+ * here: the event carries only the id, and any member can forge one, so what is shown is only
+ * ever what the database holds for this conversation and lets the caller read.
+ */
+app.get("/:id/messages/:messageId", requireUser, async (c) => {
+  const { user, quota } = await caller(c);
+  const id = conversationId(c);
+  const messageId = c.req.param("messageId");
+  if (!Uuid.safeParse(messageId).success) throw new ApiError("not_found", "Message not found");
+  const [message] = await asUser(user, (sql) => messagesOf(sql, id, messageId));
+  if (!message) throw new ApiError("not_found", "Message not found");
+  return reply(c, quota, message);
 });
 
 app.get("/:id/members", requireUser, async (c) => {
