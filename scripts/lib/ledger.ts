@@ -1,7 +1,9 @@
 // The money invariants, checked in the database for a set of users (the fault tests and the
 // soak run share them): every admitted request ended, each settled request has exactly one
-// usage record and each released one none, and each user's monthly counter equals the
-// requests that count. Returns what is wrong (nothing, when exact) and the totals.
+// usage record and each released one none, each user's monthly counter equals the
+// requests that count, and each of their API keys holds exactly the worst cases of its requests
+// in flight and has spent exactly its usage records of its month. Returns what is wrong
+// (nothing, when exact) and the totals.
 
 import type postgres from "postgres";
 
@@ -43,6 +45,23 @@ export async function checkLedger(sql: postgres.Sql, userIds: string[]): Promise
     ledger.released += row.released;
     ledger.open += row.open;
     ledger.usageRecords += row.usage;
+  }
+  // A key's spend is charged by the month of each settlement (the usage record's created_at);
+  // compared in SQL so that 0.30 and 0.3 are the same amount.
+  const keys = await sql`
+    select k.id, k.reserved_spend::text as reserved, k.period_spend::text as spent, held::text, recorded::text,
+           k.reserved_spend <> held as reserved_off, k.period_spend <> recorded as spent_off
+    from public.api_keys k
+    cross join lateral (select coalesce(sum(r.reserved_cost), 0) as held from public.requests r
+                        where r.api_key_id = k.id and r.status = 'admitted') h
+    cross join lateral (select coalesce(sum(u.cost), 0) as recorded from public.usage_records u
+                        where u.api_key_id = k.id
+                          and date_trunc('month', u.created_at at time zone 'utc')::date = k.period_start) c
+    where k.user_id = any(${userIds}::uuid[])`;
+  for (const key of keys) {
+    const wrong = (what: string) => ledger.violations.push(`API key ${key.id}: ${what}`);
+    if (key.reserved_off) wrong(`reserves ${key.reserved}, its requests in flight hold ${key.held}`);
+    if (key.spent_off) wrong(`spent ${key.spent} this period, its usage records say ${key.recorded}`);
   }
   return ledger;
 }

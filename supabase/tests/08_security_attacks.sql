@@ -9,7 +9,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(31);
+select plan(32);
 
 \set alice 'a0000008-0000-4000-8000-000000000001'
 \set bob   'a0000008-0000-4000-8000-000000000002'
@@ -326,6 +326,9 @@ select throws_ok(
 select throws_ok(
   $$ update public.api_keys set revoked_at = null, monthly_budget = null, period_spend = 0 $$,
   '42501', null, 'B cannot lift a key''s budget or revocation');
+select throws_ok(
+  $$ update public.api_keys set reserved_spend = 0 $$,
+  '42501', null, 'B cannot free what B''s requests in flight hold of a key''s budget');
 
 -- ---------------------------------------------------------------------------------------------
 -- A against A's own bill and plan.

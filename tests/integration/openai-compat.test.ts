@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { closeDatabase, database, functionsUrl, newUser, settled, type TestUser } from "../support/users.ts";
 import { hashApiKey } from "../../supabase/functions/_shared/auth/api-keys.ts";
+import { assertLedgerExact } from "../support/ledger.ts";
+import { clearFaults, setFaults } from "../support/simulator.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -135,7 +137,7 @@ Deno.test({
   ...opts,
   fn: async () => {
     const user = await newUser("errors");
-    const { key } = await createKey(user, { name: "errors", monthlyBudgetUsd: 0.000001 });
+    const { id: keyId, key } = await createKey(user, { name: "errors", monthlyBudgetUsd: 0.000001 });
     const client = sdk(key);
     const ask = (extra: Record<string, unknown> = {}) =>
       client.chat.completions.create(
@@ -152,12 +154,18 @@ Deno.test({
       OpenAI.AuthenticationError,
     );
 
-    await ask(); // spends more than the tiny budget
-    await settled(user.id);
+    // The tiny budget cannot hold one request's worst case: refused before anything is spent.
     await assert.rejects(
       ask(),
-      (e) => e instanceof OpenAI.APIError && e.status === 402 && /budget/.test(e.message),
+      (e) =>
+        e instanceof OpenAI.APIError && e.status === 402 && e.code === "quota_exceeded" &&
+        /budget/.test(e.message),
     );
+    const [held] = await database()`
+      select period_spend::text as spent, reserved_spend::text as reserved,
+             (select count(*)::int from public.requests where user_id = ${user.id}) as requests
+      from public.api_keys where id = ${keyId}`;
+    assert.deepEqual(held, { spent: "0", reserved: "0", requests: 0 }, "nothing was admitted or spent");
 
     const { key: other } = await createKey(user, { name: "no budget" });
     await database()`update public.request_counters set minute_count = 20, minute_window = date_trunc('minute', now()) where user_id = ${user.id}`;
@@ -176,6 +184,115 @@ Deno.test({
       }),
       (e) => e instanceof OpenAI.APIError && e.status === 402,
     );
+  },
+});
+
+/**
+ * A key whose monthly budget is exactly `times` worst cases of `body`, and that worst case (USD,
+ * a decimal string) as admission computes it: read from one request through a key without one.
+ */
+async function keyForWorstCases(
+  user: TestUser,
+  body: OpenAI.ChatCompletionCreateParamsNonStreaming,
+  times: number,
+) {
+  const probe = await createKey(user, { name: "probe" });
+  await sdk(probe.key).chat.completions.create(body);
+  await settled(user.id);
+  const [{ worst }] = await database()`select worst_case_cost::text as worst from public.requests
+                                        where api_key_id = ${probe.id}`;
+  const created = await createKey(user, { name: `${times} worst cases`, monthlyBudgetUsd: 1 });
+  // the API takes budgets with 6 decimals at most; the worst cases here have more
+  await database()`update public.api_keys set monthly_budget = ${worst}::numeric * ${times}
+                   where id = ${created.id}`;
+  return { ...created, worst: worst as string };
+}
+
+const isBudgetRefusal = (e: unknown) =>
+  e instanceof OpenAI.APIError && e.status === 402 && e.code === "quota_exceeded" && /budget/.test(e.message);
+
+/** The key's spend and reservation and the sum of its usage records (exact decimal strings). */
+async function keyMoney(keyId: string) {
+  const [row] = await database()`
+    select trim_scale(k.period_spend)::text as spent, trim_scale(k.reserved_spend)::text as reserved,
+           (select trim_scale(coalesce(sum(cost), 0))::text from public.usage_records where api_key_id = k.id)
+             as recorded,
+           k.period_spend < k.monthly_budget as "underBudget"
+    from public.api_keys k where k.id = ${keyId}`;
+  return row as { spent: string; reserved: string; recorded: string; underBudget: boolean };
+}
+
+Deno.test({
+  name: "a key's budget of exactly one worst case admits one request, then none, settled or not",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("budget-one");
+    // max_tokens over what the answer takes: it costs less than its worst case, some budget is left
+    const body = {
+      model: "gpt-4o-mini",
+      max_tokens: 1000,
+      messages: [{ role: "user" as const, content: "one" }],
+    };
+    const { id, key } = await keyForWorstCases(user, body, 1);
+    const client = sdk(key);
+
+    const answer = await client.chat.completions.create(body);
+    assert.equal(answer.object, "chat.completion");
+    // asked at once: its settlement may not have committed, its reservation has
+    await assert.rejects(client.chat.completions.create(body), isBudgetRefusal);
+    await settled(user.id);
+    const money = await keyMoney(id);
+    assert.equal(money.reserved, "0");
+    assert.equal(money.spent, money.recorded);
+    assert.equal(money.underBudget, true, "it cost less than its worst case: some budget is left");
+    // ... but less than one worst case
+    await assert.rejects(client.chat.completions.create(body), isBudgetRefusal);
+    await assertLedgerExact([user.id]);
+  },
+});
+
+Deno.test({
+  name: "a key's budget holds under concurrency: with room for exactly k worst cases, k of N requests get in",
+  ...opts,
+  fn: async () => {
+    const N = 8;
+    const K = 3;
+    const user = await newUser("budget-race");
+    const body = {
+      model: "gpt-4o-mini",
+      max_tokens: 64,
+      messages: [{ role: "user" as const, content: "race" }],
+    };
+    const { id, key } = await keyForWorstCases(user, body, K);
+    // Admitted requests stall at the provider after one token, until the function's idle timeout
+    // (2 s on the test stack): none ends, and gives back budget, while the N are admitted.
+    await setFaults({ mode: "stall", afterTokens: 1, count: "always", model: "gpt-4o-mini" });
+    let outcomes: PromiseSettledResult<unknown>[];
+    try {
+      const client = sdk(key);
+      outcomes = await Promise.allSettled(
+        Array.from({ length: N }, () => client.chat.completions.create(body)),
+      );
+    } finally {
+      await clearFaults();
+    }
+    const refused = outcomes.filter((o) => o.status === "rejected" && isBudgetRefusal(o.reason));
+    assert.equal(refused.length, N - K, "all but k are refused with the budget error");
+    const [{ admitted }] = await database()`select count(*)::int as admitted from public.requests
+                                            where api_key_id = ${id}`;
+    assert.equal(admitted, K, "exactly k were admitted");
+
+    await settled(user.id, 30_000);
+    const money = await keyMoney(id);
+    assert.equal(money.reserved, "0", "nothing is held once every request ended");
+    assert.equal(money.spent, money.recorded, "the key's spend is the sum of its usage records");
+    const list = await (await fetch(functionsUrl("account/keys"), {
+      headers: { authorization: `Bearer ${user.accessToken}` },
+    })).json();
+    const shown = list.data.find((k: { id: string }) => k.id === id);
+    assert.equal(shown.reservedUsd, 0);
+    assert.equal(shown.spendThisMonthUsd, Number(money.spent));
+    await assertLedgerExact([user.id]);
   },
 });
 

@@ -154,7 +154,7 @@ app.get("/keys", requireUser, async (c) => {
     user,
     (sql) =>
       sql`select id, name, prefix, monthly_budget::text as monthly_budget, period_start, period_spend::text as period_spend,
-               created_at, last_used_at, revoked_at
+               reserved_spend::text as reserved_spend, created_at, last_used_at, revoked_at
         from public.api_keys where revoked_at is null order by created_at desc`,
   );
   return c.json({ data: rows.map(presentKey) }, 200, userContextHeaders(quota));
@@ -184,6 +184,8 @@ function presentKey(row: Record<string, unknown>) {
     prefix: row.prefix,
     monthlyBudgetUsd: row.monthly_budget === null ? null : decimalJson(String(row.monthly_budget)),
     spendThisMonthUsd: decimalJson(current ? String(row.period_spend ?? "0") : "0"),
+    // worst cases held by the key's requests in flight (counted against the budget until they end)
+    reservedUsd: decimalJson(String(row.reserved_spend ?? "0")),
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at ?? null,
   };
