@@ -24,10 +24,10 @@ async function fault(rule: Record<string, unknown>) {
   await res.body?.cancel();
 }
 
-function chat(user: TestUser, body: Record<string, unknown>, signal?: AbortSignal) {
+function chat(user: TestUser, body: Record<string, unknown>, signal?: AbortSignal, headers = {}) {
   return fetch(functionsUrl("chat"), {
     method: "POST",
-    headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json", ...headers },
     body: JSON.stringify({ model: "gpt-4o-mini", ...body }),
     signal,
   });
@@ -119,15 +119,15 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a client that disconnects mid-stream: upstream stopped, billed for the tokens produced",
+  name:
+    "a client that disconnects mid-stream: upstream stopped, billed for the tokens produced; its retry is answered afresh",
   ...opts,
   fn: async () => {
     const user = await newUser("leaver");
     const abort = new AbortController();
-    const res = await chat(user, {
-      messages: [{ role: "user", content: "a long answer please" }],
-      maxTokens: 400,
-    }, abort.signal);
+    const ask = { messages: [{ role: "user", content: "a long answer please" }], maxTokens: 400 };
+    const key = { "idempotency-key": "leaver-1" };
+    const res = await chat(user, ask, abort.signal, key);
     const reader = res.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream())
       .getReader();
     let deltas = 0;
@@ -147,6 +147,20 @@ Deno.test({
       `billed ${usage[0].output_tokens} produced tokens, not the budget`,
     );
     assert.ok(Number(usage[0].cost) > 0);
+
+    // The retry under the same Idempotency-Key gets a whole answer, not the broken one replayed.
+    const retry = await chat(user, { ...ask, stream: false }, undefined, key);
+    assert.equal(retry.status, 200);
+    assert.equal(retry.headers.get("idempotent-replayed"), null);
+    assert.ok((await retry.json()).content.length > 0);
+    await settled(user.id);
+    const statuses = await database()`
+      select status from public.usage_records where user_id = ${user.id} order by created_at`;
+    assert.deepEqual(
+      statuses.map((r) => r.status),
+      ["cancelled", "complete"],
+      "each charged once, as what it was",
+    );
   },
 });
 
