@@ -9,7 +9,9 @@ import { chatStream, type StreamOutcome } from "../../supabase/functions/_shared
 import { briefFormat } from "../../supabase/functions/_shared/chat/format.ts";
 import { openaiFormat } from "../../supabase/functions/_shared/openai/format.ts";
 import { chatContext } from "../support/chat-context.ts";
-import { type ChatModel, findModel } from "../../supabase/functions/_shared/catalog/index.ts";
+import { CHAT_MODELS, type ChatModel, findModel } from "../../supabase/functions/_shared/catalog/index.ts";
+import { watchBytes } from "../../supabase/functions/_shared/providers/sse.ts";
+import { openaiAdapter } from "../../supabase/functions/_shared/providers/openai/adapter.ts";
 import type { ProviderEvent } from "../../supabase/functions/_shared/providers/types.ts";
 
 const IDLE_MS = 300;
@@ -91,18 +93,21 @@ Deno.test("a slow reader is not a silent provider: time spent waiting for the cl
   assert.equal(ends[0].status, "complete");
 });
 
-/** Runs `fn` with the request time limit (NEXUS_MAX_REQUEST_MS) set to `ms`. */
-async function withRequestLimit<T>(ms: number, fn: () => Promise<T>): Promise<T> {
-  const saved = Deno.env.get("NEXUS_MAX_REQUEST_MS");
-  Deno.env.set("NEXUS_MAX_REQUEST_MS", String(ms));
+/** Runs `fn` with the given environment variables set, then puts them back. */
+async function withEnv<T>(vars: Record<string, number>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.keys(vars).map((name) => [name, Deno.env.get(name)] as const);
+  for (const [name, value] of Object.entries(vars)) Deno.env.set(name, String(value));
   try {
     return await fn();
   } finally {
-    saved === undefined
-      ? Deno.env.delete("NEXUS_MAX_REQUEST_MS")
-      : Deno.env.set("NEXUS_MAX_REQUEST_MS", saved);
+    for (const [name, value] of saved) {
+      value === undefined ? Deno.env.delete(name) : Deno.env.set(name, value);
+    }
   }
 }
+
+/** Runs `fn` with the request time limit (NEXUS_MAX_REQUEST_MS) set to `ms`. */
+const withRequestLimit = <T>(ms: number, fn: () => Promise<T>) => withEnv({ NEXUS_MAX_REQUEST_MS: ms }, fn);
 
 /** A provider that never stops: a piece every 20 ms, until it is stopped. */
 async function* endless() {
@@ -167,6 +172,91 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   for (const c of chunks) all.set(c, (at += c.length) - c.length);
   return all;
 }
+
+/** An OpenAI-style SSE body: each step is bytes to send after a pause (ms). */
+function sseBody(steps: [number, string][]): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream({
+    async start(controller) {
+      for (const [pause, bytes] of steps) {
+        await sleep(pause);
+        controller.enqueue(encoder.encode(bytes));
+      }
+      controller.close();
+    },
+  });
+}
+
+const chunk = (text: string) =>
+  `data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}]}\n\n`;
+const DONE = "data: [DONE]\n\n";
+
+/** Streams an OpenAI-style body through the real adapter, watching its bytes as the pipeline does. */
+async function streamed(body: ReadableStream<Uint8Array>, modelId = "gpt-4o-mini") {
+  const ends: StreamOutcome[] = [];
+  const liveness = watchBytes(body);
+  const out = chatStream(
+    { ...chatContext(modelId, "r"), startedAt: performance.now() },
+    briefFormat,
+    true,
+    openaiAdapter().parseStream(body),
+    {
+      onEnd: (o) => ends.push(o),
+      abortUpstream: () => {},
+      billedUsage: (reported) => reported ?? { inputTokens: 10, outputTokens: 1 },
+      liveness,
+    },
+  );
+  const raw = await new Response(out).text();
+  return { raw, ends };
+}
+
+Deno.test("keep-alive bytes are a provider's sign of life: a pause longer than the idle timeout is not a stall", async () => {
+  await withEnv({ NEXUS_PROVIDER_IDLE_TIMEOUT_MS: IDLE_MS }, async () => {
+    const keepAlives = Array.from(
+      { length: 10 },
+      () => [IDLE_MS / 3, ": keep-alive\n\n"] as [number, string],
+    );
+    const { raw, ends } = await streamed(
+      sseBody([[0, chunk("a")], ...keepAlives, [0, chunk("b")], [0, DONE]]),
+    );
+    assert.equal(ends.length, 1);
+    assert.equal(ends[0].status, "complete", raw);
+    assert.equal(ends[0].text, "ab");
+  });
+});
+
+Deno.test("before its first output a provider has the first-byte allowance; a reasoning model, the request's time", async () => {
+  await withEnv(
+    { NEXUS_PROVIDER_IDLE_TIMEOUT_MS: IDLE_MS, NEXUS_PROVIDER_TIMEOUT_MS: IDLE_MS * 3 },
+    async () => {
+      const late = (pause: number) => sseBody([[pause, chunk("late")], [0, DONE]]);
+      const ok = await streamed(late(IDLE_MS * 2));
+      assert.equal(ok.ends[0].status, "complete", "twice the idle timeout before the first token is fine");
+      const slow = await streamed(late(IDLE_MS * 4));
+      assert.equal(slow.ends[0].status, "error", "beyond the first-byte allowance it is a stall");
+      assert.match(slow.raw, /provider_timeout/);
+      const reasoning = CHAT_MODELS.find((m) =>
+        m.provider === "openai" && m.capabilities.includes("reasoning")
+      )!;
+      const thinker = await streamed(late(IDLE_MS * 4), reasoning.id);
+      assert.equal(thinker.ends[0].status, "complete", `${reasoning.id} may think longer before it writes`);
+    },
+  );
+});
+
+Deno.test("a client waiting on a silent provider hears a heartbeat comment, which SSE parsers skip", async () => {
+  await withEnv({ NEXUS_STREAM_HEARTBEAT_MS: 100, NEXUS_PROVIDER_TIMEOUT_MS: 2_000 }, async () => {
+    const { raw, ends } = await streamed(sseBody([[800, chunk("hi")], [0, DONE]]));
+    assert.equal(ends[0].status, "complete");
+    const beats = raw.split(": keep-alive\n\n").length - 1;
+    assert.ok(beats >= 2, `heartbeats through 800 ms of silence at one per 100 ms: ${beats}`);
+    const events = await Array.fromAsync(
+      new Response(raw).body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()),
+    );
+    assert.deepEqual(deltas(events.map((e) => e.data === "[DONE]" ? e.data : JSON.parse(e.data))), ["hi"]);
+  });
+});
 
 Deno.test("text deltas are written as JSON.stringify would write them, in both formats", () => {
   const texts = ['say "hi"\\n', "line\nbreak\ttab", "é ✓ 🎉 \u2028\u2029", "\ud800 lone", "", "</script>"];

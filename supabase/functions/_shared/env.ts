@@ -50,6 +50,13 @@ export const env = {
   get maxRequestMs(): number {
     return Number(Deno.env.get("NEXUS_MAX_REQUEST_MS") ?? 600_000);
   },
+  /**
+   * Longest the client hears nothing while a stream waits on its provider, ms: then an SSE
+   * comment (`: keep-alive`) keeps proxies and load balancers from closing the connection.
+   */
+  get streamHeartbeatMs(): number {
+    return Number(Deno.env.get("NEXUS_STREAM_HEARTBEAT_MS") ?? 15_000);
+  },
   /** Attempts per model before falling back (first try included). */
   get providerMaxAttempts(): number {
     return Number(Deno.env.get("NEXUS_PROVIDER_MAX_ATTEMPTS") ?? 3);

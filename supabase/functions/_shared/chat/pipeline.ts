@@ -27,6 +27,7 @@ import { imagesOf, ProviderError, type ProviderRequest, textOf, type Usage } fro
 import { needsOf, type RequestNeeds, requiredCapabilities, unmetNeed } from "../providers/capabilities.ts";
 import { env } from "../env.ts";
 import type { ChatRequest } from "./schema.ts";
+import { watchBytes } from "../providers/sse.ts";
 import { chatStream, newToolCallId, requestDeadline, type StreamOutcome, toolCallTexts } from "./stream.ts";
 import { type AnswerFormat, briefFormat } from "./format.ts";
 import { connect } from "./connect.ts";
@@ -468,10 +469,12 @@ export async function respond(
   const simulated = isSimulated(ctx.model.provider);
 
   if (body.stream) {
+    const liveness = watchBytes(upstream.body!);
     const stream = chatStream(ctx, format, simulated, adapter.parseStream(upstream.body!), {
       onEnd: (outcome) => finish(ctx, outcome),
       abortUpstream: () => upstreamAbort.abort(),
       billedUsage: (reported, produced) => billedUsage(ctx, reported, produced),
+      liveness,
     });
     return new Response(stream, {
       headers: {

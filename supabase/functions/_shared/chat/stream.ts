@@ -13,8 +13,12 @@ import type { ChatContext } from "./pipeline.ts";
 import { type AnswerFormat, concatBytes, type ToolCallPiece } from "./format.ts";
 import { env } from "../env.ts";
 import { log } from "../observability/log.ts";
+import type { Liveness } from "../providers/sse.ts";
 
 const stoppedSending = (provider: string) => `${provider} stopped sending`;
+
+/** An SSE comment: every client's parser skips it, every proxy sees traffic. */
+const HEARTBEAT = new TextEncoder().encode(": keep-alive\n\n");
 
 export interface StreamOutcome {
   status: "complete" | "error" | "cancelled";
@@ -34,6 +38,8 @@ export interface StreamHooks {
   abortUpstream(): void;
   /** Usage to bill: the provider's report, else an estimate from everything produced. */
   billedUsage(reported: Usage | null, produced: string[]): Usage;
+  /** When the provider's body last delivered bytes (keep-alives included), if watched. */
+  liveness?: Liveness;
 }
 
 /** An id for a call the provider sent without one (Gemini): clients need one to answer it. */
@@ -93,26 +99,61 @@ export function chatStream(
   let reported: Usage | null = null;
   const tools = new ToolCallAssembler();
   let ended = false;
+  /** Whether the provider has sent any output yet (text, reasoning, a tool call, citations). */
+  let started = false;
   const idleMs = env.providerIdleTimeoutMs;
+  const heartbeatMs = env.streamHeartbeatMs;
+  const liveness = hooks.liveness ?? { at: 0 };
+  // How long the provider may stay silent: once it has started, idleMs; before, as long as a
+  // first byte may take (env.providerTimeoutMs), and for a reasoning model, which can think for
+  // minutes before it writes, until the request's time limit. Bytes that are no event
+  // (keep-alive comments, pings) count as life.
+  const silenceAllowed = () =>
+    started
+      ? idleMs
+      : ctx.model.capabilities.includes("reasoning")
+      ? Infinity
+      : Math.max(idleMs, env.providerTimeoutMs);
 
-  // The next provider event, or a timeout error when the provider goes silent mid-stream for
-  // idleMs. One timer serves the whole stream (a timer per event costs more than the event):
-  // when it fires it fails the wait in progress if that has lasted idleMs, else it is set again
-  // for the rest of the time; when no wait is in progress it lapses until the next one.
-  let waiting: { since: number; fail: (e: unknown) => void } | null = null;
+  // The next provider event, or a timeout error when the provider stays silent too long. One
+  // timer serves the whole stream (a timer per event costs more than the event): when it fires
+  // it fails the wait in progress if the silence has lasted too long, sends the client a
+  // heartbeat if the client has heard nothing for heartbeatMs, and is set again for whichever
+  // comes next; when no wait is in progress it lapses until the next one.
+  let waiting: { since: number; beat: number; fail: (e: unknown) => void } | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let timerDue = 0;
+  const wakeAt = (due: number, now: number) => {
+    timer = setTimeout(checkIdle, due - now);
+    timerDue = due;
+  };
   const checkIdle = () => {
     timer = undefined;
     if (!waiting || ended) return;
-    const idle = performance.now() - waiting.since;
-    if (idle >= idleMs) waiting.fail(new ProviderError("timeout", stoppedSending(ctx.model.provider)));
-    else timer = setTimeout(checkIdle, idleMs - idle);
+    const now = performance.now();
+    const silentSince = Math.max(waiting.since, liveness.at);
+    const allowed = silenceAllowed();
+    if (now - silentSince >= allowed) {
+      waiting.fail(new ProviderError("timeout", stoppedSending(ctx.model.provider)));
+      return;
+    }
+    if (now - waiting.beat >= heartbeatMs && streamController) {
+      streamController.enqueue(HEARTBEAT);
+      waiting.beat = now;
+    }
+    wakeAt(Math.min(silentSince + allowed, waiting.beat + heartbeatMs), now);
   };
   const nextEvent = () =>
     new Promise<IteratorResult<ProviderEvent>>((resolve, reject) => {
-      const wait = { since: performance.now(), fail: reject };
+      const now = performance.now();
+      const wait = { since: now, beat: now, fail: reject };
       waiting = wait;
-      timer ??= setTimeout(checkIdle, idleMs);
+      // a timer set before the first output may be due later than this wait needs
+      const due = now + Math.min(silenceAllowed(), heartbeatMs);
+      if (timer === undefined || timerDue > due) {
+        clearTimeout(timer);
+        wakeAt(due, now);
+      }
       iterator.next().then((r) => {
         if (waiting === wait) waiting = null;
         resolve(r);
@@ -230,6 +271,7 @@ export function chatStream(
             reported = event.usage;
           }
           if (chunk) {
+            started = true;
             controller.enqueue(chunk);
             return;
           }

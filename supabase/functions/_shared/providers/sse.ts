@@ -3,6 +3,23 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Completion, ProviderEvent, ToolCall } from "./types.ts";
 
+/** When a watched body last delivered bytes (performance.now()). */
+export interface Liveness {
+  at: number;
+}
+
+const watched = new WeakMap<ReadableStream<Uint8Array>, Liveness>();
+
+/**
+ * Notes, from now on, when `body` last delivered any bytes: keep-alive comments and pings, which
+ * no adapter turns into an event, are a provider's sign of life while it thinks.
+ */
+export function watchBytes(body: ReadableStream<Uint8Array>): Liveness {
+  const liveness = { at: performance.now() };
+  watched.set(body, liveness);
+  return liveness;
+}
+
 /**
  * The body's events as they arrive. What `body.pipeThrough(new TextDecoderStream())
  * .pipeThrough(new EventSourceParserStream())` gives, read directly: two stream stages cost a few
@@ -10,6 +27,7 @@ import type { Completion, ProviderEvent, ToolCall } from "./types.ts";
  * Stopping early (break, return) cancels the body, as leaving a stream's iterator does.
  */
 export async function* sseMessages(body: ReadableStream<Uint8Array>): AsyncGenerator<EventSourceMessage> {
+  const liveness = watched.get(body);
   const source = byteSource(body);
   const decoder = new TextDecoder();
   let parsed: EventSourceMessage[] = [];
@@ -18,6 +36,7 @@ export async function* sseMessages(body: ReadableStream<Uint8Array>): AsyncGener
   try {
     while (!finished) {
       const bytes = await source.read();
+      if (liveness) liveness.at = performance.now();
       finished = bytes === null;
       parser.feed(bytes === null ? decoder.decode() : decoder.decode(bytes, { stream: true }));
       const ready = parsed;
