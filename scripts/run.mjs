@@ -14,10 +14,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
 
 const COMMANDS = {
-  start: { system: ["postgres"], script: "scripts/stack/main.ts" },
-  test: { system: ["postgres", "pgtap", "pg_prove", "chromium"], script: "scripts/test.ts" },
-  bench: { system: ["postgres"], script: "scripts/bench/main.ts" },
-  soak: { system: ["postgres"], script: "scripts/soak/main.ts" },
+  start: { system: ["postgres", "pg_cron"], script: "scripts/stack/main.ts" },
+  test: { system: ["postgres", "pg_cron", "pgtap", "pg_prove", "chromium"], script: "scripts/test.ts" },
+  bench: { system: ["postgres", "pg_cron"], script: "scripts/bench/main.ts" },
+  soak: { system: ["postgres", "pg_cron"], script: "scripts/soak/main.ts" },
   "build-web": { system: [], script: "web/build.ts" },
   "router-eval": { system: [], script: "scripts/router/eval.ts" },
 };
@@ -79,6 +79,11 @@ function systemNeeds() {
       pkg: `postgresql-${postgresVersion() ?? pg ?? 15}-pgtap`,
       present: () => existsSync(`/usr/share/postgresql/${postgresVersion()}/extension/pgtap.control`),
     },
+    // the scheduler Supabase offers (the migrations schedule the sweeper with it)
+    pg_cron: {
+      pkg: `postgresql-${postgresVersion() ?? pg ?? 15}-cron`,
+      present: () => existsSync(`/usr/lib/postgresql/${postgresVersion()}/lib/pg_cron.so`),
+    },
     pg_prove: { pkg: "libtap-parser-sourcehandler-pgtap-perl", present: () => onPath("pg_prove") },
     chromium: { pkg: "chromium", present: () => existsSync("/usr/bin/chromium") },
   };
@@ -89,7 +94,7 @@ function onPath(bin) {
 }
 
 function ensureSystemPackages(needs) {
-  // postgres first: the pgtap package name depends on the server's version
+  // postgres first: the pgtap and pg_cron package names depend on the server's version
   for (const group of [needs.filter((n) => n === "postgres"), needs.filter((n) => n !== "postgres")]) {
     const table = systemNeeds();
     const missing = group.filter((n) => !table[n].present()).map((n) => table[n].pkg);

@@ -95,6 +95,16 @@ export async function startCluster(dataDir: string, port: number): Promise<Clust
     "-c wal_level=logical",
     "-c max_replication_slots=10",
     "-c max_wal_senders=10",
+    // pg_cron, preloaded as on Supabase, when installed: the migrations schedule the sweeper
+    // with it (jobs run in background workers, no connection needed).
+    ...(existsSync(join(dirname(binDir()), "lib", "pg_cron.so"))
+      ? [
+        "-c shared_preload_libraries=pg_cron",
+        "-c cron.database_name=postgres",
+        "-c cron.use_background_workers=on",
+        "-c max_worker_processes=20",
+      ]
+      : []),
   ].join(" ");
   await run(join(binDir(), "pg_ctl"), [
     "-D",

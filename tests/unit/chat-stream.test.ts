@@ -162,6 +162,28 @@ Deno.test("a client that stops reading does not hold the request open: it ends a
   });
 });
 
+Deno.test("when the platform retires the instance (beforeunload), streams in flight end now and are billed", async () => {
+  const ends: StreamOutcome[] = [];
+  let aborted = 0;
+  const body = chatStream({ ...context(), startedAt: performance.now() }, briefFormat, true, endless(), {
+    onEnd: (o) => ends.push(o),
+    abortUpstream: () => aborted++,
+    billedUsage: () => ({ inputTokens: 10, outputTokens: 2 }),
+  });
+  const reader = body.getReader();
+  await reader.read(); // the meta event
+  await reader.read(); // a first delta
+  assert.equal(ends.length, 0, "still streaming");
+  dispatchEvent(new Event("beforeunload"));
+  const rest = new TextDecoder().decode(concat(await Array.fromAsync(readerChunks(reader))));
+  assert.match(rest, /provider_timeout/);
+  assert.equal(ends.length, 1);
+  assert.equal(ends[0].status, "error");
+  assert.equal(aborted, 1);
+  dispatchEvent(new Event("beforeunload")); // an ended stream is not ended again
+  assert.equal(ends.length, 1);
+});
+
 async function* readerChunks(reader: ReadableStreamDefaultReader<Uint8Array>) {
   for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
 }

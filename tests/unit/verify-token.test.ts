@@ -10,7 +10,8 @@ const stranger = await generateKeyPair("ES256");
 const publicJwk = { ...(await exportJWK(project.publicKey)), kid: "project-key", alg: "ES256" };
 Deno.env.set("SUPABASE_URL", ISSUER_BASE);
 Deno.env.set("SUPABASE_JWKS", JSON.stringify({ keys: [publicJwk] }));
-Deno.env.set("SUPABASE_JWT_SECRET", "legacy-secret-with-enough-entropy-0123456789");
+// a hosted project cannot be given SUPABASE_JWT_SECRET (reserved prefix): NEXUS_JWT_SECRET is read
+Deno.env.set("NEXUS_JWT_SECRET", "legacy-secret-with-enough-entropy-0123456789");
 
 const { verifyAccessToken, bearerToken } = await import("../../supabase/functions/_shared/auth/verify.ts");
 

@@ -215,10 +215,20 @@ async function authenticate(mode: "signIn" | "signUp") {
     authError.textContent = "Enter your email and a password.";
     return;
   }
-  const { error } = mode === "signUp"
-    ? await supabase.auth.signUp({ email, password })
-    : await supabase.auth.signInWithPassword({ email, password });
+  if (mode === "signIn") {
+    const { error } = await supabase.auth.signInWithPassword({ email, password });
+    if (error) authError.textContent = error.message;
+    return;
+  }
+  // Hosted projects confirm email addresses by default: then there is no session yet, and the
+  // confirmation link should bring the user back here, not to the project's Site URL.
+  const { data, error } = await supabase.auth.signUp({
+    email,
+    password,
+    options: { emailRedirectTo: location.origin + location.pathname },
+  });
   if (error) authError.textContent = error.message;
+  else if (!data.session) authError.textContent = `Check ${email} for a confirmation link, then sign in.`;
 }
 
 $("auth-form").addEventListener("submit", (e) => {

@@ -11,20 +11,40 @@ export const env = {
   get supabaseUrl(): string {
     return required("SUPABASE_URL").replace(/\/+$/, "");
   },
+  /**
+   * Postgres for admission and metering. NEXUS_DB_URL first: a hosted project's SUPABASE_DB_URL
+   * is the direct connection (a few dozen slots for the whole project), while many function
+   * instances want the transaction-mode pooler (port 6543); names starting with SUPABASE_ are
+   * reserved to the platform, so the override has a name of its own.
+   */
   get dbUrl(): string {
-    return required("SUPABASE_DB_URL");
+    return Deno.env.get("NEXUS_DB_URL") || required("SUPABASE_DB_URL");
   },
-  /** The project's service-role key: what the admin endpoints accept as the operator's bearer. */
-  get serviceRoleKey(): string {
-    return required("SUPABASE_SERVICE_ROLE_KEY");
+  /**
+   * The project's secret keys: what the admin endpoints accept as the operator's bearer. The
+   * legacy service-role key and every key of SUPABASE_SECRET_KEYS (the new `sb_secret_…` keys,
+   * a JSON object of name → key); none configured means none accepted.
+   */
+  get adminKeys(): string[] {
+    const keys: string[] = [];
+    const legacy = Deno.env.get("SUPABASE_SERVICE_ROLE_KEY");
+    if (legacy) keys.push(legacy);
+    try {
+      const secret = JSON.parse(Deno.env.get("SUPABASE_SECRET_KEYS") ?? "{}") as Record<string, unknown>;
+      for (const key of Object.values(secret)) if (typeof key === "string" && key) keys.push(key);
+    } catch { /* not JSON: no new-style keys */ }
+    return keys;
   },
   /** Optional: the JWKS inline (local stack), else fetched from the project's Auth and cached. */
   get jwks(): string | undefined {
     return Deno.env.get("SUPABASE_JWKS") || undefined;
   },
-  /** Optional: legacy HS256 secret, for projects that have not moved to signing keys. */
+  /**
+   * Optional: the legacy HS256 secret, for projects whose Auth still signs with it. A hosted
+   * project cannot be given SUPABASE_JWT_SECRET (the prefix is reserved): set NEXUS_JWT_SECRET.
+   */
   get jwtSecret(): string | undefined {
-    return Deno.env.get("SUPABASE_JWT_SECRET") || undefined;
+    return Deno.env.get("NEXUS_JWT_SECRET") || Deno.env.get("SUPABASE_JWT_SECRET") || undefined;
   },
   /** Providers served by a simulator (set by the local stack). */
   get simulatedProviders(): Set<string> {
@@ -44,11 +64,13 @@ export const env = {
   },
   /**
    * Longest a request may take from admission to its end, ms: its calls, fallbacks and stream
-   * together. Keep it below public.release_stale_requests' grace (15 minutes), which releases
+   * together. Hosted Edge Functions stop a worker at a wall-clock limit (150 s on the Free plan,
+   * 400 s on paid ones): the default ends requests before the Free plan's limit; raise it with the
+   * plan. It must stay below public.release_stale_requests' grace (15 minutes), which releases
    * requests it takes for abandoned: a request must end, and be billed, before that.
    */
   get maxRequestMs(): number {
-    return Number(Deno.env.get("NEXUS_MAX_REQUEST_MS") ?? 600_000);
+    return Number(Deno.env.get("NEXUS_MAX_REQUEST_MS") ?? 140_000);
   },
   /**
    * Longest the client hears nothing while a stream waits on its provider, ms: then an SSE

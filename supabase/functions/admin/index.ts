@@ -1,13 +1,12 @@
 // GET /functions/v1/admin/metrics: Prometheus metrics for operators (see README, Monitoring).
-// Admin only: the project's service-role key as the bearer (what a scraper is configured
-// with), or the access token of a user whose app_metadata.role is "admin" (which only the
+// Admin only: one of the project's secret keys as the bearer (the service-role key or an
+// `sb_secret_…` key: what a scraper is configured with), or the access token of a user whose app_metadata.role is "admin" (which only the
 // service role can set).
 
-import { timingSafeEqual } from "node:crypto";
 import { createApp } from "../_shared/http/app.ts";
 import { ApiError } from "../_shared/http/errors.ts";
 import { bearerToken, verifyAccessToken } from "../_shared/auth/verify.ts";
-import { env } from "../_shared/env.ts";
+import { isSecretKey } from "../_shared/auth/secret-keys.ts";
 import { db } from "../_shared/db.ts";
 import {
   LATENCY_BUCKETS_MS,
@@ -17,15 +16,9 @@ import {
 
 const app = createApp("admin");
 
-function isServiceRoleKey(token: string): boolean {
-  const expected = new TextEncoder().encode(env.serviceRoleKey);
-  const given = new TextEncoder().encode(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
 async function requireAdmin(req: Request): Promise<void> {
   const token = bearerToken(req);
-  if (isServiceRoleKey(token)) return;
+  if (isSecretKey(token)) return;
   const claims = await verifyAccessToken(token);
   const role = (claims.app_metadata as { role?: unknown } | undefined)?.role;
   if (role !== "admin") throw new ApiError("forbidden", "Only administrators may read the metrics");

@@ -17,6 +17,15 @@ import type { Liveness } from "../providers/sse.ts";
 
 const stoppedSending = (provider: string) => `${provider} stopped sending`;
 
+// The streams in flight in this instance, each with what ends it now. When the platform retires
+// the instance (Supabase's edge runtime sends `beforeunload` as a worker's wall-clock or CPU limit
+// nears), each is ended as out of time, so its request is settled for what it produced rather
+// than left for the sweeper to release unbilled.
+const inFlight = new Set<() => void>();
+addEventListener("beforeunload", () => {
+  for (const cut of [...inFlight]) cut();
+});
+
 /** An SSE comment: every client's parser skips it, every proxy sees traffic. */
 const HEARTBEAT = new TextEncoder().encode(": keep-alive\n\n");
 
@@ -178,6 +187,7 @@ export function chatStream(
       ended = true;
       clearTimeout(timer);
       clearTimeout(deadlineTimer);
+      inFlight.delete(cutNow);
       hooks.onEnd(outcome);
     }
     return outcome;
@@ -214,11 +224,13 @@ export function chatStream(
   // stops reading would otherwise keep the request open until the sweeper released it unbilled.
   const outOfTime = new ProviderError("timeout", "The answer reached the time limit of a request");
   let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
-  const deadlineTimer = setTimeout(() => {
+  const cutNow = () => {
     if (ended) return;
     if (waiting) waiting.fail(outOfTime); // the pull in progress ends the stream
     else if (streamController) fail(streamController, outOfTime);
-  }, requestDeadline(ctx) - performance.now());
+  };
+  const deadlineTimer = setTimeout(cutNow, requestDeadline(ctx) - performance.now());
+  inFlight.add(cutNow);
 
   return new ReadableStream<Uint8Array>({
     start(controller) {
