@@ -146,6 +146,28 @@ Deno.test({
 
     await assert.rejects(ask({ n: 2 }), (e) => e instanceof OpenAI.BadRequestError && e.status === 400);
     await assert.rejects(ask({ model: "no-such-model" }), OpenAI.BadRequestError);
+    // Fields we cannot honour are refused, the SDK's error naming them in `param`.
+    for (
+      const [param, value] of [
+        ["logprobs", true],
+        ["top_logprobs", 3],
+        ["modalities", ["text", "audio"]],
+        ["functions", [{ name: "f", parameters: { type: "object" } }]],
+        ["function_call", "auto"],
+      ] as const
+    ) {
+      await assert.rejects(
+        ask({ [param]: value }),
+        (e) => e instanceof OpenAI.BadRequestError && e.param === param && e.message.includes(`${param}: `),
+        param,
+      );
+    }
+    await assert.rejects(
+      ask({ model: "gpt-4o-mini", reasoning_effort: "low" }),
+      (e) =>
+        e instanceof OpenAI.BadRequestError && e.param === "model" &&
+        /gpt-4o-mini does not support reasoning_effort low/.test(e.message),
+    );
     await assert.rejects(
       sdk("nx_wrong").chat.completions.create({
         model: "gpt-4o-mini",

@@ -246,6 +246,45 @@ Deno.test("tool calls: ids and names from content_block_start, arguments joined,
   assert.equal(got.finishReason, "tool_use");
 });
 
+Deno.test('a tool call without arguments streams "{}", as the non-streamed answer gives', async () => {
+  const start = { type: "message_start", message: { usage: { input_tokens: 50, output_tokens: 1 } } };
+  const tool = (index: number, id: string) => ({
+    type: "content_block_start",
+    index,
+    content_block: { type: "tool_use", id, name: "get_time", input: {} },
+  });
+  const end = [
+    { type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 12 } },
+    { type: "message_stop" },
+  ];
+  const empty = { type: "input_json_delta", partial_json: "" };
+  const got = await replay(sse(
+    start,
+    // One empty partial_json (what Anthropic streams), then none at all, then real arguments.
+    tool(0, "toolu_A"),
+    { type: "content_block_delta", index: 0, delta: empty },
+    { type: "content_block_stop", index: 0 },
+    tool(1, "toolu_B"),
+    { type: "content_block_stop", index: 1 },
+    tool(2, "toolu_C"),
+    { type: "content_block_delta", index: 2, delta: empty },
+    {
+      type: "content_block_delta",
+      index: 2,
+      delta: { type: "input_json_delta", partial_json: '{"tz":"UTC"}' },
+    },
+    { type: "content_block_stop", index: 2 },
+    ...end,
+  ));
+  assert.deepEqual(got.toolCalls.map((c) => c.arguments), ["{}", "{}", '{"tz":"UTC"}']);
+  const whole = adapter.parseResponse({
+    type: "message",
+    content: [{ type: "tool_use", id: "toolu_A", name: "get_time", input: {} }],
+    stop_reason: "tool_use",
+  });
+  assert.equal(whole.toolCalls[0].arguments, "{}");
+});
+
 Deno.test("citations from citations_delta and from a non-streamed body's text blocks", async () => {
   const cite = (url: string) => ({ type: "web_search_result_location", url, title: "t", cited_text: "x" });
   const got = await replay(sse(

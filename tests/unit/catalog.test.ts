@@ -11,6 +11,7 @@ import {
 import { INTENTS } from "../../supabase/functions/_shared/catalog/schema.ts";
 import { perTokenUnits, toUnits } from "../../supabase/functions/_shared/money.ts";
 import { outputBudget, worstCaseCost } from "../../supabase/functions/_shared/worst-case.ts";
+import { providerInfo } from "../../supabase/functions/_shared/providers/registry.ts";
 
 const PROVIDER_APIS = [
   "openai",
@@ -271,7 +272,33 @@ Deno.test("loading a catalog validates every entry: a missing or malformed price
       "bad lifecycle date",
       entry({ lifecycle: { status: "deprecated", shutdownOn: "soon", source: "https://x.test/" } }),
     ],
+    ["fixed sampling on a model that does not reason", entry({ fixedSampling: true })],
+    ["reasoning efforts on a model that does not reason", entry({ reasoningEfforts: ["low"] })],
+    [
+      "an unknown reasoning effort",
+      entry({ capabilities: ["chat", "reasoning"], reasoningEfforts: ["max"] }),
+    ],
+    ["no reasoning efforts listed", entry({ capabilities: ["chat", "reasoning"], reasoningEfforts: [] })],
   ];
   for (const [what, e] of bad) assert.throws(() => loadCatalog([e]), what);
   assert.throws(() => loadCatalog([entry(), entry()]), /duplicate model id/);
+});
+
+Deno.test("OpenAI's reasoning models sample at fixed settings; listed reasoning efforts reach the provider", () => {
+  // OpenAI answers 400 to temperature or top_p for its reasoning models (o-series, gpt-5).
+  const openaiReasoning = CHAT_MODELS.filter((m) =>
+    m.provider === "openai" && m.capabilities.includes("reasoning")
+  );
+  assert.deepEqual(openaiReasoning.map((m) => m.id).sort(), ["gpt-5", "o1", "o3-mini"]);
+  for (const m of openaiReasoning) {
+    assert.equal(m.fixedSampling, true, m.id);
+    assert.ok(m.reasoningEfforts?.includes("low") && m.reasoningEfforts.includes("high"), m.id);
+  }
+  assert.equal(findModel("gpt-4o")!.fixedSampling, undefined);
+  // A model that lists efforts is served by an adapter that carries reasoning_effort.
+  const withEfforts = CHAT_MODELS.filter((m) => m.reasoningEfforts);
+  assert.ok(withEfforts.length >= 3);
+  for (const m of withEfforts) {
+    assert.equal(providerInfo(m.provider).adapter.features.reasoningEffort, true, m.id);
+  }
 });

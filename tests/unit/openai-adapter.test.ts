@@ -6,6 +6,7 @@ import { openaiAdapter } from "../../supabase/functions/_shared/providers/openai
 import { collect } from "../../supabase/functions/_shared/providers/sse.ts";
 import { type ChatModel, findModel } from "../../supabase/functions/_shared/catalog/index.ts";
 import { chunkedStream, fixtureText, manifest, sseBody } from "../support/fixtures.ts";
+import type { ProviderRequest } from "../../supabase/functions/_shared/providers/types.ts";
 
 const adapter = openaiAdapter();
 // The OpenAI wire format as OpenAI (and Azure OpenAI) speak it; other providers' files are
@@ -73,4 +74,61 @@ Deno.test("an error event inside the stream is a provider error, not silent succ
   const body =
     'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\ndata: {"error":{"message":"overloaded"}}\n\n';
   await assert.rejects(collect(adapter.parseStream(chunkedStream(body))), /overloaded/);
+});
+
+/** The JSON body buildRequest makes for a request to a catalog model. */
+function requestBody(id: string, extra: Partial<ProviderRequest> = {}): Record<string, unknown> {
+  const model = findModel(id) as ChatModel;
+  const { init } = adapter.buildRequest(
+    { model, messages: [{ role: "user", content: "Hi" }], maxOutputTokens: 100, ...extra },
+    { baseUrl: "https://x.test/v1", apiKey: "k" },
+    true,
+  );
+  return JSON.parse(init.body as string);
+}
+
+Deno.test("reasoning models (catalog fixedSampling) get no temperature or top_p; others get both", () => {
+  const sampling = { temperature: 0, topP: 0.9 };
+  for (const id of ["o1", "o3-mini", "gpt-5"]) {
+    const body = requestBody(id, sampling);
+    assert.equal(body.temperature, undefined, id);
+    assert.equal(body.top_p, undefined, id);
+    assert.equal(body.max_completion_tokens, 100, id);
+  }
+  const body = requestBody("gpt-4o", sampling);
+  assert.equal(body.temperature, 0);
+  assert.equal(body.top_p, 0.9);
+});
+
+Deno.test("reasoning_effort and parallel_tool_calls are carried (the latter only with tools)", () => {
+  const tools = [{ name: "get_time" }];
+  const body = requestBody("gpt-5", { reasoningEffort: "minimal", parallelToolCalls: false, tools });
+  assert.equal(body.reasoning_effort, "minimal");
+  assert.equal(body.parallel_tool_calls, false);
+  // OpenAI refuses parallel_tool_calls without tools.
+  assert.equal(requestBody("gpt-4o", { parallelToolCalls: false }).parallel_tool_calls, undefined);
+  const plain = requestBody("gpt-4o", { tools });
+  assert.equal(plain.parallel_tool_calls, undefined);
+  assert.equal(plain.reasoning_effort, undefined);
+});
+
+Deno.test("a refusal (Structured Outputs) is answer text, streamed and not streamed", async () => {
+  const sorry = "I'm sorry, I can't help with that.";
+  const stream = [
+    {
+      choices: [{ index: 0, delta: { role: "assistant", content: null, refusal: "" }, finish_reason: null }],
+    },
+    { choices: [{ index: 0, delta: { refusal: "I'm sorry, " }, finish_reason: null }] },
+    { choices: [{ index: 0, delta: { refusal: "I can't help with that." }, finish_reason: null }] },
+    { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+    { choices: [], usage: { prompt_tokens: 20, completion_tokens: 10 } },
+  ].map((c) => `data: ${JSON.stringify(c)}\n\n`).join("") + "data: [DONE]\n\n";
+  const got = await collect(adapter.parseStream(chunkedStream(stream, 3)));
+  assert.equal(got.text, sorry);
+  assert.equal(got.finishReason, "stop");
+  const whole = adapter.parseResponse({
+    choices: [{ message: { role: "assistant", content: null, refusal: sorry }, finish_reason: "stop" }],
+    usage: { prompt_tokens: 20, completion_tokens: 10 },
+  });
+  assert.equal(whole.text, sorry);
 });

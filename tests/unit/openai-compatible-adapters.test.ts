@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import type { ChatModel } from "../../supabase/functions/_shared/catalog/index.ts";
 import { collect } from "../../supabase/functions/_shared/providers/sse.ts";
+import { newToolCallId } from "../../supabase/functions/_shared/chat/stream.ts";
 import {
+  type ChatMessage,
   type Completion,
   type ProviderAdapter,
   ProviderError,
@@ -592,4 +594,36 @@ Deno.test("local: no API key, no Authorization header; everyone else always send
     true,
   );
   assert.equal((ds.init.headers as Record<string, string>).authorization, "Bearer ");
+});
+
+Deno.test("Mistral: tool call ids become 9 letters and digits, the same for a call and its result", () => {
+  const ours = newToolCallId();
+  const ids = [ours, "toolu_01A09q90qw90lq917835lq9", "call_abc123", "D681PevKs"];
+  const messages: ChatMessage[] = [{ role: "user", content: "time?" }];
+  for (const id of ids) {
+    messages.push(
+      { role: "assistant", content: "", toolCalls: [{ id, name: "get_time", arguments: "{}" }] },
+      { role: "tool", toolCallId: id, content: "12:00" },
+    );
+  }
+  const build = (adapter: typeof mistral.mistralAdapter) =>
+    JSON.parse(
+      adapter.buildRequest(
+        { model: chatModel("mistral", "mistral-large-2411"), messages, maxOutputTokens: 10 },
+        { baseUrl: mistral.defaultBaseUrl, apiKey: "k" },
+        true,
+      ).init.body as string,
+    ).messages as { tool_calls?: { id: string }[]; tool_call_id?: string }[];
+  const sent = build(mistral.mistralAdapter);
+  const mapped = ids.map((_, i) => sent[1 + 2 * i].tool_calls![0].id);
+  for (const [i, id] of mapped.entries()) {
+    assert.match(id, /^[a-zA-Z0-9]{9}$/, ids[i]);
+    assert.equal(sent[2 + 2 * i].tool_call_id, id, "the result answers the mapped id");
+  }
+  assert.equal(mapped[3], "D681PevKs", "Mistral's own ids pass unchanged");
+  assert.equal(new Set(mapped).size, ids.length, "distinct ids stay distinct");
+  // The same history maps the same in the next request (the conversation's next turn).
+  assert.deepEqual(build(mistral.mistralAdapter), sent);
+  // Other OpenAI-compatible providers get the ids as they are.
+  assert.equal(build(openai.openaiAdapter()).at(1)!.tool_calls![0].id, ours);
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { CompletionRequest, toChatBody } from "../../supabase/functions/_shared/openai/schema.ts";
-import { openaiFormat } from "../../supabase/functions/_shared/openai/format.ts";
+import { finishReason, openaiFormat } from "../../supabase/functions/_shared/openai/format.ts";
 import { chatStream } from "../../supabase/functions/_shared/chat/stream.ts";
 import { chatContext } from "../support/chat-context.ts";
 import { needsOf, unmetNeed } from "../../supabase/functions/_shared/providers/capabilities.ts";
@@ -247,4 +247,92 @@ Deno.test("a JSON answer with only tool calls has content null and finish_reason
     tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }],
   });
   assert.equal(json.choices[0].finish_reason, "tool_calls");
+});
+
+Deno.test("toChatBody: a 400 naming each field we cannot honour, unless it asks for nothing", () => {
+  const ask = { messages: [{ role: "user", content: "x" }] };
+  const refused: [string, unknown][] = [
+    ["logprobs", true],
+    ["top_logprobs", 2],
+    ["modalities", ["text", "audio"]],
+    ["audio", { voice: "alloy", format: "wav" }],
+    ["functions", [{ name: "get_time", parameters: {} }]],
+    ["function_call", "auto"],
+    ["presence_penalty", 0.5],
+    ["frequency_penalty", -1],
+    ["logit_bias", { "50256": -100 }],
+    ["web_search_options", {}],
+  ];
+  for (const [field, value] of refused) {
+    assert.throws(
+      () => map({ ...ask, [field]: value }),
+      (e) =>
+        e instanceof ApiError && e.status === 400 && e.message.startsWith(`${field}: `) &&
+        (e.details as { field: string }).field === field,
+      field,
+    );
+  }
+  // The values that ask for nothing, and hints that leave the answer as it is, are accepted.
+  const accepted = map({
+    ...ask,
+    logprobs: false,
+    top_logprobs: 0,
+    modalities: ["text"],
+    audio: null,
+    functions: null,
+    presence_penalty: 0,
+    frequency_penalty: 0,
+    logit_bias: {},
+    seed: 7,
+    user: "u",
+    metadata: { a: "b" },
+    store: false,
+    service_tier: "auto",
+  });
+  assert.equal(accepted.messages.length, 1);
+});
+
+Deno.test("parallel_tool_calls and reasoning_effort reach the request and choose the models", () => {
+  const ask = [{ role: "user", content: "x" }];
+  const one = map({ messages: ask, tools: [TOOL], parallel_tool_calls: false, reasoning_effort: "low" });
+  assert.equal(one.parallelToolCalls, false);
+  assert.equal(one.reasoningEffort, "low");
+  const needs = needsOf(one);
+  assert.deepEqual(needs, { tools: true, images: false, oneToolCall: true, reasoningEffort: "low" });
+  assert.equal(unmetNeed(model("o3-mini"), needs), null);
+  assert.match(unmetNeed(model("gpt-4o"), needs)!, /gpt-4o does not support reasoning_effort low$/);
+  assert.equal(
+    unmetNeed(model("gpt-5"), { ...needs, reasoningEffort: "minimal" }),
+    null,
+    "gpt-5 takes minimal",
+  );
+  assert.match(
+    unmetNeed(model("o3-mini"), { ...needs, reasoningEffort: "minimal" })!,
+    /o3-mini does not support reasoning_effort minimal; it takes low, medium, high/,
+  );
+  const sequential = needsOf(map({ messages: ask, tools: [TOOL], parallel_tool_calls: false }));
+  assert.equal(unmetNeed(model("claude-haiku-4-5"), sequential), null);
+  assert.match(
+    unmetNeed(model("gemini-2.5-flash"), sequential)!,
+    /gemini-2.5-flash does not support parallel_tool_calls false/,
+  );
+  // true is every provider's default; false without tools asks nothing.
+  assert.equal(
+    needsOf(map({ messages: ask, tools: [TOOL], parallel_tool_calls: true })).oneToolCall,
+    undefined,
+  );
+  const noTools = map({ messages: ask, parallel_tool_calls: false });
+  assert.equal(noTools.parallelToolCalls, undefined);
+  assert.throws(() => CompletionRequest.parse({ model: "auto", messages: ask, reasoning_effort: "max" }));
+});
+
+Deno.test("finish reasons: refusals and safety stops are content_filter, a full context is length", () => {
+  for (const raw of ["refusal", "SAFETY", "SPII", "PROHIBITED_CONTENT", "BLOCKLIST", "RECITATION"]) {
+    assert.equal(finishReason(raw), "content_filter", raw);
+  }
+  for (const raw of ["model_context_window_exceeded", "max_tokens", "MAX_TOKENS", "model_length", "length"]) {
+    assert.equal(finishReason(raw), "length", raw);
+  }
+  assert.equal(finishReason("end_turn"), "stop");
+  assert.equal(finishReason("end_turn", true), "tool_calls");
 });

@@ -204,6 +204,27 @@ Deno.test("Anthropic: tool_use and tool_result blocks, images by base64 and url,
   assert.deepEqual(anthropicAdapter.features.responseFormats, [], "Anthropic has no JSON mode");
 });
 
+Deno.test("Anthropic: parallel_tool_calls false is tool_choice's disable_parallel_tool_use", () => {
+  const choice = (c: ProviderRequest["toolChoice"], parallelToolCalls?: boolean) =>
+    body(anthropicAdapter, "claude-sonnet-4-5", { tools: TOOLS, toolChoice: c, parallelToolCalls })
+      .tool_choice;
+  assert.deepEqual(choice(undefined, false), { type: "auto", disable_parallel_tool_use: true });
+  assert.deepEqual(choice("required", false), { type: "any", disable_parallel_tool_use: true });
+  assert.deepEqual(choice({ name: "get_time" }, false), {
+    type: "tool",
+    name: "get_time",
+    disable_parallel_tool_use: true,
+  });
+  assert.deepEqual(choice("none", false), { type: "none" }, "none calls nothing and takes no flag");
+  assert.deepEqual(choice("auto", true), { type: "auto" });
+  assert.equal(choice(undefined, true), undefined);
+  assert.equal(
+    body(anthropicAdapter, "claude-sonnet-4-5", { parallelToolCalls: false }).tool_choice,
+    undefined,
+    "no tools, no tool_choice",
+  );
+});
+
 Deno.test("Gemini: functionCall/functionResponse parts, inlineData/fileData, functionDeclarations, toolConfig, JSON", () => {
   const b = body(geminiAdapter, "gemini-2.5-flash", {
     tools: TOOLS,

@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import { perTokenUnits } from "../money.ts";
+import { REASONING_EFFORTS } from "../providers/types.ts";
 
 export const CAPABILITIES = [
   "chat",
@@ -96,10 +97,23 @@ export const ModelEntry = z.object({
    * case counts this per image, so the per-request cost cap holds with images too.
    */
   imageInputTokens: z.int().positive().optional(),
+  /**
+   * The model samples at fixed settings and refuses temperature and top_p (OpenAI's reasoning
+   * models answer 400 "Unsupported value: 'temperature' does not support 0 with this model"):
+   * adapters leave both out of its requests (samplingOf in providers/types.ts).
+   */
+  fixedSampling: z.literal(true).optional(),
+  /**
+   * The reasoning_effort values the model takes (its provider's docs); absent: it takes none, and a
+   * request with one is not sent to it.
+   */
+  reasoningEfforts: z.array(z.enum(REASONING_EFFORTS)).min(1).optional(),
 }).refine((m) => m.capabilities.includes("chat") === (m.pricing.unit === "tokens"), {
   message: "chat models are priced per token, and only they",
 }).refine((m) => !m.capabilities.includes("vision") || m.imageInputTokens !== undefined, {
   message: "vision models declare imageInputTokens (the worst case of one image)",
+}).refine((m) => m.capabilities.includes("reasoning") || (!m.fixedSampling && !m.reasoningEfforts), {
+  message: "only reasoning models have fixedSampling or reasoningEfforts",
 });
 
 export type ModelEntry = z.infer<typeof ModelEntry>;

@@ -1,7 +1,13 @@
 // POST /chat request body (DESIGN.md §4), validated at the boundary.
 
 import { z } from "zod";
-import type { ChatMessage, ResponseFormat, ToolChoice, ToolDefinition } from "../providers/types.ts";
+import type {
+  ChatMessage,
+  ReasoningEffort,
+  ResponseFormat,
+  ToolChoice,
+  ToolDefinition,
+} from "../providers/types.ts";
 
 export const MAX_MESSAGE_CHARS = 100_000;
 export const MAX_MESSAGES = 500;
@@ -54,11 +60,14 @@ export type ChatBody = z.infer<typeof ChatBody>;
 /**
  * What the pipeline serves: /chat's body, or another surface's request in its terms. The
  * OpenAI-compatible surface adds what /chat does not take: image parts, tool calls and results
- * in the history, tools, tool_choice and a JSON response format.
+ * in the history, tools, tool_choice, parallel_tool_calls, reasoning_effort and a JSON response
+ * format.
  */
 export type ChatRequest = Omit<ChatBody, "messages"> & {
   messages: ChatMessage[];
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
+  reasoningEffort?: ReasoningEffort;
   responseFormat?: ResponseFormat;
 };

@@ -21,14 +21,32 @@ import {
 
 type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
 
+/** Provider finish reasons meaning the output budget or the context ran out. */
+const LENGTH = [
+  "length",
+  "max_tokens", // Anthropic, Gemini (MAX_TOKENS), Cohere
+  "model_context_window_exceeded", // Anthropic
+  "model_length", // Mistral
+];
+/** Provider finish reasons meaning the answer was withheld or cut by a filter or a refusal. */
+const CONTENT_FILTER = [
+  "content_filter",
+  "refusal", // Anthropic's classifiers stopped the answer
+  // Gemini
+  "safety",
+  "recitation",
+  "blocklist",
+  "prohibited_content",
+  "spii",
+  "image_safety",
+];
+
 /** A provider's own finish reason in OpenAI's vocabulary; an answer with tool calls ends in "tool_calls". */
 export function finishReason(raw: string | null, calledTools = false): FinishReason {
   const r = (raw ?? "stop").toLowerCase();
-  if (["length", "max_tokens"].includes(r)) return "length";
+  if (LENGTH.includes(r)) return "length";
   if (["tool_calls", "tool_use", "tool_call", "function_call"].includes(r)) return "tool_calls";
-  if (["content_filter", "safety", "recitation", "blocklist", "prohibited_content"].includes(r)) {
-    return "content_filter";
-  }
+  if (CONTENT_FILTER.includes(r)) return "content_filter";
   // Gemini ends a function call with STOP; OpenAI clients look for "tool_calls".
   return calledTools ? "tool_calls" : "stop";
 }

@@ -1,12 +1,20 @@
 // The OpenAI Chat Completions request, as SDKs send it, validated and mapped to our chat request:
 // text and image parts, assistant tool calls and `tool` results in the history, tools,
-// tool_choice and response_format. Anything we cannot honour is a 400 naming the field.
+// tool_choice, parallel_tool_calls, reasoning_effort and response_format.
+//
+// A field asking for something we cannot honour is a 400 naming the field (REFUSED below: log
+// probabilities, audio, the legacy functions, penalties and logit_bias, web search), unless it
+// holds the value that asks for nothing (logprobs false, modalities ["text"], a penalty of 0…).
+// Fields that leave the answer as it is are accepted and ignored: hints (user, seed, metadata,
+// store, service_tier, prediction, prompt_cache_key, safety_identifier) and any field newer than
+// this code, since the SDKs send their new optional fields before we know them.
 
 import { z } from "zod";
 import { ApiError } from "../http/errors.ts";
 import type { ChatRequest } from "../chat/schema.ts";
 import { MAX_MESSAGE_CHARS, MAX_MESSAGES } from "../chat/schema.ts";
 import type { ChatMessage, ContentPart, ResponseFormat, ToolChoice } from "../providers/types.ts";
+import { REASONING_EFFORTS } from "../providers/types.ts";
 
 /** Most tools one request may offer (OpenAI's own limit). */
 export const MAX_TOOLS = 128;
@@ -74,15 +82,64 @@ export const CompletionRequest = z.object({
   user: z.string().max(256).optional(),
   tools: z.array(Tool).max(MAX_TOOLS).nullable().optional(),
   tool_choice: ToolChoiceIn.nullable().optional(),
-  /** Accepted; the providers decide whether calls come in parallel. */
+  /** false: only models whose provider can be held to one call per answer (see capabilities.ts). */
   parallel_tool_calls: z.boolean().nullable().optional(),
+  /** Only models whose catalog entry takes the value (see capabilities.ts). */
+  reasoning_effort: z.enum(REASONING_EFFORTS).nullable().optional(),
   response_format: ResponseFormatIn.nullable().optional(),
+  // Refused unless they ask for nothing (see REFUSED).
+  logprobs: z.boolean().nullable().optional(),
+  top_logprobs: z.int().min(0).max(20).nullable().optional(),
+  modalities: z.array(z.string()).nullable().optional(),
+  audio: z.unknown().optional(),
+  functions: z.unknown().optional(),
+  function_call: z.unknown().optional(),
+  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+  logit_bias: z.record(z.string(), z.number()).nullable().optional(),
+  web_search_options: z.unknown().optional(),
 }).loose();
 
 export type CompletionRequest = z.infer<typeof CompletionRequest>;
 
 function invalid(message: string, field: string): ApiError {
   return new ApiError("invalid_request", message, { field });
+}
+
+/**
+ * Fields we cannot honour, each with whether a value asks for nothing (absent and null ask for
+ * nothing too; the schema above has checked each value's type) and why it is refused otherwise.
+ */
+const REFUSED: Record<string, { asksNothing: (v: unknown) => boolean; why: string }> = {
+  logprobs: { asksNothing: (v) => v === false, why: "log probabilities are not available" },
+  top_logprobs: { asksNothing: (v) => v === 0, why: "log probabilities are not available" },
+  modalities: {
+    asksNothing: (v) => (v as string[]).every((m) => m === "text"),
+    why: 'only the "text" modality is served',
+  },
+  audio: { asksNothing: () => false, why: "audio output is not served" },
+  functions: { asksNothing: () => false, why: "the legacy functions are not supported; use tools" },
+  function_call: {
+    asksNothing: () => false,
+    why: "the legacy function_call is not supported; use tool_choice",
+  },
+  presence_penalty: { asksNothing: (v) => v === 0, why: "penalties are not supported" },
+  frequency_penalty: { asksNothing: (v) => v === 0, why: "penalties are not supported" },
+  logit_bias: {
+    asksNothing: (v) => Object.keys(v as object).length === 0,
+    why: "logit_bias is not supported",
+  },
+  web_search_options: {
+    asksNothing: () => false,
+    why: "web search is not an option here (choose a web_search model)",
+  },
+};
+
+function refuseUnhonoured(req: CompletionRequest): void {
+  for (const [field, rule] of Object.entries(REFUSED)) {
+    const value = (req as Record<string, unknown>)[field];
+    if (value != null && !rule.asksNothing(value)) throw invalid(`${field}: ${rule.why}`, field);
+  }
 }
 
 /** An image URL we pass on: http(s), or a base64 data: URL of an image. */
@@ -205,6 +262,7 @@ function responseFormat(req: CompletionRequest): ResponseFormat | undefined {
 
 /** The same request in our chat request's terms. */
 export function toChatBody(req: CompletionRequest): ChatRequest {
+  refuseUnhonoured(req);
   const calledIds = new Set<string>();
   const messages = req.messages.map((m, i) => {
     const message = toMessage(m, i, calledIds);
@@ -248,6 +306,8 @@ export function toChatBody(req: CompletionRequest): ChatRequest {
     fallback: true,
     ...(tools ? { tools } : {}),
     ...(choice ? { toolChoice: choice } : {}),
+    ...(req.parallel_tool_calls != null && tools ? { parallelToolCalls: req.parallel_tool_calls } : {}),
+    ...(req.reasoning_effort ? { reasoningEffort: req.reasoning_effort } : {}),
     ...(format ? { responseFormat: format } : {}),
   };
 }

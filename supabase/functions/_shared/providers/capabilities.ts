@@ -1,11 +1,12 @@
 // What a request asks of a model beyond plain text, and whether a model can give it: tools
-// (the catalog's `tools`), images (`vision`), a JSON mode and a tool_choice (what the provider's
+// (the catalog's `tools`), images (`vision`), a reasoning effort (the catalog's
+// `reasoningEfforts`), a JSON mode, a tool_choice and one tool call at most (what the provider's
 // API honours, declared by its adapter). A model that cannot is refused with a message naming
 // the capability and the model, or skipped by the router, never called to fail or to ignore it.
 
 import type { ChatModel } from "../catalog/index.ts";
 import { providerInfo } from "./registry.ts";
-import type { ChatMessage, ResponseFormat, ToolChoice, ToolDefinition } from "./types.ts";
+import type { ChatMessage, ReasoningEffort, ResponseFormat, ToolChoice, ToolDefinition } from "./types.ts";
 import { imagesOf } from "./types.ts";
 
 export interface RequestNeeds {
@@ -16,12 +17,17 @@ export interface RequestNeeds {
   jsonMode?: "json_object" | "json_schema";
   /** A tool_choice other than "auto". */
   toolChoice?: "none" | "required" | "named";
+  /** At most one tool call per answer (parallel_tool_calls false, with tools offered). */
+  oneToolCall?: true;
+  reasoningEffort?: ReasoningEffort;
 }
 
 export function needsOf(req: {
   messages: readonly ChatMessage[];
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
+  reasoningEffort?: ReasoningEffort;
   responseFormat?: ResponseFormat;
 }): RequestNeeds {
   const history = req.messages.some((m) =>
@@ -36,6 +42,8 @@ export function needsOf(req: {
     ...(choice === undefined || choice === "auto" || !req.tools?.length
       ? {}
       : { toolChoice: typeof choice === "object" ? "named" as const : choice }),
+    ...(req.parallelToolCalls === false && req.tools?.length ? { oneToolCall: true as const } : {}),
+    ...(req.reasoningEffort ? { reasoningEffort: req.reasoningEffort } : {}),
   };
 }
 
@@ -54,6 +62,16 @@ export function unmetNeed(model: ChatModel, needs: RequestNeeds): string | null 
   if (needs.toolChoice && !features.toolChoices.includes(needs.toolChoice)) {
     const what = needs.toolChoice === "named" ? "a named function" : `"${needs.toolChoice}"`;
     return `Model ${model.id} does not support tool_choice ${what} (${model.provider})`;
+  }
+  if (needs.oneToolCall && !features.parallelToolCalls) {
+    return `Model ${model.id} does not support parallel_tool_calls false (${model.provider})`;
+  }
+  const effort = needs.reasoningEffort;
+  if (effort && !(features.reasoningEffort && model.reasoningEfforts?.includes(effort))) {
+    const takes = features.reasoningEffort && model.reasoningEfforts
+      ? `; it takes ${model.reasoningEfforts.join(", ")}`
+      : "";
+    return `Model ${model.id} does not support reasoning_effort ${effort}${takes}`;
   }
   return null;
 }

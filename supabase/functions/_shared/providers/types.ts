@@ -46,6 +46,10 @@ export type ResponseFormat =
     strict?: boolean;
   };
 
+/** How hard a reasoning model thinks (OpenAI's reasoning_effort values). */
+export const REASONING_EFFORTS = ["minimal", "low", "medium", "high"] as const;
+export type ReasoningEffort = typeof REASONING_EFFORTS[number];
+
 export interface ProviderRequest {
   model: ChatModel;
   messages: ChatMessage[];
@@ -55,7 +59,20 @@ export interface ProviderRequest {
   stop?: string[];
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
+  /** false: at most one tool call per answer (only adapters with features.parallelToolCalls get it). */
+  parallelToolCalls?: boolean;
+  /** Only for models whose catalog entry lists the value in reasoningEfforts. */
+  reasoningEffort?: ReasoningEffort;
   responseFormat?: ResponseFormat;
+}
+
+/**
+ * temperature and top_p as the model takes them: none at all for models that sample at fixed
+ * settings and refuse both (the catalog's fixedSampling: OpenAI's reasoning models answer 400).
+ */
+export function samplingOf(req: ProviderRequest): { temperature?: number; topP?: number } {
+  if (req.model.fixedSampling) return {};
+  return { temperature: req.temperature, topP: req.topP };
 }
 
 /** The text of a message's content (text parts joined; images left out). */
@@ -156,6 +173,13 @@ export interface AdapterFeatures {
   responseFormats: readonly ("json_object" | "json_schema")[];
   /** tool_choice values it honours besides "auto" ("named": one function by name). */
   toolChoices: readonly ("none" | "required" | "named")[];
+  /** It can be told to make at most one tool call per answer (parallel_tool_calls false). */
+  parallelToolCalls?: boolean;
+  /**
+   * It carries reasoning_effort (which values a model takes is the catalog's reasoningEfforts;
+   * a catalog test holds every model that lists some to an adapter that carries them).
+   */
+  reasoningEffort?: boolean;
 }
 
 /** A wire format, declaratively: how to build the HTTP request, how to read the answer. */

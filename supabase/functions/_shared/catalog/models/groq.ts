@@ -1,7 +1,7 @@
 // Open-weight models served by Groq (OpenAI-compatible chat completions,
 // https://api.groq.com/openai/v1). USD per 1M tokens, on-demand tier, from Groq's pricing page;
 // context and max output from Groq's models page. The vendor is the model's maker (Meta, OpenAI).
-// Lifecycle in 2026 not confirmed.
+// Lifecycle in 2026 not confirmed. gpt-oss takes reasoning_effort low, medium or high.
 import type { ModelEntry } from "../schema.ts";
 
 const source = "https://groq.com/pricing";
@@ -42,6 +42,7 @@ export const groqModels: ModelEntry[] = [
     name: "gpt-oss-120b (Groq)",
     apiModel: "openai/gpt-oss-120b",
     capabilities: ["chat", "tools", "reasoning", "code"],
+    reasoningEfforts: ["low", "medium", "high"],
     contextWindow: 131_072,
     maxOutputTokens: 65_536,
     pricing: {

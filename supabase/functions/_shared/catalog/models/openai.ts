@@ -7,6 +7,9 @@
 // and gpt-4.1 are deprecated with shutdown on 2027-01-14, gpt-5 on 2026-12-11, tts-1/tts-1-hd on
 // 2027-01-06 and whisper-1 on 2027-02-26. They stay in the catalog because the product brief names
 // them; `isShutDown` (index.ts) tells the router and the API which ones the provider refuses.
+//
+// The reasoning models (o1, o3-mini, gpt-5) refuse temperature and top_p (fixedSampling) and take
+// reasoning_effort (gpt-5 also "minimal"), per OpenAI's reasoning guide.
 import type { ModelEntry } from "../schema.ts";
 
 const pricing = { source: "https://openai.com/api/pricing/", asOf: "2025-06-01" };
@@ -73,6 +76,8 @@ export const openaiModels: ModelEntry[] = [
     name: "o1",
     apiModel: "o1",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    fixedSampling: true,
+    reasoningEfforts: ["low", "medium", "high"],
     imageInputTokens: OPENAI_TILES_O1,
     contextWindow: 200_000,
     maxOutputTokens: 100_000,
@@ -103,6 +108,8 @@ export const openaiModels: ModelEntry[] = [
     name: "o3-mini",
     apiModel: "o3-mini",
     capabilities: ["chat", "tools", "reasoning", "code"],
+    fixedSampling: true,
+    reasoningEfforts: ["low", "medium", "high"],
     contextWindow: 200_000,
     maxOutputTokens: 100_000,
     pricing: {
@@ -144,6 +151,8 @@ export const openaiModels: ModelEntry[] = [
     name: "GPT-5",
     apiModel: "gpt-5",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    fixedSampling: true,
+    reasoningEfforts: ["minimal", "low", "medium", "high"],
     imageInputTokens: OPENAI_TILES_GPT5,
     contextWindow: 400_000,
     maxOutputTokens: 128_000,

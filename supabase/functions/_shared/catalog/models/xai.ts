@@ -5,7 +5,8 @@
 //
 // Grok 4's context window is capped at 128K here: xAI bills longer prompts at a higher rate, and
 // the single price below must be the one that applies. Lifecycle in 2026 not confirmed: grok-2-1212
-// is the brief's "Grok 2" and is old; re-check it is still served.
+// is the brief's "Grok 2" and is old; re-check it is still served. Of these, only grok-3-mini takes
+// reasoning_effort ("low" or "high"); grok-4 refuses it.
 import type { ModelEntry } from "../schema.ts";
 
 const source = "https://docs.x.ai/docs/models";
@@ -58,6 +59,7 @@ export const xaiModels: ModelEntry[] = [
     name: "Grok 3 Mini",
     apiModel: "grok-3-mini",
     capabilities: ["chat", "tools", "reasoning", "code"],
+    reasoningEfforts: ["low", "high"],
     contextWindow: 131_072,
     maxOutputTokens: 131_072,
     pricing: {

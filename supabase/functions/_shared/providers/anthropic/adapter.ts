@@ -17,7 +17,7 @@ import type {
   ToolCall,
   Usage,
 } from "../types.ts";
-import { argumentsObject, parseDataUrl, ProviderError } from "../types.ts";
+import { argumentsObject, parseDataUrl, ProviderError, samplingOf } from "../types.ts";
 import { sseMessages } from "../sse.ts";
 
 /** The API version this adapter speaks (request and event shapes are pinned by it). */
@@ -175,21 +175,29 @@ export function toAnthropicMessages(messages: ChatMessage[]): {
   };
 }
 
-/** tools and tool_choice in Anthropic's terms (its tool_choice "any" is OpenAI's "required"). */
+/**
+ * tools and tool_choice in Anthropic's terms (its tool_choice "any" is OpenAI's "required").
+ * parallel_tool_calls false is tool_choice's disable_parallel_tool_use (with "auto" when no choice
+ * was asked for; "none" calls nothing and takes no such flag).
+ */
 function anthropicToolFields(req: ProviderRequest): Record<string, unknown> {
   if (!req.tools?.length) return {};
   const choice = req.toolChoice;
+  const oneCall = req.parallelToolCalls === false && choice !== "none";
+  const toolChoice = choice === undefined
+    ? (oneCall ? { type: "auto" } : undefined)
+    : typeof choice === "object"
+    ? { type: "tool", name: choice.name }
+    : { type: choice === "required" ? "any" : choice };
   return {
     tools: req.tools.map((t) => ({
       name: t.name,
       ...(t.description ? { description: t.description } : {}),
       input_schema: t.parameters ?? { type: "object", properties: {} },
     })),
-    ...(choice === undefined ? {} : {
-      tool_choice: typeof choice === "object"
-        ? { type: "tool", name: choice.name }
-        : { type: choice === "required" ? "any" : choice },
-    }),
+    ...(toolChoice
+      ? { tool_choice: oneCall ? { ...toolChoice, disable_parallel_tool_use: true } : toolChoice }
+      : {}),
   };
 }
 
@@ -205,7 +213,7 @@ export const defaultBaseUrl = "https://api.anthropic.com";
 
 export const anthropicAdapter: ProviderAdapter = {
   // The Messages API has no JSON mode: response_format is refused before Anthropic is called.
-  features: { responseFormats: [], toolChoices: ["none", "required", "named"] },
+  features: { responseFormats: [], toolChoices: ["none", "required", "named"], parallelToolCalls: true },
 
   buildRequest(req: ProviderRequest, endpoint, stream) {
     const body: Record<string, unknown> = {
@@ -215,9 +223,10 @@ export const anthropicAdapter: ProviderAdapter = {
       stream,
       ...anthropicToolFields(req),
     };
-    if (req.temperature !== undefined) body.temperature = Math.min(req.temperature, MAX_TEMPERATURE);
+    const { temperature, topP } = samplingOf(req);
+    if (temperature !== undefined) body.temperature = Math.min(temperature, MAX_TEMPERATURE);
     // Recent Claude models reject temperature and top_p together; temperature wins.
-    if (req.topP !== undefined && req.temperature === undefined) body.top_p = req.topP;
+    if (topP !== undefined && temperature === undefined) body.top_p = topP;
     if (req.stop?.length) body.stop_sequences = req.stop;
     return {
       url: `${endpoint.baseUrl.replace(/\/+$/, "")}/v1/messages`,
@@ -242,6 +251,10 @@ export const anthropicAdapter: ProviderAdapter = {
     let usage: AnthropicUsage = {};
     // Content block index -> tool call ordinal (text and thinking blocks share the index space).
     const tools = new Map<number, number>();
+    // Tool blocks (by content block index) whose input has not streamed a byte yet, with the
+    // input content_block_start gave: a call without arguments streams none, or only "" (a
+    // client parsing the joined arguments needs "{}", as the non-streamed answer and OpenAI give).
+    const silentTools = new Map<number, unknown>();
     let stopped = false;
 
     for await (const message of sseMessages(body)) {
@@ -262,6 +275,7 @@ export const anthropicAdapter: ProviderAdapter = {
           if (block.type === "tool_use") {
             const index = tools.size;
             tools.set(event.index, index);
+            silentTools.set(event.index, block.input);
             yield { type: "tool_call", call: { index, id: block.id, name: block.name } };
           } else if (block.type === "text" && block.text) yield { type: "text", text: block.text };
           else if (block.type === "thinking" && block.thinking) {
@@ -274,12 +288,23 @@ export const anthropicAdapter: ProviderAdapter = {
           if (d.type === "text_delta" && d.text) yield { type: "text", text: d.text };
           else if (d.type === "thinking_delta" && d.thinking) yield { type: "reasoning", text: d.thinking };
           else if (d.type === "input_json_delta" && d.partial_json && tools.has(event.index)) {
+            silentTools.delete(event.index);
             yield { type: "tool_call", call: { index: tools.get(event.index)!, arguments: d.partial_json } };
           } else if (d.type === "citations_delta" && d.citation?.url) {
             yield { type: "citations", urls: [d.citation.url] };
           } // signature_delta: an opaque proof for replaying thinking; nothing to show or bill
           break;
         }
+        case "content_block_stop":
+          if (silentTools.has(event.index)) {
+            const input = silentTools.get(event.index);
+            silentTools.delete(event.index);
+            yield {
+              type: "tool_call",
+              call: { index: tools.get(event.index)!, arguments: JSON.stringify(input ?? {}) },
+            };
+          }
+          break;
         case "message_delta":
           for (const [k, v] of Object.entries(event.usage ?? {})) {
             if (v != null) (usage as Record<string, unknown>)[k] = v;

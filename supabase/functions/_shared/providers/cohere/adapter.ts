@@ -45,7 +45,7 @@ import type {
   ToolCall,
   Usage,
 } from "../types.ts";
-import { functionCalls, ProviderError } from "../types.ts";
+import { functionCalls, ProviderError, samplingOf } from "../types.ts";
 import { toOpenAIMessage } from "../openai/adapter.ts";
 import { sseMessages } from "../sse.ts";
 
@@ -199,9 +199,10 @@ export const cohereAdapter: ProviderAdapter = {
       max_tokens: req.maxOutputTokens,
       ...cohereToolFields(req),
     };
-    if (req.temperature !== undefined) body.temperature = req.temperature;
+    const { temperature, topP } = samplingOf(req);
+    if (temperature !== undefined) body.temperature = temperature;
     // Other APIs take top_p in [0, 1]; Cohere rejects p outside [0.01, 0.99], so clamp.
-    if (req.topP !== undefined) body.p = Math.min(P_MAX, Math.max(P_MIN, req.topP));
+    if (topP !== undefined) body.p = Math.min(P_MAX, Math.max(P_MIN, topP));
     if (req.stop?.length) body.stop_sequences = req.stop;
     return {
       url: `${endpoint.baseUrl.replace(/\/+$/, "")}/v2/chat`,

@@ -15,7 +15,7 @@ import type {
   ToolCall,
   Usage,
 } from "../types.ts";
-import { argumentsObject, parseDataUrl, ProviderError } from "../types.ts";
+import { argumentsObject, parseDataUrl, ProviderError, samplingOf } from "../types.ts";
 import { sseMessages } from "../sse.ts";
 
 export interface GeminiUsageMetadata {
@@ -187,8 +187,9 @@ export const geminiAdapter: ProviderAdapter = {
       else contents.push({ role, parts });
     }
     const generationConfig: Record<string, unknown> = { maxOutputTokens: req.maxOutputTokens };
-    if (req.temperature !== undefined) generationConfig.temperature = req.temperature;
-    if (req.topP !== undefined) generationConfig.topP = req.topP;
+    const { temperature, topP } = samplingOf(req);
+    if (temperature !== undefined) generationConfig.temperature = temperature;
+    if (topP !== undefined) generationConfig.topP = topP;
     if (req.stop?.length) generationConfig.stopSequences = req.stop;
     // Thinking models stream summaries of their thoughts only when asked to.
     if (req.model.capabilities.includes("reasoning")) {

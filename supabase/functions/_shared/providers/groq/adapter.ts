@@ -21,7 +21,12 @@ export const groqFlavor: OpenAIFlavor = {
   usageLocations: ["usage", "x_groq.usage"],
   thinkTags: true,
   // JSON mode everywhere; json_schema only on some models (not the Llama ones we list).
-  features: { responseFormats: ["json_object"], toolChoices: ["none", "required", "named"] },
+  features: {
+    responseFormats: ["json_object"],
+    toolChoices: ["none", "required", "named"],
+    parallelToolCalls: true,
+    reasoningEffort: true,
+  },
 };
 
 export const groqAdapter: ProviderAdapter = openaiAdapter(groqFlavor);

@@ -7,7 +7,10 @@
 //   {"type":"text"} chunks or plain strings; thinking is reasoning, and completion_tokens
 //   counts it (there is no separate reasoning_tokens field);
 // - tool calls may arrive whole or in pieces (a first delta with id and name, later ones with
-//   an empty name and the arguments).
+//   an empty name and the arguments);
+// - tool call ids must be exactly 9 letters and digits (400 "Tool call id was … but must be a-z,
+//   A-Z, 0-9, with a length of 9"): ours (call_…), Anthropic's (toolu_…) and OpenAI's are mapped
+//   to such ids in the requests (Mistral's own ids pass unchanged).
 
 import { openaiAdapter, type OpenAIFlavor } from "../openai/adapter.ts";
 import type { ProviderAdapter } from "../types.ts";
@@ -19,7 +22,12 @@ export const mistralFlavor: OpenAIFlavor = {
   streamUsageOption: false,
   typedContentChunks: true,
   reasoningIncludedInCompletion: true,
-  features: { responseFormats: ["json_object", "json_schema"], toolChoices: ["none", "required", "named"] },
+  toolCallIds: "alnumLength9",
+  features: {
+    responseFormats: ["json_object", "json_schema"],
+    toolChoices: ["none", "required", "named"],
+    parallelToolCalls: true,
+  },
 };
 
 export const mistralAdapter: ProviderAdapter = openaiAdapter(mistralFlavor);

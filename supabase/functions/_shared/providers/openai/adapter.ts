@@ -5,6 +5,10 @@
 //
 // Usage is requested in streams (stream_options.include_usage) wherever the provider needs it:
 // billing never guesses when the provider can tell.
+//
+// A refusal (Structured Outputs: `refusal` beside content, in deltas and messages) becomes answer
+// text: the provider events have no refusal of their own, and dropping it would leave an empty
+// answer that looks like success.
 
 import type {
   AdapterFeatures,
@@ -15,7 +19,7 @@ import type {
   ProviderRequest,
   Usage,
 } from "../types.ts";
-import { functionCalls, ProviderError } from "../types.ts";
+import { functionCalls, ProviderError, samplingOf } from "../types.ts";
 import { sseMessages } from "../sse.ts";
 
 /** The root the official `openai` SDK uses. */
@@ -49,6 +53,7 @@ interface OpenAIToolCallDelta {
 
 interface OpenAIDelta {
   content?: Content;
+  refusal?: string | null;
   reasoning_content?: string | null;
   reasoning?: string | null;
   tool_calls?: OpenAIToolCallDelta[] | null;
@@ -56,6 +61,7 @@ interface OpenAIDelta {
 
 interface OpenAIMessage {
   content?: Content;
+  refusal?: string | null;
   reasoning_content?: string | null;
   reasoning?: string | null;
   tool_calls?: { id: string; function: { name: string; arguments: string } }[] | null;
@@ -131,6 +137,11 @@ export interface OpenAIFlavor {
   cachedTokensFields?: readonly CachedTokensField[];
   /** Send no Authorization header when the key is empty (local servers need none). */
   apiKeyOptional?: boolean;
+  /**
+   * The tool call ids the provider accepts in the history, when not any string: "alnumLength9",
+   * exactly 9 letters and digits (Mistral). Other ids are mapped to such ids (see alnum9Id).
+   */
+  toolCallIds?: "alnumLength9";
 }
 
 const DEFAULT_REASONING_FIELDS: readonly ReasoningField[] = ["reasoning_content", "reasoning"];
@@ -140,11 +151,47 @@ const DEFAULT_CACHED_FIELDS: readonly CachedTokensField[] = ["prompt_tokens_deta
 /** OpenAI itself. */
 export const openaiFlavor: OpenAIFlavor = {
   maxTokensParam: "max_completion_tokens",
-  features: { responseFormats: ["json_object", "json_schema"], toolChoices: ["none", "required", "named"] },
+  features: {
+    responseFormats: ["json_object", "json_schema"],
+    toolChoices: ["none", "required", "named"],
+    parallelToolCalls: true,
+    reasoningEffort: true,
+  },
 };
 
-/** A message in Chat Completions terms: parts as text/image_url, tool calls as function calls. */
-export function toOpenAIMessage(m: ChatMessage): Record<string, unknown> {
+const ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const FNV_OFFSET = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+const U64 = 0xffffffffffffffffn;
+
+/**
+ * A tool call id as exactly 9 letters and digits: such an id unchanged (the provider's own),
+ * any other as 9 base-62 digits of its 64-bit FNV-1a hash. Deterministic, so a call's id and the
+ * tool result answering it map alike, in every request of the conversation; 62^9 ids make a
+ * collision within one conversation negligible.
+ */
+export function alnum9Id(id: string): string {
+  if (/^[a-zA-Z0-9]{9}$/.test(id)) return id;
+  let h = FNV_OFFSET;
+  for (const byte of new TextEncoder().encode(id)) h = ((h ^ BigInt(byte)) * FNV_PRIME) & U64;
+  let out = "";
+  for (let i = 0; i < 9; i++) {
+    out += ALNUM[Number(h % 62n)];
+    h /= 62n;
+  }
+  return out;
+}
+
+const sameId = (id: string) => id;
+
+/**
+ * A message in Chat Completions terms: parts as text/image_url, tool calls as function calls
+ * (their ids, and the ids tool results answer, through `toolCallId`).
+ */
+export function toOpenAIMessage(
+  m: ChatMessage,
+  toolCallId: (id: string) => string = sameId,
+): Record<string, unknown> {
   switch (m.role) {
     case "system":
       return { role: "system", content: m.content };
@@ -164,10 +211,10 @@ export function toOpenAIMessage(m: ChatMessage): Record<string, unknown> {
       return {
         role: "assistant",
         content: m.content || null,
-        tool_calls: functionCalls(m.toolCalls),
+        tool_calls: functionCalls(m.toolCalls.map((c) => ({ ...c, id: toolCallId(c.id) }))),
       };
     case "tool":
-      return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
+      return { role: "tool", tool_call_id: toolCallId(m.toolCallId), content: m.content };
   }
 }
 
@@ -377,6 +424,8 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
   const reasoningFields = flavor.reasoningFields ?? DEFAULT_REASONING_FIELDS;
   const usageLocations = flavor.usageLocations ?? DEFAULT_USAGE_LOCATIONS;
   const typed = flavor.typedContentChunks === true;
+  const toolCallId = flavor.toolCallIds === "alnumLength9" ? alnum9Id : sameId;
+  const { parallelToolCalls, reasoningEffort } = flavor.features;
 
   function* chunkEvents(chunk: OpenAIChunk, state: StreamState): Iterable<ProviderEvent> {
     if (chunk.error) throw new ProviderError("error", chunk.error.message ?? "provider stream error");
@@ -404,6 +453,7 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
         if (piece.kind === "text" && state.think) yield* asEvents(state.think.push(piece.text));
         else yield* asEvents([piece]);
       }
+      if (typeof delta.refusal === "string" && delta.refusal) yield { type: "text", text: delta.refusal };
       for (const [position, call] of (delta.tool_calls ?? []).entries()) {
         yield {
           type: "tool_call",
@@ -435,15 +485,21 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
     buildRequest(req: ProviderRequest, endpoint, stream) {
       const body: Record<string, unknown> = {
         model: req.model.apiModel,
-        messages: req.messages.map(toOpenAIMessage),
+        messages: req.messages.map((m) => toOpenAIMessage(m, toolCallId)),
         [flavor.maxTokensParam]: req.maxOutputTokens,
         stream,
         ...openaiToolFields(req),
       };
       if (stream && flavor.streamUsageOption !== false) body.stream_options = { include_usage: true };
-      if (req.temperature !== undefined) body.temperature = req.temperature;
-      if (req.topP !== undefined) body.top_p = req.topP;
+      const { temperature, topP } = samplingOf(req);
+      if (temperature !== undefined) body.temperature = temperature;
+      if (topP !== undefined) body.top_p = topP;
       if (req.stop?.length) body.stop = req.stop;
+      // OpenAI refuses parallel_tool_calls without tools.
+      if (parallelToolCalls && req.parallelToolCalls !== undefined && req.tools?.length) {
+        body.parallel_tool_calls = req.parallelToolCalls;
+      }
+      if (reasoningEffort && req.reasoningEffort) body.reasoning_effort = req.reasoningEffort;
       const headers: Record<string, string> = {
         "content-type": "application/json",
         "accept": stream ? "text/event-stream" : "application/json",
@@ -488,6 +544,7 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
         if (piece.kind === "text") text += piece.text;
         else reasoning = (reasoning ?? "") + piece.text;
       }
+      if (typeof message.refusal === "string") text += message.refusal;
       const raw = usageOf(body, usageLocations);
       return {
         text,

@@ -19,7 +19,12 @@ export const xaiFlavor: OpenAIFlavor = {
   reasoningFields: ["reasoning_content"],
   reasoningIncludedInCompletion: false,
   citations: true,
-  features: { responseFormats: ["json_object", "json_schema"], toolChoices: ["none", "required", "named"] },
+  features: {
+    responseFormats: ["json_object", "json_schema"],
+    toolChoices: ["none", "required", "named"],
+    parallelToolCalls: true,
+    reasoningEffort: true,
+  },
 };
 
 export const xaiAdapter: ProviderAdapter = openaiAdapter(xaiFlavor);
