@@ -7,6 +7,8 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import { CompletionRequest, toChatBody } from "../../supabase/functions/_shared/openai/schema.ts";
 import { finishReason, openaiFormat } from "../../supabase/functions/_shared/openai/format.ts";
 import { chatStream } from "../../supabase/functions/_shared/chat/stream.ts";
+import { providerRequest } from "../../supabase/functions/_shared/chat/pipeline.ts";
+import { openaiAdapter } from "../../supabase/functions/_shared/providers/openai/adapter.ts";
 import { chatContext } from "../support/chat-context.ts";
 import { needsOf, unmetNeed } from "../../supabase/functions/_shared/providers/capabilities.ts";
 import { CHAT_MODELS, type ChatModel, findModel } from "../../supabase/functions/_shared/catalog/index.ts";
@@ -335,4 +337,24 @@ Deno.test("finish reasons: refusals and safety stops are content_filter, a full 
   }
   assert.equal(finishReason("end_turn"), "stop");
   assert.equal(finishReason("end_turn", true), "tool_calls");
+});
+
+Deno.test("reasoning_effort and parallel_tool_calls reach the provider's request body", () => {
+  const ask = (extra: Record<string, unknown>) => {
+    const body = toChatBody(
+      CompletionRequest.parse({ messages: [{ role: "user", content: "hi" }], ...extra }),
+    );
+    const model = findModel(String(extra.model)) as ChatModel;
+    const req = providerRequest({ ...chatContext(model.id), body }, model);
+    const { init } = openaiAdapter().buildRequest(req, { baseUrl: "http://127.0.0.1:1", apiKey: "k" }, false);
+    return JSON.parse(String(init.body));
+  };
+  const effort = CHAT_MODELS.find((m) => m.provider === "openai" && m.reasoningEfforts?.includes("low"))!;
+  assert.equal(ask({ model: effort.id, reasoning_effort: "low" }).reasoning_effort, "low");
+  const tool = { type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } };
+  assert.equal(
+    ask({ model: "gpt-4o-mini", tools: [tool], parallel_tool_calls: false }).parallel_tool_calls,
+    false,
+  );
+  assert.equal(ask({ model: "gpt-4o-mini" }).reasoning_effort, undefined, "nothing asked, nothing sent");
 });

@@ -256,6 +256,7 @@ export async function prepareChat(
       body.maxTokens,
       body.stop,
       ...(body.responseFormat ? [body.responseFormat] : []),
+      ...(body.reasoningEffort ? [{ reasoningEffort: body.reasoningEffort }] : []),
     ]))
     : undefined;
   const defaultOptions = routed
@@ -408,7 +409,8 @@ function providerApiError(e: unknown, headers: Record<string, string>): ApiError
   return new ApiError("provider_error", "The provider call failed", undefined, headers);
 }
 
-function providerRequest(ctx: ChatContext, model: ChatModel): ProviderRequest {
+/** What a provider is asked: the request as the client sent it, for `model`. */
+export function providerRequest(ctx: ChatContext, model: ChatModel): ProviderRequest {
   const { body } = ctx;
   return {
     model,
@@ -420,6 +422,8 @@ function providerRequest(ctx: ChatContext, model: ChatModel): ProviderRequest {
     tools: body.tools,
     toolChoice: body.toolChoice,
     responseFormat: body.responseFormat,
+    parallelToolCalls: body.parallelToolCalls,
+    reasoningEffort: body.reasoningEffort,
   };
 }
 
