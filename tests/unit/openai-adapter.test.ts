@@ -112,7 +112,7 @@ Deno.test("reasoning_effort and parallel_tool_calls are carried (the latter only
   assert.equal(plain.reasoning_effort, undefined);
 });
 
-Deno.test("a refusal (Structured Outputs) is answer text, streamed and not streamed", async () => {
+Deno.test("a refusal (Structured Outputs) is carried as a refusal, streamed and not streamed", async () => {
   const sorry = "I'm sorry, I can't help with that.";
   const stream = [
     {
@@ -124,11 +124,13 @@ Deno.test("a refusal (Structured Outputs) is answer text, streamed and not strea
     { choices: [], usage: { prompt_tokens: 20, completion_tokens: 10 } },
   ].map((c) => `data: ${JSON.stringify(c)}\n\n`).join("") + "data: [DONE]\n\n";
   const got = await collect(adapter.parseStream(chunkedStream(stream, 3)));
-  assert.equal(got.text, sorry);
+  assert.equal(got.refusal, sorry);
+  assert.equal(got.text, "");
   assert.equal(got.finishReason, "stop");
   const whole = adapter.parseResponse({
     choices: [{ message: { role: "assistant", content: null, refusal: sorry }, finish_reason: "stop" }],
     usage: { prompt_tokens: 20, completion_tokens: 10 },
   });
-  assert.equal(whole.text, sorry);
+  assert.equal(whole.refusal, sorry);
+  assert.equal(whole.text, "");
 });

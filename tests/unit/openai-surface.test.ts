@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { CompletionRequest, toChatBody } from "../../supabase/functions/_shared/openai/schema.ts";
 import { finishReason, openaiFormat } from "../../supabase/functions/_shared/openai/format.ts";
-import { chatStream } from "../../supabase/functions/_shared/chat/stream.ts";
+import { chatStream, type StreamOutcome } from "../../supabase/functions/_shared/chat/stream.ts";
+import { briefFormat } from "../../supabase/functions/_shared/chat/format.ts";
 import { providerRequest } from "../../supabase/functions/_shared/chat/pipeline.ts";
 import { openaiAdapter } from "../../supabase/functions/_shared/providers/openai/adapter.ts";
 import { chatContext } from "../support/chat-context.ts";
@@ -357,4 +358,45 @@ Deno.test("reasoning_effort and parallel_tool_calls reach the provider's request
     false,
   );
   assert.equal(ask({ model: "gpt-4o-mini" }).reasoning_effort, undefined, "nothing asked, nothing sent");
+});
+
+Deno.test("a refusal reaches OpenAI clients as `refusal`, streamed and not; /chat shows it as the answer", async () => {
+  const ends: StreamOutcome[] = [];
+  const events = (async function* () {
+    yield { type: "refusal", text: "I can't " } as ProviderEvent;
+    yield { type: "refusal", text: "help with that." } as ProviderEvent;
+    yield { type: "finish", reason: "stop" } as ProviderEvent;
+  })();
+  const stream = chatStream(chatContext("gpt-4o-mini"), openaiFormat(false), false, events, {
+    onEnd: (o) => ends.push(o),
+    abortUpstream: () => {},
+    billedUsage: () => ({ inputTokens: 5, outputTokens: 4 }),
+  });
+  const chunks = (await new Response(stream).text()).split("\n\n").filter((l) => l.startsWith("data: {"))
+    .map((l) => JSON.parse(l.slice(6)));
+  const refusal = chunks.flatMap((c) =>
+    c.choices.map((ch: { delta: { refusal?: string } }) => ch.delta.refusal ?? "")
+  )
+    .join("");
+  assert.equal(refusal, "I can't help with that.");
+  assert.ok(chunks.every((c) => !c.choices[0]?.delta.content), "no content beside the refusal");
+  assert.equal(ends[0].text, "I can't help with that.", "stored as the model's reply");
+
+  const summary = {
+    text: "",
+    refusal: "No.",
+    reasoning: null,
+    citations: [],
+    toolCalls: [],
+    finishReason: "stop",
+    inputTokens: 5,
+    outputTokens: 1,
+    cost: "0.00001",
+    simulated: false,
+  };
+  const message = (openaiFormat(false).json(chatContext("gpt-4o-mini"), summary) as {
+    choices: { message: { content: string | null; refusal: string | null } }[];
+  }).choices[0].message;
+  assert.deepEqual([message.content, message.refusal], [null, "No."]);
+  assert.equal((briefFormat.json(chatContext("gpt-4o-mini"), summary) as { content: string }).content, "No.");
 });

@@ -45,6 +45,8 @@ export function concatBytes(chunks: Uint8Array[]): Uint8Array {
 export interface AnswerSummary {
   text: string;
   reasoning: string | null;
+  /** The model's refusal, when it declined instead of answering (then `text` is empty). */
+  refusal?: string | null;
   citations: string[];
   /** Functions the model called (complete, with ids). */
   toolCalls: ToolCall[];
@@ -59,6 +61,8 @@ export interface AnswerFormat {
   /** Streaming: the events, as bytes (null: nothing to send for this one). */
   start(ctx: AnswerHead, simulated: boolean): Uint8Array | null;
   delta(ctx: AnswerHead, text: string): Uint8Array;
+  /** The model declining, in its words. */
+  refusal(ctx: AnswerHead, text: string): Uint8Array;
   reasoning(ctx: AnswerHead, text: string): Uint8Array | null;
   citations(ctx: AnswerHead, urls: string[]): Uint8Array | null;
   toolCall(ctx: AnswerHead, piece: ToolCallPiece): Uint8Array | null;
@@ -91,6 +95,9 @@ export const briefFormat: AnswerFormat = {
     }),
   // the bytes of sseEvent({ delta: text, model }), without building and walking an object per delta
   delta: (ctx, text) => sseJson(`{"delta":${JSON.stringify(text)},"model":${JSON.stringify(ctx.model.id)}}`),
+  // /chat shows a refusal as the answer: it is what the model said
+  refusal: (ctx, text) =>
+    sseJson(`{"delta":${JSON.stringify(text)},"model":${JSON.stringify(ctx.model.id)}}`),
   reasoning: (ctx, text) => sseEvent({ reasoning: text, model: ctx.model.id }),
   citations: (ctx, urls) => sseEvent({ citations: urls, model: ctx.model.id }),
   toolCall: () => null,
@@ -104,7 +111,7 @@ export const briefFormat: AnswerFormat = {
   ],
   error: (_ctx, code, message) => [sseEvent({ error: { code, message } }), SSE_DONE],
   json: (ctx, s) => ({
-    content: s.text,
+    content: s.text + (s.refusal ?? ""), // a refusal is what the model said
     ...(s.reasoning ? { reasoning: s.reasoning } : {}),
     ...(s.citations.length ? { citations: s.citations } : {}),
     model: ctx.model.id,

@@ -502,15 +502,17 @@ export async function respond(
   }
   timing.mark("answer");
   const toolCalls = completion.toolCalls.map((c) => ({ ...c, id: c.id || newToolCallId() }));
+  const refusal = completion.refusal ?? null;
   const usage = billedUsage(ctx, completion.usage, [
     completion.text,
+    refusal ?? "",
     completion.reasoning ?? "",
     ...toolCallTexts(toolCalls),
   ]);
   const charged = cost(ctx.model.pricing, usage);
   finish(ctx, {
     status: "complete",
-    text: completion.text,
+    text: completion.text + (refusal ?? ""), // what is stored: a refusal is the model's reply
     toolCalls,
     finishReason: completion.finishReason,
     inputTokens: usage.inputTokens,
@@ -519,6 +521,7 @@ export async function respond(
   });
   const summary = {
     text: completion.text,
+    refusal,
     reasoning: completion.reasoning,
     citations: completion.citations,
     toolCalls,

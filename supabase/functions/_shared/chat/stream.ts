@@ -102,6 +102,8 @@ export function chatStream(
 ): ReadableStream<Uint8Array> {
   const iterator = events[Symbol.asyncIterator]();
   let text = "";
+  /** What the model said instead of answering, if it declined. */
+  let refusal = "";
   let reasoning = "";
   const citations: string[] = [];
   let finishReason: string | null = null;
@@ -173,10 +175,10 @@ export function chatStream(
     });
 
   const end = (status: StreamOutcome["status"]): StreamOutcome => {
-    const usage = hooks.billedUsage(reported, [text, reasoning, ...toolCallTexts(tools.calls)]);
+    const usage = hooks.billedUsage(reported, [text, refusal, reasoning, ...toolCallTexts(tools.calls)]);
     const outcome = {
       status,
-      text,
+      text: text + refusal, // what is stored: a refusal is the model's reply
       toolCalls: tools.calls,
       finishReason,
       inputTokens: usage.inputTokens,
@@ -251,6 +253,8 @@ export function chatStream(
             for (
               const chunk of format.end(ctx, {
                 ...outcome,
+                text,
+                refusal: refusal || null,
                 reasoning: reasoning || null,
                 citations,
                 simulated,
@@ -266,6 +270,9 @@ export function chatStream(
           if (event.type === "text") {
             text += event.text;
             chunk = format.delta(ctx, event.text);
+          } else if (event.type === "refusal") {
+            refusal += event.text;
+            chunk = format.refusal(ctx, event.text);
           } else if (event.type === "reasoning") {
             reasoning += event.text;
             chunk = format.reasoning(ctx, event.text);

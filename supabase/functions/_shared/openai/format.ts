@@ -113,6 +113,7 @@ export function openaiFormat(includeUsage: boolean): AnswerFormat {
   return {
     start: () => null,
     delta: (ctx, text) => opened ? textDelta(ctx, text) : concatBytes([...open(ctx), textDelta(ctx, text)]),
+    refusal: (ctx, text) => concatBytes([...open(ctx), delta(ctx, { refusal: text })]),
     reasoning: (ctx, text) => concatBytes([...open(ctx), delta(ctx, { reasoning_content: text })]),
     citations: () => null,
     toolCall: (ctx, piece) => {
@@ -148,9 +149,9 @@ export function openaiFormat(includeUsage: boolean): AnswerFormat {
         index: 0,
         message: {
           role: "assistant",
-          // OpenAI's content is null when the answer is only tool calls.
-          content: s.toolCalls.length && !s.text ? null : s.text,
-          refusal: null,
+          // OpenAI's content is null when the answer is only tool calls, or a refusal.
+          content: (s.toolCalls.length || s.refusal) && !s.text ? null : s.text,
+          refusal: s.refusal || null,
           ...(s.toolCalls.length
             ? {
               tool_calls: functionCalls(s.toolCalls),

@@ -111,6 +111,9 @@ export async function collect(events: AsyncIterable<ProviderEvent>): Promise<Com
       case "reasoning":
         out.reasoning = (out.reasoning ?? "") + e.text;
         break;
+      case "refusal":
+        out.refusal = (out.refusal ?? "") + e.text;
+        break;
       case "finish":
         out.finishReason = e.reason;
         break;

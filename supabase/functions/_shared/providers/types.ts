@@ -144,6 +144,8 @@ export interface ToolCallDelta {
 export type ProviderEvent =
   | { type: "text"; text: string }
   | { type: "reasoning"; text: string }
+  /** The model declined (OpenAI Structured Outputs: `refusal` instead of content). */
+  | { type: "refusal"; text: string }
   | { type: "tool_call"; call: ToolCallDelta }
   | { type: "citations"; urls: string[] }
   | { type: "finish"; reason: string }
@@ -157,6 +159,8 @@ export interface Completion {
   citations: string[];
   finishReason: string | null;
   usage: Usage | null;
+  /** The model declined, in these words (OpenAI Structured Outputs), instead of answering. */
+  refusal?: string | null;
 }
 
 export interface ProviderEndpoint {

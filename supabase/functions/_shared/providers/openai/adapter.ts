@@ -453,7 +453,7 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
         if (piece.kind === "text" && state.think) yield* asEvents(state.think.push(piece.text));
         else yield* asEvents([piece]);
       }
-      if (typeof delta.refusal === "string" && delta.refusal) yield { type: "text", text: delta.refusal };
+      if (typeof delta.refusal === "string" && delta.refusal) yield { type: "refusal", text: delta.refusal };
       for (const [position, call] of (delta.tool_calls ?? []).entries()) {
         yield {
           type: "tool_call",
@@ -544,10 +544,10 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
         if (piece.kind === "text") text += piece.text;
         else reasoning = (reasoning ?? "") + piece.text;
       }
-      if (typeof message.refusal === "string") text += message.refusal;
       const raw = usageOf(body, usageLocations);
       return {
         text,
+        refusal: typeof message.refusal === "string" && message.refusal ? message.refusal : null,
         reasoning,
         toolCalls: (message.tool_calls ?? []).map((c) => ({
           id: c.id,
