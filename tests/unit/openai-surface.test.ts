@@ -400,3 +400,32 @@ Deno.test("a refusal reaches OpenAI clients as `refusal`, streamed and not; /cha
   assert.deepEqual([message.content, message.refusal], [null, "No."]);
   assert.equal((briefFormat.json(chatContext("gpt-4o-mini"), summary) as { content: string }).content, "No.");
 });
+
+Deno.test("usage reports cached prompt tokens and reasoning tokens as OpenAI does, when the provider told us", async () => {
+  const answer = async (usage: Record<string, number>) => {
+    const events = (async function* () {
+      yield { type: "text", text: "ok" } as ProviderEvent;
+      yield { type: "usage", usage } as unknown as ProviderEvent;
+    })();
+    const stream = chatStream(chatContext("gpt-4o-mini"), openaiFormat(true), false, events, {
+      onEnd: () => {},
+      abortUpstream: () => {},
+      billedUsage: (reported) => reported!,
+    });
+    const chunks = (await new Response(stream).text()).split("\n\n").filter((l) => l.startsWith("data: {"))
+      .map((l) => JSON.parse(l.slice(6)));
+    return chunks.at(-1).usage;
+  };
+  const detailed = await answer({
+    inputTokens: 100,
+    outputTokens: 40,
+    cachedInputTokens: 64,
+    reasoningTokens: 30,
+  });
+  assert.deepEqual(detailed.prompt_tokens_details, { cached_tokens: 64 });
+  assert.deepEqual(detailed.completion_tokens_details, { reasoning_tokens: 30 });
+  assert.equal(detailed.total_tokens, 140);
+  const plain = await answer({ inputTokens: 10, outputTokens: 2 });
+  assert.equal(plain.prompt_tokens_details, undefined, "nothing reported, nothing claimed");
+  assert.equal(plain.completion_tokens_details, undefined);
+});

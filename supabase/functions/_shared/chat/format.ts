@@ -53,6 +53,9 @@ export interface AnswerSummary {
   finishReason: string | null;
   inputTokens: number;
   outputTokens: number;
+  /** Of inputTokens, read from the provider's prompt cache; of outputTokens, spent reasoning. */
+  cachedInputTokens?: number;
+  reasoningTokens?: number;
   cost: string;
   simulated: boolean;
 }

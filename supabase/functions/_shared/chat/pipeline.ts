@@ -528,6 +528,8 @@ export async function respond(
     finishReason: completion.finishReason,
     inputTokens: usage.inputTokens,
     outputTokens: usage.outputTokens,
+    cachedInputTokens: usage.cachedInputTokens,
+    reasoningTokens: usage.reasoningTokens,
     cost: charged,
     simulated,
   };

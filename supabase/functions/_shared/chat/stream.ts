@@ -38,6 +38,9 @@ export interface StreamOutcome {
   finishReason: string | null;
   inputTokens: number;
   outputTokens: number;
+  /** Of inputTokens, read from the provider's prompt cache; of outputTokens, spent reasoning. */
+  cachedInputTokens?: number;
+  reasoningTokens?: number;
   cost: string;
 }
 
@@ -183,6 +186,8 @@ export function chatStream(
       finishReason,
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,
+      cachedInputTokens: usage.cachedInputTokens,
+      reasoningTokens: usage.reasoningTokens,
       cost: cost(ctx.model.pricing, usage),
     };
     if (!ended) {

@@ -56,6 +56,13 @@ function usage(s: AnswerSummary) {
     prompt_tokens: s.inputTokens,
     completion_tokens: s.outputTokens,
     total_tokens: s.inputTokens + s.outputTokens,
+    // as OpenAI reports them, when the provider told us
+    ...(s.cachedInputTokens !== undefined
+      ? { prompt_tokens_details: { cached_tokens: s.cachedInputTokens } }
+      : {}),
+    ...(s.reasoningTokens !== undefined
+      ? { completion_tokens_details: { reasoning_tokens: s.reasoningTokens } }
+      : {}),
     cost: decimalJson(s.cost),
   };
 }
