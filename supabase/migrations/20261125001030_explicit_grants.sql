@@ -53,33 +53,10 @@ grant select on public.plans to anon;
 
 -- ---------------------------------------------------------------------------------------------
 -- service_role: the server's role (bypasses RLS): reads and writes every table, as through the
--- Data API, and draws from every sequence.
-grant select, insert, update, delete on
-  public.plans,
-  public.profiles,
-  public.subscriptions,
-  public.user_activity_log,
-  public.request_counters,
-  public.conversations,
-  public.conversation_members,
-  public.messages,
-  public.requests,
-  public.usage_records,
-  public.usage_totals,
-  public.session_usage,
-  public.idempotency_keys,
-  public.response_cache,
-  public.api_keys,
-  public.provider_attempts,
-  public.refusal_tallies,
-  public.breaker_openings
-  to service_role;
-grant usage, select on
-  public.user_activity_log_id_seq,
-  public.usage_records_id_seq,
-  public.provider_attempts_id_seq,
-  public.breaker_openings_id_seq
-  to service_role;
+-- Data API, and draws from every sequence: every one public has now (a later one states its
+-- own grant).
+grant select, insert, update, delete on all tables in schema public to service_role;
+grant usage, select on all sequences in schema public to service_role;
 
 -- What the old defaults gave the service role beyond that, taken back where a project still
 -- has it (one created before October 30, 2026).
