@@ -8,7 +8,7 @@
 -- migrations before this one took back what users must not do and relied on those defaults for
 -- the rest: on a project with the new defaults a signed-in user's own reads (conversations,
 -- messages, members, account, usage: the Edge Functions run them as `authenticated`) failed
--- with 42501, and so did the service role's.
+-- with 42501, and the service role could reach no table through the Data API.
 --
 -- What this grants is what the API roles held under the old defaults (recorded on the local
 -- stack before the change; supabase/tests/19_explicit_grants.sql checks it), with no write
