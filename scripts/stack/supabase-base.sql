@@ -1,8 +1,8 @@
 -- The part of a Supabase database that this product relies on, for a plain PostgreSQL cluster.
 -- On a real Supabase project all of this already exists; the local stack applies it before
 -- `supabase db push`. It mirrors Supabase's names, types and default grants (notably: new
--- tables and functions in `public` are granted to anon/authenticated/service_role, so every
--- migration must lock its objects down itself, exactly as on a hosted project).
+-- tables, sequences and functions in `public` are granted to no API role, so every migration
+-- must grant what each role needs itself, exactly as on a hosted project; see below).
 -- Idempotent: applied on every start.
 
 do $$
@@ -42,9 +42,25 @@ grant usage on schema public, extensions to anon, authenticated, service_role;
 grant usage on schema auth, realtime to anon, authenticated, service_role;
 grant all on schema auth to supabase_auth_admin;
 
-alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+-- Supabase's default privileges for new entities, as on every hosted project since October 30,
+-- 2026 (new projects since May 30, 2026; changelog of April 28, 2026, "New tables in the public
+-- schema will no longer be exposed to the Data API automatically"): the Data API setting
+-- "Default privileges for new entities" is off, so Supabase no longer runs
+--   alter default privileges for role postgres in schema public grant ... to anon, authenticated, service_role
+-- on tables, sequences or functions. A table or sequence our migrations create is therefore
+-- reachable by no API role until a migration grants it. Functions keep what Postgres itself
+-- gives every new function: EXECUTE to PUBLIC (Supabase does not revoke it; its docs say so:
+-- "All functions access is PUBLIC by default"), so a function is callable by every role until
+-- its migration revokes that from public, as ours do for all but the few meant for users.
+-- Revoked rather than merely not granted, so a database created under the old defaults loses
+-- them at its next start, as existing projects did on October 30 (objects already created keep
+-- their grants there as here).
+alter default privileges for role postgres in schema public
+  revoke all on tables from anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  revoke all on sequences from anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  revoke all on functions from anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- auth: the tables GoTrue owns (the columns this product and the Auth stand-in use, same types)
