@@ -91,6 +91,7 @@ export function renderAccount(a: Account) {
   } else avatar.textContent = name.slice(0, 1).toUpperCase();
   renderTier(a.subscription.tier);
   renderQuota(a.subscription.tier, a.quota.monthlyQuota, a.quota.remaining, a.quota.periodEnd);
+  shown = JSON.stringify([a.subscription.tier, a.quota.monthlyQuota, a.quota.remaining, a.quota.periodEnd]);
   $("account-cost").textContent = `Session ${formatUsd(a.cost.session)} · Total ${formatUsd(a.cost.total)}`;
   $("account-cost").title =
     `Cost this session $${a.cost.session} · this month $${a.cost.month} · all time $${a.cost.total}`;
@@ -103,8 +104,18 @@ function renderTier(tier: string) {
   badge.setAttribute("aria-label", `${TIERS[tier] ?? tier} plan`);
 }
 
-/** Every response's headers: the freshest view of the quota, between account reloads. */
+/** What the header shows, as last rendered from a response's headers or the account. */
+let shown = "";
+
+/**
+ * Every response's headers: the freshest view of the quota, between account reloads. Headers
+ * that say what is already shown change nothing on the page (an answer streaming meanwhile is
+ * the only thing that should move).
+ */
 export function applyHeaders(ctx: UserContext) {
+  const now = JSON.stringify([ctx.tier, ctx.quotaLimit, ctx.quotaRemaining, state.account?.quota.periodEnd]);
+  if (now === shown) return;
+  shown = now;
   if (ctx.tier) renderTier(ctx.tier);
   if (ctx.quotaLimit === undefined) return;
   const a = state.account;
