@@ -602,6 +602,11 @@ export function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): P
         return streaming ? undefined : apiError(500, API_ERROR);
       case "server_error":
         return apiError(500, API_ERROR);
+      case "bad_request":
+        return apiError(400, {
+          type: "invalid_request_error",
+          message: "messages.0.content: the request was refused as malformed (simulated fault)",
+        });
       default:
         return undefined;
     }

@@ -355,6 +355,8 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
           "You are past the per minute request limit, please wait and try again later. (simulated fault)",
           { "retry-after": String(retry) },
         );
+      case "bad_request":
+        return apiError(400, "invalid request: the request was refused as malformed (simulated fault)", {});
       case "unavailable":
       case "overloaded": // Cohere has no answer of its own for "overloaded": a 503 too
         return apiError(

@@ -44,6 +44,7 @@ import {
 export const FAULT_MODES = [
   "none",
   "rate_limit",
+  "bad_request",
   "server_error",
   "unavailable",
   "cut_stream",

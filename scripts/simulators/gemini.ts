@@ -559,6 +559,12 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
         return streaming ? undefined : apiError({ code: 500, message: INTERNAL_MESSAGE, status: "INTERNAL" });
       case "server_error":
         return apiError({ code: 500, message: INTERNAL_MESSAGE, status: "INTERNAL" });
+      case "bad_request":
+        return apiError({
+          code: 400,
+          message: "Invalid value at 'contents[0]': the request was refused as malformed (simulated fault)",
+          status: "INVALID_ARGUMENT",
+        });
       case "cut_stream":
       case "stall":
         return undefined; // these act on the body

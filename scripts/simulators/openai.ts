@@ -780,6 +780,13 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
         return streaming ? undefined : apiError(500, SERVER_ERROR);
       case "server_error":
         return apiError(500, SERVER_ERROR);
+      case "bad_request":
+        return apiError(400, {
+          message: "Invalid 'messages[0].content': the request was refused as malformed. (simulated fault)",
+          type: "invalid_request_error",
+          param: "messages",
+          code: null,
+        });
       default:
         return undefined;
     }

@@ -193,6 +193,41 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a provider that refuses the request itself: 502 that tells SDKs not to retry; a provider that says when: Retry-After",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("refused");
+    try {
+      await fault({ mode: "bad_request", count: "always" });
+      const before = await simulatorRequests();
+      const refused = await chat(user, {
+        messages: [{ role: "user", content: "x" }],
+        stream: false,
+        fallback: false,
+      });
+      assert.equal(refused.status, 502);
+      assert.equal((await refused.json()).error.code, "provider_error");
+      assert.equal(refused.headers.get("x-should-retry"), "false", "the same request would be refused again");
+      assert.equal(await simulatorRequests() - before, 1, "and the gateway did not retry it either");
+
+      await fault({ mode: "unavailable", count: "always", retryAfterSeconds: 30 });
+      const busy = await chat(user, {
+        messages: [{ role: "user", content: "x" }],
+        stream: false,
+        fallback: false,
+      });
+      assert.equal(busy.status, 503);
+      assert.equal((await busy.json()).error.code, "provider_unavailable");
+      assert.equal(busy.headers.get("retry-after"), "30", "the provider's own wait, passed on");
+      assert.equal(busy.headers.get("x-should-retry"), null);
+    } finally {
+      await clearFaults();
+    }
+  },
+});
+
+Deno.test({
   name: "a model whose provider keeps failing falls back to a similar model the plan allows",
   ...opts,
   fn: async () => {

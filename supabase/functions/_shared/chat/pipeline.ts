@@ -396,6 +396,9 @@ function billedUsage(ctx: ChatContext, reported: Usage | null, produced: string[
   };
 }
 
+/** Provider statuses that mean "not now" rather than "not this request". */
+const PASSING_REFUSALS = new Set([408, 409, 429]);
+
 function providerApiError(e: unknown, headers: Record<string, string>): ApiError {
   if (e instanceof ProviderError) {
     const code = e.kind === "timeout"
@@ -403,7 +406,17 @@ function providerApiError(e: unknown, headers: Record<string, string>): ApiError
       : e.kind === "unavailable"
       ? "provider_unavailable"
       : "provider_error";
-    return new ApiError(code, e.message, undefined, headers);
+    // The SDKs retry every 5xx. A provider that refused the request itself (a 4xx) will refuse
+    // it again: say so (OpenAI's SDKs obey x-should-retry). A provider that said when to come
+    // back: pass that on.
+    const refused = e.kind === "error" && e.status !== undefined && e.status >= 400 && e.status < 500 &&
+      !PASSING_REFUSALS.has(e.status);
+    const advice: Record<string, string> = refused
+      ? { "x-should-retry": "false" }
+      : e.retryAfterSeconds
+      ? { "retry-after": String(Math.ceil(e.retryAfterSeconds)) }
+      : {};
+    return new ApiError(code, e.message, undefined, { ...headers, ...advice });
   }
   log.error("provider call failed", { error: String(e) });
   return new ApiError("provider_error", "The provider call failed", undefined, headers);

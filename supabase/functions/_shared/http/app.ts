@@ -37,7 +37,7 @@ export const CORS_OPTIONS = {
     "idempotency-key",
     "x-supabase-api-version",
   ],
-  exposeHeaders: [...USER_CONTEXT_HEADERS, "Retry-After", "X-Request-Id", "Server-Timing"],
+  exposeHeaders: [...USER_CONTEXT_HEADERS, "Retry-After", "X-Should-Retry", "X-Request-Id", "Server-Timing"],
   maxAge: 86400,
 };
 
