@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { backoffDelay, sleep } from "../../supabase/functions/_shared/resilience/backoff.ts";
-import { CircuitBreaker } from "../../supabase/functions/_shared/resilience/breaker.ts";
+import { breakerFor, CircuitBreaker } from "../../supabase/functions/_shared/resilience/breaker.ts";
+import { connect } from "../../supabase/functions/_shared/chat/connect.ts";
+import { CHAT_MODELS } from "../../supabase/functions/_shared/catalog/index.ts";
+import { ProviderError } from "../../supabase/functions/_shared/providers/types.ts";
 
 Deno.test("backoff: full jitter under an exponential ceiling, Retry-After honoured", () => {
   const policy = { baseMs: 100, maxMs: 1000 };
@@ -48,4 +51,52 @@ Deno.test("breaker: opens after the threshold, half-opens after the wait, one pr
   breaker.success();
   assert.equal(breaker.state, "closed");
   assert.equal(breaker.allows(), true);
+});
+
+Deno.test("breaker: a probe that ends without a verdict (the client left) is released for another", () => {
+  let now = 0;
+  const breaker = new CircuitBreaker({ threshold: 1, openMs: 100 }, () => now);
+  breaker.failure();
+  now = 100;
+  assert.equal(breaker.allows(), true, "the probe");
+  assert.equal(breaker.allows(), false);
+  breaker.abandon();
+  assert.equal(breaker.state, "half_open", "nothing learned");
+  assert.equal(breaker.allows(), true, "another request may probe");
+});
+
+Deno.test("connect: a half-open provider that answers 4xx is up (the circuit closes); a client leaving mid-probe frees the probe", async () => {
+  // A provider that refuses every request as malformed (400), or answers slowly (for the abort).
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    if ((await req.text()).includes("slow")) await new Promise((r) => setTimeout(r, 300));
+    return Response.json({ error: { message: "bad", type: "invalid_request_error" } }, { status: 400 });
+  });
+  Deno.env.set("GROQ_BASE_URL", `http://127.0.0.1:${server.addr.port}`);
+  Deno.env.set("GROQ_API_KEY", "test");
+  try {
+    const model = CHAT_MODELS.find((m) => m.provider === "groq")!;
+    const request = (content: string) => () => ({
+      model,
+      messages: [{ role: "user" as const, content }],
+      maxOutputTokens: 10,
+    });
+    const breaker = breakerFor("groq", { threshold: 1, openMs: 20 });
+    breaker.failure();
+    assert.equal(breaker.state, "open");
+    await new Promise((r) => setTimeout(r, 25));
+    await assert.rejects(connect([model], request("hi"), false, new AbortController().signal), ProviderError);
+    assert.equal(breaker.state, "closed", "the probe got an answer: the provider is up");
+
+    breaker.failure();
+    await new Promise((r) => setTimeout(r, 25));
+    const leaving = new AbortController();
+    const probe = connect([model], request("slow"), false, leaving.signal);
+    setTimeout(() => leaving.abort(), 50);
+    await assert.rejects(probe);
+    assert.equal(breaker.allows(), true, "the abandoned probe does not block the provider for good");
+  } finally {
+    Deno.env.delete("GROQ_BASE_URL");
+    Deno.env.delete("GROQ_API_KEY");
+    await server.shutdown();
+  }
 });

@@ -73,10 +73,15 @@ export async function connect(
         note(model, "ok", started, response.status);
         return { model, response };
       } catch (e) {
-        if (signal.aborted || !(e instanceof ProviderError)) throw e;
+        if (signal.aborted || !(e instanceof ProviderError)) {
+          breaker.abandon();
+          throw e;
+        }
         note(model, outcomeOf(e), started, e.status);
         lastError = e;
+        // A 4xx is the provider answering (it works; it refused this request): a probe succeeded.
         if (e.kind !== "error" || e.status === undefined || e.status >= 500) breaker.failure();
+        else breaker.success();
         if (!retryable(e)) break;
         if (attempt === env.providerMaxAttempts) break;
         const wait = backoffDelay(attempt, e.retryAfterSeconds);

@@ -7,6 +7,7 @@ export const LATENCY_BUCKETS_MS = [50, 100, 250, 500, 1_000, 2_500, 5_000, 10_00
 
 export interface MetricsSnapshot {
   requests: { provider: string; model: string; outcome: string; count: number }[];
+  inFlight: { provider: string; model: string; count: number }[];
   latency: { bucketCounts: Record<string, number>; count: number; sumMs: number };
   refusals: { function: string; reason: string; count: number }[];
   attempts: { provider: string; outcome: string; count: number }[];
@@ -42,15 +43,23 @@ export function prometheusText(m: MetricsSnapshot): string {
     ...family(
       "nexus_requests_total",
       "counter",
-      "Admitted requests by provider, model and how they ended (complete, partial, error, cancelled, cached, released, in_flight).",
+      "Admitted requests that ended, by provider, model and how (complete, partial, error, cancelled, cached, released).",
       m.requests.map((r) =>
         sample("nexus_requests_total", { provider: r.provider, model: r.model, outcome: r.outcome }, r.count)
       ),
     ),
     ...family(
+      "nexus_requests_in_flight",
+      "gauge",
+      "Admitted requests not ended yet, by provider and model.",
+      m.inFlight.map((r) =>
+        sample("nexus_requests_in_flight", { provider: r.provider, model: r.model }, r.count)
+      ),
+    ),
+    ...family(
       "nexus_request_duration_seconds",
       "histogram",
-      "Time from admission to the end of the answer, of requests that produced one.",
+      "Time from admission to the end of the answer, of requests that produced one (cache hits left out).",
       [
         ...buckets,
         sample("nexus_request_duration_seconds_bucket", { le: "+Inf" }, m.latency.count),

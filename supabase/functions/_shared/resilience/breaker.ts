@@ -45,6 +45,14 @@ export class CircuitBreaker {
     this.#state = "closed";
   }
 
+  /**
+   * A call that ended without saying whether the provider works (the client left, or it failed
+   * on our side): a half-open probe is released, so another request may probe instead.
+   */
+  abandon(): void {
+    this.#probing = false;
+  }
+
   failure(): void {
     this.#probing = false;
     this.#failures++;
