@@ -148,7 +148,7 @@ Deno.test("the worst case counts tool definitions (with their overhead), tool ca
   const schema = { type: "object", properties: { a: { type: "string" } } };
   assert.equal(
     estimatePromptTokens(messages, { responseFormat: { type: "json_schema", name: "s", schema } }),
-    base + estimateTokens(JSON.stringify(schema)),
+    base + estimateTokens("s") + estimateTokens(JSON.stringify(schema)), // its name too
   );
   const call = { id: "call_1", name: "get_time", arguments: '{"zone":"UTC"}' };
   assert.equal(
@@ -428,4 +428,18 @@ Deno.test("usage reports cached prompt tokens and reasoning tokens as OpenAI doe
   const plain = await answer({ inputTokens: 10, outputTokens: 2 });
   assert.equal(plain.prompt_tokens_details, undefined, "nothing reported, nothing claimed");
   assert.equal(plain.completion_tokens_details, undefined);
+});
+
+Deno.test("a json_schema description is bounded like a tool's (it is prompt text the worst case must count)", () => {
+  const ask = (description: string) =>
+    CompletionRequest.safeParse({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "a", description, schema: { type: "object" } },
+      },
+    }).success;
+  assert.equal(ask("d".repeat(10_000)), true);
+  assert.equal(ask("d".repeat(10_001)), false);
 });

@@ -50,3 +50,19 @@ Deno.test("utf8Length agrees with TextEncoder", () => {
     assert.equal(utf8Length(text), new TextEncoder().encode(text).length, JSON.stringify(text));
   }
 });
+
+Deno.test("a json_schema response format counts its name and description, not only the schema", async () => {
+  const messages = [{ role: "user", content: "hi" }];
+  const schema = { type: "object", properties: { a: { type: "string" } } };
+  const bare = await countPromptTokens("openai", messages, {
+    responseFormat: { type: "json_schema", name: "answer", schema },
+  });
+  const described = await countPromptTokens("openai", messages, {
+    responseFormat: { type: "json_schema", name: "answer", description: "word ".repeat(2_000), schema },
+  });
+  assert.ok(described - bare >= 2_000, `a 2,000-word description adds its tokens: ${described - bare}`);
+  const estimated = await countPromptTokens("mistral", messages, {
+    responseFormat: { type: "json_schema", name: "answer", description: "word ".repeat(2_000), schema },
+  });
+  assert.ok(estimated > 2_000, "estimated too, for other providers");
+});

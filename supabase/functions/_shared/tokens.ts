@@ -11,7 +11,7 @@
 // - tool calls in the history: their ids, names and arguments as text;
 // - tool definitions: their JSON, plus TOOLS_OVERHEAD_TOKENS for the instructions providers add
 //   when tools are offered (Anthropic documents up to 346 tokens of tool-use system prompt);
-// - a response_format schema: its JSON (providers put it in the prompt).
+// - a response_format schema: its name, description and JSON (providers put them in the prompt).
 
 import type { ChatMessage, ResponseFormat, ToolDefinition } from "./providers/types.ts";
 import { imagesOf, textOf } from "./providers/types.ts";
@@ -96,7 +96,10 @@ function extrasText(extras: PromptExtras): string[] {
   const texts: string[] = [];
   if (extras.tools?.length) texts.push(JSON.stringify(extras.tools));
   const f = extras.responseFormat;
-  if (f?.type === "json_schema" && f.schema) texts.push(JSON.stringify(f.schema));
+  // the provider reads the schema's name and description as well as the schema
+  if (f?.type === "json_schema") {
+    texts.push(f.name, f.description ?? "", f.schema ? JSON.stringify(f.schema) : "");
+  }
   return texts;
 }
 

@@ -61,7 +61,7 @@ const ResponseFormatIn = z.discriminatedUnion("type", [
     type: z.literal("json_schema"),
     json_schema: z.object({
       name: FunctionName,
-      description: z.string().optional(),
+      description: z.string().max(10_000).optional(), // as a tool's: it is prompt text too
       schema: JsonSchema.optional(),
       strict: z.boolean().nullable().optional(),
     }),
