@@ -120,6 +120,35 @@ Deno.test({
 
 Deno.test({
   name:
+    "a client that leaves before the provider's first byte: released as client_disconnected, not a provider error",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("early-leaver");
+    await fault({ mode: "stall" });
+    try {
+      const leaving = new AbortController();
+      const asked = chat(user, {
+        messages: [{ role: "user", content: "wait" }],
+        stream: false,
+        fallback: false,
+      }, leaving.signal);
+      setTimeout(() => leaving.abort(), 300);
+      await assert.rejects(asked);
+      let request: Record<string, unknown> = { status: "admitted" };
+      for (let i = 0; i < 100 && request.status === "admitted"; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        [request] =
+          await database()`select status, release_reason from public.requests where user_id = ${user.id}`;
+      }
+      assert.deepEqual(request, { status: "released", release_reason: "client_disconnected" });
+    } finally {
+      await clearFaults();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "a client that disconnects mid-stream: upstream stopped, billed for the tokens produced; its retry is answered afresh",
   ...opts,
   fn: async () => {

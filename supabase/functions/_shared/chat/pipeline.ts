@@ -396,6 +396,23 @@ function billedUsage(ctx: ChatContext, reported: Usage | null, produced: string[
   };
 }
 
+/** The request's time limit, reached while a whole (non-streamed) answer was still arriving. */
+const OUT_OF_TIME = new ProviderError("timeout", "The answer reached the time limit of a request");
+
+/**
+ * A request that ends before any answer: released, as what it is. A client that left is
+ * `client_disconnected` (not a provider's error, and nothing to log as one); anything else is
+ * the provider's failure, answered as such.
+ */
+function endedBeforeAnswer(ctx: ChatContext, clientSignal: AbortSignal, e: unknown): ApiError {
+  if (clientSignal.aborted) {
+    finish(ctx, { ...NOTHING, status: "cancelled" });
+    return new ApiError("provider_error", "The client closed the request", undefined, ctx.headers);
+  }
+  finish(ctx, NOTHING);
+  return providerApiError(e, ctx.headers);
+}
+
 /** Provider statuses that mean "not now" rather than "not this request". */
 const PASSING_REFUSALS = new Set([408, 409, 429]);
 
@@ -478,8 +495,7 @@ export async function respond(
     }
     upstream = connection.response;
   } catch (e) {
-    finish(ctx, NOTHING);
-    throw providerApiError(e, ctx.headers);
+    throw endedBeforeAnswer(ctx, clientSignal, e);
   }
   timing.mark("provider");
   const adapter = providerInfo(ctx.model.provider).adapter;
@@ -504,12 +520,11 @@ export async function respond(
   }
 
   let completion;
-  const outOfTime = setTimeout(() => upstreamAbort.abort(), deadline - performance.now());
+  const outOfTime = setTimeout(() => upstreamAbort.abort(OUT_OF_TIME), deadline - performance.now());
   try {
     completion = adapter.parseResponse(await upstream.json());
   } catch (e) {
-    finish(ctx, NOTHING);
-    throw providerApiError(e, ctx.headers);
+    throw endedBeforeAnswer(ctx, clientSignal, upstreamAbort.signal.reason === OUT_OF_TIME ? OUT_OF_TIME : e);
   } finally {
     clearTimeout(outOfTime);
   }
