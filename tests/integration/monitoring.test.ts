@@ -68,11 +68,15 @@ Deno.test({
       await fetch(functionsUrl("openai/models"), { headers: auth }),
       await fetch(functionsUrl("account")), // 401
       await metrics(null), // 401
+      await fetch(functionsUrl("chat"), { // a CORS preflight
+        method: "OPTIONS",
+        headers: { origin: "https://app.example", "access-control-request-method": "POST" },
+      }),
     ];
     const ids = answers.map((r) => r.headers.get("x-request-id") ?? "");
     for (const [i, id] of ids.entries()) assert.match(id, UUID, `answer ${i} has a request id`);
     assert.equal(new Set(ids).size, ids.length, "each request has its own id");
-    assert.deepEqual(answers.map((r) => r.status), [200, 400, 200, 200, 200, 200, 401, 401]);
+    assert.deepEqual(answers.map((r) => r.status), [200, 400, 200, 200, 200, 200, 401, 401, 204]);
     await Promise.all(answers.map((r) => r.body?.cancel()));
 
     await settled(user.id);

@@ -12,7 +12,7 @@ import {
 import type { ChatContext } from "./pipeline.ts";
 import { type AnswerFormat, concatBytes, type ToolCallPiece } from "./format.ts";
 import { env } from "../env.ts";
-import { log } from "../observability/log.ts";
+import { log, redactSecrets } from "../observability/log.ts";
 import type { Liveness } from "../providers/sse.ts";
 
 const stoppedSending = (provider: string) => `${provider} stopped sending`;
@@ -213,7 +213,7 @@ export function chatStream(
       provider: ctx.model.provider,
       model: ctx.model.id,
       kind: e instanceof ProviderError ? e.kind : "broken",
-      detail: String(e instanceof Error ? e.message : e).slice(0, 300),
+      detail: redactSecrets(String(e instanceof Error ? e.message : e)).slice(0, 300),
     });
     const provider = ctx.model.provider;
     const message = e === outOfTime

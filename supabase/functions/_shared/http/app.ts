@@ -50,19 +50,6 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
   const app = new Hono<AppEnv>({ strict: false }).basePath(`/${functionName}`);
   setRecorderFunction(functionName);
 
-  const preflight = cors(CORS_OPTIONS);
-  const exposed = CORS_OPTIONS.exposeHeaders.join(",");
-  // CORS: preflights answered by hono's cors(); every other response gets the same two headers
-  // cors() would give it, set once the response exists. (cors() sets them on a placeholder
-  // response before the handler runs, and Hono then rebuilds the handler's response around them:
-  // a second Response and a header copy on every request.)
-  app.use("*", async (c, next) => {
-    if (c.req.method === "OPTIONS") return preflight(c, next);
-    await next();
-    c.res.headers.set("Access-Control-Allow-Origin", "*");
-    c.res.headers.set("Access-Control-Expose-Headers", exposed);
-  });
-
   app.use("*", (c, next) => {
     const requestId = crypto.randomUUID();
     c.set("requestId", requestId);
@@ -81,6 +68,20 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
         userId: c.get("user")?.sub,
       });
     });
+  });
+
+  const preflight = cors(CORS_OPTIONS);
+  const exposed = CORS_OPTIONS.exposeHeaders.join(",");
+  // CORS, after the request id (so preflights get one, and an access line, too): preflights are
+  // answered by hono's cors(); every other response gets the same two headers cors() would give
+  // it, set once the response exists. (cors() sets them on a placeholder response before the
+  // handler runs, and Hono then rebuilds the handler's response around them: a second Response
+  // and a header copy on every request.)
+  app.use("*", async (c, next) => {
+    if (c.req.method === "OPTIONS") return preflight(c, next);
+    await next();
+    c.res.headers.set("Access-Control-Allow-Origin", "*");
+    c.res.headers.set("Access-Control-Expose-Headers", exposed);
   });
 
   app.use(

@@ -21,6 +21,19 @@ export function currentRequestId(): string | undefined {
   return scope.getStore()?.requestId;
 }
 
+// Credentials as providers and we write them: OpenAI/Anthropic/DeepSeek `sk-…`, Google `AIza…`,
+// xAI `xai-…`, Groq `gsk_…`, Perplexity `pplx-…`, our `nx_…` keys, JWTs, and any bearer token.
+const SECRET =
+  /\b(?:sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,}|xai-[A-Za-z0-9]{8,}|gsk_[A-Za-z0-9]{8,}|pplx-[A-Za-z0-9]{8,}|nx_[A-Za-z0-9_-]{8,}|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)|(?<=Bearer\s+)\S+/g;
+
+/**
+ * Text from outside (a provider's error message) as it may be logged: credentials it quotes are
+ * cut to their first four characters. Providers mask keys in their messages, but not all do.
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(SECRET, (secret) => `${secret.slice(0, 4)}…[redacted]`);
+}
+
 type Level = "debug" | "info" | "warn" | "error";
 
 function write(level: Level, msg: string, fields: Record<string, unknown>, s = scope.getStore()): void {

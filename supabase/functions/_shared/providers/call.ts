@@ -4,7 +4,7 @@
 
 import { env } from "../env.ts";
 import { providerEndpoint, providerInfo } from "./registry.ts";
-import { log } from "../observability/log.ts";
+import { log, redactSecrets } from "../observability/log.ts";
 import { ProviderError, type ProviderRequest } from "./types.ts";
 
 // A non-streamed answer's headers come with its last token: the wait for them grows with the
@@ -57,10 +57,10 @@ export async function callProvider(
 }
 
 function providerMessage(body: string): string {
+  let message = body;
   try {
     const json = JSON.parse(body);
-    return String(json?.error?.message ?? json?.message ?? body).slice(0, 300);
-  } catch {
-    return body.slice(0, 300);
-  }
+    message = String(json?.error?.message ?? json?.message ?? body);
+  } catch { /* not JSON: the text itself */ }
+  return redactSecrets(message).slice(0, 300);
 }
