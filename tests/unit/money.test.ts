@@ -102,3 +102,18 @@ Deno.test("prices parsed once are remembered; a malformed one is refused every t
   assert.equal(cost(withFee, { inputTokens: 0, outputTokens: 0 }), "0.005");
   assert.throws(() => cost({ ...withFee, requestFee: "five" }, { inputTokens: 0, outputTokens: 0 }));
 });
+
+Deno.test("Qwen's implicit prompt cache is billed at its 20% rate (Alibaba's bill), not at the full input price", async () => {
+  const { CHAT_MODELS } = await import("../../supabase/functions/_shared/catalog/index.ts");
+  const qwen = CHAT_MODELS.find((m) => m.id === "qwen-plus")!;
+  // 2,000 uncached × $0.40/M + 8,000 cached × $0.08/M + 100 out × $1.20/M
+  assert.equal(
+    cost(qwen.pricing, { inputTokens: 10_000, cachedInputTokens: 8_000, outputTokens: 100 }),
+    "0.00156",
+  );
+  assert.equal(
+    cost(qwen.pricing, { inputTokens: 10_000, outputTokens: 100 }),
+    "0.00412",
+    "no cache hit, full price",
+  );
+});

@@ -7,6 +7,10 @@
 // prices below are for non-thinking mode, the default (`enable_thinking` false), so an adapter
 // must not turn thinking on at this price. qwen-plus bills prompts over 256K at a higher tier; its
 // window here stays within the first tier. Lifecycle in 2026 not confirmed.
+//
+// Implicit context cache (automatic, cannot be turned off): input read from it is billed at 20%
+// of the input price (https://www.alibabacloud.com/help/en/model-studio/context-cache, 2026-10);
+// a model that does not cache reports no cached tokens, so the rate is then unused.
 import type { ModelEntry } from "../schema.ts";
 
 const source = "https://www.alibabacloud.com/help/en/model-studio/models";
@@ -23,7 +27,14 @@ export const dashscopeModels: ModelEntry[] = [
     capabilities: ["chat", "tools", "code"],
     contextWindow: 32_768,
     maxOutputTokens: 8_192,
-    pricing: { unit: "tokens", inputPerMTok: "1.60", outputPerMTok: "6.40", source, asOf },
+    pricing: {
+      unit: "tokens",
+      inputPerMTok: "1.60",
+      cachedInputPerMTok: "0.32",
+      outputPerMTok: "6.40",
+      source,
+      asOf,
+    },
     quality: { general: 8, code: 8, math: 7, reasoning: 7, creative: 7, analysis: 8, research: 5 },
     tiers: [...all],
   },
@@ -36,7 +47,14 @@ export const dashscopeModels: ModelEntry[] = [
     capabilities: ["chat", "tools", "code"],
     contextWindow: 131_072,
     maxOutputTokens: 8_192,
-    pricing: { unit: "tokens", inputPerMTok: "0.40", outputPerMTok: "1.20", source, asOf },
+    pricing: {
+      unit: "tokens",
+      inputPerMTok: "0.40",
+      cachedInputPerMTok: "0.08",
+      outputPerMTok: "1.20",
+      source,
+      asOf,
+    },
     quality: { general: 7, code: 7, math: 7, reasoning: 6, creative: 7, analysis: 7, research: 5 },
     tiers: [...all],
   },
@@ -49,7 +67,14 @@ export const dashscopeModels: ModelEntry[] = [
     capabilities: ["chat", "code"], // no function calling on the international deployment
     contextWindow: 131_072,
     maxOutputTokens: 16_384,
-    pricing: { unit: "tokens", inputPerMTok: "0.05", outputPerMTok: "0.20", source, asOf },
+    pricing: {
+      unit: "tokens",
+      inputPerMTok: "0.05",
+      cachedInputPerMTok: "0.01",
+      outputPerMTok: "0.20",
+      source,
+      asOf,
+    },
     quality: { general: 6, code: 5, math: 5, reasoning: 5, creative: 5, analysis: 5, research: 4 },
     tiers: [...all],
   },
