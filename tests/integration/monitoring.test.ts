@@ -195,4 +195,61 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "an idempotent replay answers with the original request's id, and its access line names it",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("replaylog");
+    const ask = () =>
+      fetch(functionsUrl("chat"), {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${user.accessToken}`,
+          "content-type": "application/json",
+          "idempotency-key": "replay-log-1",
+        },
+        body: JSON.stringify({
+          model: "gpt-4o-mini",
+          stream: false,
+          messages: [{ role: "user", content: "once" }],
+        }),
+      });
+    const first = await ask();
+    await first.body?.cancel();
+    await settled(user.id);
+    const replay = await ask();
+    await replay.body?.cancel();
+    const id = first.headers.get("x-request-id")!;
+    assert.equal(replay.headers.get("idempotent-replayed"), "true");
+    assert.equal(replay.headers.get("x-request-id"), id, "the client sees the original id");
+
+    const stateDir = dirname(Deno.env.get("NEXUS_STACK_FILE") ?? ".local/test/stack.json");
+    const logFile = join(dirname(stateDir), `${stateDir.split("/").at(-1)}-stack.log`);
+    let entry: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && !entry; i++) {
+      for (const line of Deno.readTextFileSync(logFile).split("\n").filter((l) => l.includes(id))) {
+        const json = JSON.parse(line.slice(line.indexOf("{")));
+        if (json.msg === "request" && json.replayOf === id) entry = json;
+      }
+      if (!entry) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(entry, "the replay's access line names the id the client was given");
+    assert.notEqual(entry.requestId, id, "while keeping its own");
+  },
+});
+
+Deno.test({
+  name: "a request to no endpoint is a refusal like any other 4xx (not_found), in the metrics",
+  ...opts,
+  fn: async () => {
+    const refusals = `nexus_refusals_total{function="models",reason="not_found"}`;
+    const before = await scrape();
+    const res = await fetch(functionsUrl("models/no/such/endpoint"));
+    assert.equal(res.status, 404);
+    await res.body?.cancel();
+    const after = await eventually((m) => (m.get(refusals) ?? 0) > (before.get(refusals) ?? 0));
+    assert.equal((after.get(refusals) ?? 0) - (before.get(refusals) ?? 0), 1);
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

@@ -57,8 +57,10 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
     const started = performance.now();
     return withRequestScope(functionName, requestId, async () => {
       await next();
-      // (an idempotent replay keeps the id of the request whose answer it repeats)
-      if (!c.res.headers.has("X-Request-Id")) c.res.headers.set("X-Request-Id", requestId);
+      // An idempotent replay keeps the id of the request whose answer it repeats: its access
+      // line names that id too, the one the client sees.
+      const answeredAs = c.res.headers.get("X-Request-Id");
+      if (!answeredAs) c.res.headers.set("X-Request-Id", requestId);
       // For streams this is when the headers went out; the stream's end is logged with its metering.
       log.infoAfterResponse("request", {
         method: c.req.method,
@@ -66,6 +68,7 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
         status: c.res.status,
         ms: Math.round((performance.now() - started) * 100) / 100,
         userId: c.get("user")?.sub,
+        ...(answeredAs && answeredAs !== requestId ? { replayOf: answeredAs } : {}),
       });
     });
   });
@@ -130,7 +133,10 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
     });
   });
 
-  app.notFound(() => render(new ApiError("not_found", "No such endpoint"), {}));
+  app.notFound(() => {
+    countRefusal("not_found"); // as every other 4xx (onError does not see this one)
+    return render(new ApiError("not_found", "No such endpoint"), {});
+  });
   return app;
 }
 
