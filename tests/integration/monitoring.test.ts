@@ -43,6 +43,25 @@ async function scrape(): Promise<Map<string, number>> {
   return parse(await res.text());
 }
 
+/**
+ * The first JSON log line mentioning `id` that `match` accepts, waiting up to 5 s for it (the test
+ * stack writes its processes' output to .local/<name>-stack.log).
+ */
+async function logLine(
+  id: string,
+  match: (json: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown> | undefined> {
+  const stateDir = dirname(Deno.env.get("NEXUS_STACK_FILE") ?? ".local/test/stack.json");
+  const logFile = join(dirname(stateDir), `${stateDir.split("/").at(-1)}-stack.log`);
+  for (let i = 0; i < 50; i++) {
+    for (const line of Deno.readTextFileSync(logFile).split("\n").filter((l) => l.includes(id))) {
+      const json = JSON.parse(line.slice(line.indexOf("{")));
+      if (match(json)) return json;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Polls the metrics until `check` holds (refusals are flushed a second after they happen). */
 async function eventually(check: (m: Map<string, number>) => boolean): Promise<Map<string, number>> {
   const deadline = Date.now() + 10_000;
@@ -96,18 +115,7 @@ Deno.test({
     await res.body?.cancel();
     const id = res.headers.get("x-request-id")!;
 
-    // The test stack writes its processes' output to .local/<name>-stack.log.
-    const stateDir = dirname(Deno.env.get("NEXUS_STACK_FILE") ?? ".local/test/stack.json");
-    const logFile = join(dirname(stateDir), `${stateDir.split("/").at(-1)}-stack.log`);
-    let entry: Record<string, unknown> | undefined;
-    for (let i = 0; i < 50 && !entry; i++) {
-      const lines = Deno.readTextFileSync(logFile).split("\n").filter((l) => l.includes(id));
-      for (const line of lines) {
-        const json = JSON.parse(line.slice(line.indexOf("{")));
-        if (json.msg === "request") entry = json;
-      }
-      if (!entry) await new Promise((r) => setTimeout(r, 100));
-    }
+    const entry = await logLine(id, (json) => json.msg === "request");
     assert.ok(entry, "the request's log line is written");
     assert.equal(entry.level, "info");
     assert.equal(entry.fn, "chat");
@@ -223,16 +231,7 @@ Deno.test({
     assert.equal(replay.headers.get("idempotent-replayed"), "true");
     assert.equal(replay.headers.get("x-request-id"), id, "the client sees the original id");
 
-    const stateDir = dirname(Deno.env.get("NEXUS_STACK_FILE") ?? ".local/test/stack.json");
-    const logFile = join(dirname(stateDir), `${stateDir.split("/").at(-1)}-stack.log`);
-    let entry: Record<string, unknown> | undefined;
-    for (let i = 0; i < 50 && !entry; i++) {
-      for (const line of Deno.readTextFileSync(logFile).split("\n").filter((l) => l.includes(id))) {
-        const json = JSON.parse(line.slice(line.indexOf("{")));
-        if (json.msg === "request" && json.replayOf === id) entry = json;
-      }
-      if (!entry) await new Promise((r) => setTimeout(r, 100));
-    }
+    const entry = await logLine(id, (json) => json.msg === "request" && json.replayOf === id);
     assert.ok(entry, "the replay's access line names the id the client was given");
     assert.notEqual(entry.requestId, id, "while keeping its own");
   },
