@@ -117,15 +117,31 @@ async function* endless() {
   }
 }
 
+/** A request (admitted now) streaming from an endless provider, with what its hooks saw. */
+function endlessAnswer(outputTokens: number) {
+  const seen = { ends: [] as StreamOutcome[], aborted: 0 };
+  const body = chatStream({ ...context(), startedAt: performance.now() }, briefFormat, true, endless(), {
+    onEnd: (o) => seen.ends.push(o),
+    abortUpstream: () => seen.aborted++,
+    billedUsage: () => ({ inputTokens: 10, outputTokens }),
+  });
+  return { body, seen };
+}
+
+/** The rest of a stream, as text, once it ends. */
+async function restOf(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    rest += decoder.decode(r.value, { stream: true });
+  }
+  return rest + decoder.decode();
+}
+
 Deno.test("a stream still going at the request's time limit is cut there and billed for what it produced", async () => {
   await withRequestLimit(400, async () => {
-    const ends: StreamOutcome[] = [];
-    let aborted = 0;
-    const body = chatStream({ ...context(), startedAt: performance.now() }, briefFormat, true, endless(), {
-      onEnd: (o) => ends.push(o),
-      abortUpstream: () => aborted++,
-      billedUsage: () => ({ inputTokens: 10, outputTokens: 5 }),
-    });
+    const { body, seen } = endlessAnswer(5);
+    const { ends } = seen;
     const events = await Array.fromAsync(
       body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()),
     );
@@ -137,63 +153,40 @@ Deno.test("a stream still going at the request's time limit is cut there and bil
     assert.equal(ends.length, 1);
     assert.equal(ends[0].status, "error");
     assert.equal(ends[0].text, deltas(data).join(""));
-    assert.equal(aborted, 1);
+    assert.equal(seen.aborted, 1);
   });
 });
 
 Deno.test("a client that stops reading does not hold the request open: it ends at the time limit all the same", async () => {
   await withRequestLimit(300, async () => {
-    const ends: StreamOutcome[] = [];
-    let aborted = 0;
-    const body = chatStream({ ...context(), startedAt: performance.now() }, briefFormat, true, endless(), {
-      onEnd: (o) => ends.push(o),
-      abortUpstream: () => aborted++,
-      billedUsage: () => ({ inputTokens: 10, outputTokens: 2 }),
-    });
+    const { body, seen } = endlessAnswer(2);
+    const { ends } = seen;
     const reader = body.getReader();
     await reader.read(); // the meta event
     await reader.read(); // a first delta; then the client reads no more
     await sleep(600);
     assert.equal(ends.length, 1, "ended (and so settled) without another read");
     assert.equal(ends[0].status, "error");
-    assert.equal(aborted, 1, "the provider was stopped");
-    const rest = new TextDecoder().decode(concat(await Array.fromAsync(readerChunks(reader))));
-    assert.match(rest, /provider_timeout/, "a late reader is told why it ended");
+    assert.equal(seen.aborted, 1, "the provider was stopped");
+    assert.match(await restOf(reader), /provider_timeout/, "a late reader is told why it ended");
   });
 });
 
 Deno.test("when the platform retires the instance (beforeunload), streams in flight end now and are billed", async () => {
-  const ends: StreamOutcome[] = [];
-  let aborted = 0;
-  const body = chatStream({ ...context(), startedAt: performance.now() }, briefFormat, true, endless(), {
-    onEnd: (o) => ends.push(o),
-    abortUpstream: () => aborted++,
-    billedUsage: () => ({ inputTokens: 10, outputTokens: 2 }),
-  });
+  const { body, seen } = endlessAnswer(2);
+  const { ends } = seen;
   const reader = body.getReader();
   await reader.read(); // the meta event
   await reader.read(); // a first delta
   assert.equal(ends.length, 0, "still streaming");
   dispatchEvent(new Event("beforeunload"));
-  const rest = new TextDecoder().decode(concat(await Array.fromAsync(readerChunks(reader))));
-  assert.match(rest, /provider_timeout/);
+  assert.match(await restOf(reader), /provider_timeout/);
   assert.equal(ends.length, 1);
   assert.equal(ends[0].status, "error");
-  assert.equal(aborted, 1);
+  assert.equal(seen.aborted, 1);
   dispatchEvent(new Event("beforeunload")); // an ended stream is not ended again
   assert.equal(ends.length, 1);
 });
-
-async function* readerChunks(reader: ReadableStreamDefaultReader<Uint8Array>) {
-  for (let r = await reader.read(); !r.done; r = await reader.read()) yield r.value;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) all.set(c, (at += c.length) - c.length);
-  return all;
-}
 
 /** An OpenAI-style SSE body: each step is bytes to send after a pause (ms). */
 function sseBody(steps: [number, string][]): ReadableStream<Uint8Array> {

@@ -28,7 +28,14 @@ import { needsOf, type RequestNeeds, requiredCapabilities, unmetNeed } from "../
 import { env } from "../env.ts";
 import type { ChatRequest } from "./schema.ts";
 import { watchBytes } from "../providers/sse.ts";
-import { chatStream, newToolCallId, requestDeadline, type StreamOutcome, toolCallTexts } from "./stream.ts";
+import {
+  chatStream,
+  newToolCallId,
+  OUT_OF_TIME,
+  requestDeadline,
+  type StreamOutcome,
+  toolCallTexts,
+} from "./stream.ts";
 import { type AnswerFormat, briefFormat } from "./format.ts";
 import { connect } from "./connect.ts";
 import { type Attempt, errorClassOf } from "../observability/attempts.ts";
@@ -132,18 +139,17 @@ export async function admitOrUndo(
   args: Parameters<typeof admit>[0],
   admitOnce: typeof admit = admit,
 ): Promise<Admission> {
+  const undo = () => inBackground(untilDatabaseAnswers(() => release(requestId, "admission_interrupted")));
   try {
     return await admitOnce(args);
   } catch (first) {
     if (!isDatabaseUnavailable(first)) throw first;
     try {
       const again = await admitOnce(args);
-      if (!again.admitted) {
-        inBackground(untilDatabaseAnswers(() => release(requestId, "admission_interrupted")));
-      }
+      if (!again.admitted) undo();
       return again;
     } catch (second) {
-      inBackground(untilDatabaseAnswers(() => release(requestId, "admission_interrupted")));
+      undo();
       throw isDatabaseUnavailable(second) ? second : first;
     }
   }
@@ -396,9 +402,6 @@ function billedUsage(ctx: ChatContext, reported: Usage | null, produced: string[
   };
 }
 
-/** The request's time limit, reached while a whole (non-streamed) answer was still arriving. */
-const OUT_OF_TIME = new ProviderError("timeout", "The answer reached the time limit of a request");
-
 /**
  * A request that ends before any answer: released, as what it is. A client that left is
  * `client_disconnected` (not a provider's error, and nothing to log as one); anything else is
@@ -520,13 +523,13 @@ export async function respond(
   }
 
   let completion;
-  const outOfTime = setTimeout(() => upstreamAbort.abort(OUT_OF_TIME), deadline - performance.now());
+  const deadlineTimer = setTimeout(() => upstreamAbort.abort(OUT_OF_TIME), deadline - performance.now());
   try {
     completion = adapter.parseResponse(await upstream.json());
   } catch (e) {
     throw endedBeforeAnswer(ctx, clientSignal, upstreamAbort.signal.reason === OUT_OF_TIME ? OUT_OF_TIME : e);
   } finally {
-    clearTimeout(outOfTime);
+    clearTimeout(deadlineTimer);
   }
   timing.mark("answer");
   const toolCalls = completion.toolCalls.map((c) => ({ ...c, id: c.id || newToolCallId() }));

@@ -96,6 +96,9 @@ export function requestDeadline(ctx: ChatContext): number {
   return ctx.startedAt + env.maxRequestMs;
 }
 
+/** What ends a request that reached requestDeadline (one error for all: no stack per request). */
+export const OUT_OF_TIME = new ProviderError("timeout", "The answer reached the time limit of a request");
+
 export function chatStream(
   ctx: ChatContext,
   format: AnswerFormat,
@@ -216,8 +219,8 @@ export function chatStream(
       detail: redactSecrets(String(e instanceof Error ? e.message : e)).slice(0, 300),
     });
     const provider = ctx.model.provider;
-    const message = e === outOfTime
-      ? outOfTime.message
+    const message = e === OUT_OF_TIME
+      ? OUT_OF_TIME.message
       : timeout
       ? stoppedSending(provider)
       : `${provider} stream failed`;
@@ -229,12 +232,11 @@ export function chatStream(
 
   // The request's time limit (env.maxRequestMs) holds even while nobody reads: a client that
   // stops reading would otherwise keep the request open until the sweeper released it unbilled.
-  const outOfTime = new ProviderError("timeout", "The answer reached the time limit of a request");
   let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
   const cutNow = () => {
     if (ended) return;
-    if (waiting) waiting.fail(outOfTime); // the pull in progress ends the stream
-    else if (streamController) fail(streamController, outOfTime);
+    if (waiting) waiting.fail(OUT_OF_TIME); // the pull in progress ends the stream
+    else if (streamController) fail(streamController, OUT_OF_TIME);
   };
   const deadlineTimer = setTimeout(cutNow, requestDeadline(ctx) - performance.now());
   inFlight.add(cutNow);
