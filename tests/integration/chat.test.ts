@@ -8,6 +8,8 @@ import { closeDatabase, database, functionsUrl, newUser, settled, type TestUser 
 import { stack } from "../support/stack.ts";
 import { type ChatModel, findModel, MODELS } from "../../supabase/functions/_shared/catalog/index.ts";
 import { cost, costUnits, toUnits } from "../../supabase/functions/_shared/money.ts";
+import { estimatePromptTokens } from "../../supabase/functions/_shared/tokens.ts";
+import { worstCaseCost } from "../../supabase/functions/_shared/worst-case.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -282,6 +284,35 @@ Deno.test({
     const [{ n }] =
       await database()`select count(*)::int as n from public.usage_records where user_id = ${user.id}`;
     assert.equal(n, 2);
+  },
+});
+
+Deno.test({
+  name: "an answer is never charged more than the worst case it was admitted under",
+  ...opts,
+  fn: async () => {
+    // Anthropic's prompt tokens are estimated at 4 characters a token; " !" is one token each
+    // (here and in any byte-level BPE), so this prompt holds about 4× its estimate, and with
+    // the whole output budget used, the usage costs more than the worst case admission checked.
+    const haiku = findModel("claude-haiku-4-5") as ChatModel;
+    const messages = [{ role: "user" as const, content: " !".repeat(2_000) }];
+    const maxTokens = 8;
+    const worstCase = worstCaseCost(haiku, estimatePromptTokens(messages), maxTokens);
+    for (const stream of [true, false]) {
+      const user = await newUser(`overrun-${stream}`);
+      const res = await chat(user, { messages, model: haiku.id, maxTokens, stream });
+      assert.equal(res.status, 200);
+      const final = stream
+        ? (await sseEvents(res)).findLast((e) => e !== "[DONE]" && "cost" in e) as Record<string, unknown>
+        : await res.json();
+      const usage = final.usage as { inputTokens: number; outputTokens: number };
+      assert.equal(usage.outputTokens, maxTokens, "the whole output budget was used");
+      assert.ok(costUnits(haiku.pricing, usage) > toUnits(worstCase), "the usage costs more than the worst case");
+      assert.equal(final.cost, Number(worstCase), "charged the worst case");
+      await settled(user.id);
+      const [record] = await database()`select cost from public.usage_records where user_id = ${user.id}`;
+      assert.equal(record.cost, worstCase, `stream: ${stream}`);
+    }
   },
 });
 

@@ -11,9 +11,9 @@ import {
   isShutDown,
   priceVersion,
 } from "../catalog/index.ts";
-import { cost, decimalJson } from "../money.ts";
+import { decimalJson } from "../money.ts";
 import { countImages, countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
-import { outputBudget, worstCaseCost } from "../worst-case.ts";
+import { chargeFor, outputBudget, worstCaseCost } from "../worst-case.ts";
 import { type Admission, admit, type Candidate, release, settle, type StoredResult } from "../metering.ts";
 import { availableCheck, decide, explain, fallbackModelsFor, servableCheck } from "../router/index.ts";
 import { ApiError } from "../http/errors.ts";
@@ -540,7 +540,7 @@ export async function respond(
     completion.reasoning ?? "",
     ...toolCallTexts(toolCalls),
   ]);
-  const charged = cost(ctx.model.pricing, usage);
+  const charged = chargeFor(ctx, usage);
   finish(ctx, {
     status: "complete",
     text: completion.text + (refusal ?? ""), // what is stored: a refusal is the model's reply

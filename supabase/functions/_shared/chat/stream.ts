@@ -1,7 +1,7 @@
 // The streamed answer: provider events in, the answer format's events out, one by one as they
 // arrive (pull-based, so a slow client slows the provider read instead of filling memory).
 
-import { cost } from "../money.ts";
+import { chargeFor } from "../worst-case.ts";
 import {
   ProviderError,
   type ProviderEvent,
@@ -191,7 +191,7 @@ export function chatStream(
       outputTokens: usage.outputTokens,
       cachedInputTokens: usage.cachedInputTokens,
       reasoningTokens: usage.reasoningTokens,
-      cost: cost(ctx.model.pricing, usage),
+      cost: chargeFor(ctx, usage),
     };
     if (!ended) {
       ended = true;
