@@ -479,6 +479,16 @@ Deno.test({
     const { length } = await database()`select 1 from public.requests where user_id = ${user.id}`;
     assert.equal(length, cases.length);
     await settled(user.id);
+    // the call that broke is a provider error in the attempt log (and so in the metrics), not "ok"
+    const attempts = await database()`
+      select a.provider, a.outcome, u.error_class from public.provider_attempts a
+      join public.requests r on r.id = a.request_id
+      join public.usage_records u on u.request_id = r.id
+      where r.user_id = ${user.id} order by a.provider`;
+    assert.deepEqual(
+      attempts.map((a) => [a.provider, a.outcome, a.error_class]),
+      cases.map((c) => [c.provider, "stream_error", "stream_error"]).sort(),
+    );
   },
 });
 

@@ -307,7 +307,10 @@ Deno.test({
         : await res.json();
       const usage = final.usage as { inputTokens: number; outputTokens: number };
       assert.equal(usage.outputTokens, maxTokens, "the whole output budget was used");
-      assert.ok(costUnits(haiku.pricing, usage) > toUnits(worstCase), "the usage costs more than the worst case");
+      assert.ok(
+        costUnits(haiku.pricing, usage) > toUnits(worstCase),
+        "the usage costs more than the worst case",
+      );
       assert.equal(final.cost, Number(worstCase), "charged the worst case");
       await settled(user.id);
       const [record] = await database()`select cost from public.usage_records where user_id = ${user.id}`;

@@ -94,6 +94,13 @@ async function quotaBroadcast(user: TestUser): Promise<{ next: Promise<void> }> 
   return { next };
 }
 
+async function refusalCount(fn: string, reason: string): Promise<number> {
+  const [{ n }] = await database()`
+    select coalesce(sum(count), 0)::int as n from public.refusal_tallies
+    where function_name = ${fn} and reason = ${reason}`;
+  return n;
+}
+
 async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -212,10 +219,19 @@ Deno.test({
     const dataDir = join(stateDir, "db");
     const port = Number(new URL(stack().dbUrl).port);
     let done = false;
+    const refusalsBefore = await refusalCount("chat", "invalid_request");
     const running = load(users, 6, () => done, 600);
     await new Promise((r) => setTimeout(r, 1_500));
     await stopCluster(dataDir);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // refusals need no database, and their tallies are flushed a second later: into the outage
+    const refused = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () => chat(users[1], { messages: [] }).then((r) => r.body?.cancel().then(() => r.status)),
+      ),
+    );
+    assert.deepEqual(refused, [400, 400, 400, 400, 400]);
+    await new Promise((r) => setTimeout(r, 1_500));
     await startCluster(dataDir, port);
     await new Promise((r) => setTimeout(r, 2_500));
     done = true;
@@ -239,6 +255,12 @@ Deno.test({
     // settlements that met the restart are retried until the database answers
     const totals = await assertLedgerExact(users.map((u) => u.id));
     assert.equal(totals.settled, outcomes.filter((o) => o.status === 200).length + 1);
+    // and so are refusal tallies whose flush met it: the metrics lose no count
+    const deadline = Date.now() + 15_000;
+    while (await refusalCount("chat", "invalid_request") < refusalsBefore + 5) {
+      assert.ok(Date.now() < deadline, "the refusals counted during the outage reached the database");
+      await new Promise((r) => setTimeout(r, 200));
+    }
   },
 });
 

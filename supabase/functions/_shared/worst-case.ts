@@ -37,7 +37,9 @@ export interface Chargeable {
 export function chargeFor(req: Chargeable, usage: TokenCounts): string {
   const { model } = req;
   const units = costUnits(model.pricing, usage);
-  const worst = toUnits(worstCaseCost(model, req.promptTokens(model), outputBudget(model, req.body.maxTokens)));
+  const worst = toUnits(
+    worstCaseCost(model, req.promptTokens(model), outputBudget(model, req.body.maxTokens)),
+  );
   if (units <= worst) return formatUnits(units);
   log.warn("usage beyond the admitted worst case: charged the worst case", {
     requestId: req.requestId,

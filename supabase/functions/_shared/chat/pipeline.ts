@@ -38,7 +38,7 @@ import {
 } from "./stream.ts";
 import { type AnswerFormat, briefFormat } from "./format.ts";
 import { connect } from "./connect.ts";
-import { type Attempt, errorClassOf } from "../observability/attempts.ts";
+import { type Attempt, errorClassOf, markBroken } from "../observability/attempts.ts";
 import { log } from "../observability/log.ts";
 
 /** Fallback models tried after the chosen one, at most. */
@@ -357,7 +357,7 @@ export async function prepareChat(
 /** Ends an admitted request exactly once: settled for what was produced, or released. */
 function finish(ctx: ChatContext, outcome: StreamOutcome): void {
   const produced = outcome.text.length > 0 || outcome.outputTokens > 0 || outcome.toolCalls.length > 0;
-  // a stream that broke after a successful start failed in the stream, not in a call
+  // the failed attempt's class (a call that broke after its start was marked so: markBroken)
   const errorClass = outcome.status === "error" ? errorClassOf(ctx.attempts) ?? "stream_error" : null;
   const trail = { attempts: ctx.attempts, errorClass };
   if (!produced) {
@@ -412,6 +412,7 @@ function endedBeforeAnswer(ctx: ChatContext, clientSignal: AbortSignal, e: unkno
     finish(ctx, { ...NOTHING, status: "cancelled" });
     return new ApiError("provider_error", "The client closed the request", undefined, ctx.headers);
   }
+  markBroken(ctx.attempts, e); // a non-streamed answer whose body broke after its headers
   finish(ctx, NOTHING);
   return providerApiError(e, ctx.headers);
 }

@@ -2,6 +2,7 @@
 // arrive (pull-based, so a slow client slows the provider read instead of filling memory).
 
 import { chargeFor } from "../worst-case.ts";
+import { markBroken } from "../observability/attempts.ts";
 import {
   ProviderError,
   type ProviderEvent,
@@ -208,6 +209,7 @@ export function chatStream(
   // words stay in our logs, as for errors before the stream: they can quote the request or
   // credentials.
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: unknown) => {
+    markBroken(ctx.attempts, e);
     end("error");
     hooks.abortUpstream();
     iterator.return?.().catch(() => {});

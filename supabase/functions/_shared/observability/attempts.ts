@@ -11,7 +11,8 @@ export type AttemptOutcome =
   | "server_error"
   | "client_error"
   | "network"
-  | "circuit_open";
+  | "circuit_open"
+  | "stream_error";
 
 // a type (not an interface) so it is a JSON value for the database driver
 export type Attempt = {
@@ -31,6 +32,17 @@ export function outcomeOf(e: unknown): AttemptOutcome {
   if (e.status === 503 || e.status === 529) return "overloaded";
   if (e.status === undefined) return e.kind === "unavailable" ? "network" : "server_error";
   return e.status >= 500 ? "server_error" : "client_error";
+}
+
+/**
+ * A call that answered and then broke (mid-stream, or its body cut) failed all the same: its
+ * attempt, logged "ok" when the answer began, takes the failure's class (a timeout, or
+ * stream_error), so provider error metrics count failures after the first byte too.
+ */
+export function markBroken(attempts: Attempt[], e: unknown): void {
+  const last = attempts.at(-1);
+  if (last?.outcome !== "ok") return;
+  last.outcome = e instanceof ProviderError && e.kind === "timeout" ? "timeout" : "stream_error";
 }
 
 /** The class of a request's failure, for its usage record: its last failed attempt's. */

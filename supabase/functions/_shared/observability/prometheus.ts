@@ -78,7 +78,7 @@ export function prometheusText(m: MetricsSnapshot): string {
     ...family(
       "nexus_provider_attempts_total",
       "counter",
-      "Provider calls by provider and outcome (ok, rate_limited, overloaded, timeout, server_error, client_error, network, circuit_open).",
+      "Provider calls by provider and outcome (ok, rate_limited, overloaded, timeout, server_error, client_error, network, circuit_open, stream_error: a call that broke after its answer began).",
       m.attempts.map((a) =>
         sample("nexus_provider_attempts_total", { provider: a.provider, outcome: a.outcome }, a.count)
       ),

@@ -17,11 +17,15 @@ export function setRecorderFunction(name: string): void {
   functionName = name;
 }
 
-export function countRefusal(reason: string): void {
-  pending.set(reason, (pending.get(reason) ?? 0) + 1);
+function add(reason: string, count: number): void {
+  pending.set(reason, (pending.get(reason) ?? 0) + count);
   if (scheduled) return;
   scheduled = true;
   inBackground(new Promise((resolve) => setTimeout(resolve, FLUSH_AFTER_MS)).then(flushRefusals));
+}
+
+export function countRefusal(reason: string): void {
+  add(reason, 1);
 }
 
 export async function flushRefusals(): Promise<void> {
@@ -29,7 +33,14 @@ export async function flushRefusals(): Promise<void> {
   if (!pending.size) return;
   const tallies = [...pending].map(([reason, count]) => ({ reason, count }));
   pending = new Map();
-  await db()`select public.record_refusals(${functionName}, ${db().json(tallies)})`;
+  try {
+    await db()`select public.record_refusals(${functionName}, ${db().json(tallies)})`;
+  } catch (e) {
+    // Kept for the next flush (the database may be restarting): a counter must not lose counts.
+    // The map holds one entry per reason (error codes), so it stays small however long this lasts.
+    for (const t of tallies) add(t.reason, t.count);
+    throw e;
+  }
 }
 
 export function recordBreakerOpening(provider: string): void {
