@@ -288,4 +288,47 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "sharing or chatting into a conversation deleted meanwhile is a 404, never a 500",
+  ...opts,
+  fn: async () => {
+    const [owner, friend] = await Promise.all([newUser("race-owner"), newUser("race-friend")]);
+    for (let i = 0; i < 12; i++) {
+      const { id } =
+        await (await call(owner, "", { method: "POST", body: JSON.stringify({ title: `race ${i}` }) }))
+          .json();
+      const [added, asked, deleted] = await Promise.all([
+        call(owner, `/${id}/members`, { method: "POST", body: JSON.stringify({ email: friend.email }) }),
+        chat(owner, id, `race ${i}`),
+        call(owner, `/${id}`, { method: "DELETE" }),
+      ]);
+      await added.body?.cancel();
+      await deleted.body?.cancel();
+      assert.ok([201, 404].includes(added.status), `sharing: ${added.status}`);
+      assert.ok([200, 404].includes(asked.status), `chatting: ${asked.status} ${JSON.stringify(asked.body)}`);
+      assert.equal(deleted.status, 200);
+    }
+    await settled(owner.id);
+  },
+});
+
+Deno.test({
+  name: "a member leaves a conversation whatever the case of his id",
+  ...opts,
+  fn: async () => {
+    const [owner, friend] = await Promise.all([newUser("case-owner"), newUser("case-friend")]);
+    const { id } = await (await call(owner, "", { method: "POST", body: JSON.stringify({ title: "case" }) }))
+      .json();
+    const added = await call(owner, `/${id}/members`, {
+      method: "POST",
+      body: JSON.stringify({ email: friend.email }),
+    });
+    assert.equal(added.status, 201);
+    await added.body?.cancel();
+    const left = await call(friend, `/${id}/members/${friend.id.toUpperCase()}`, { method: "DELETE" });
+    assert.equal(left.status, 200);
+    assert.deepEqual(await left.json(), { conversationId: id, userId: friend.id, removed: true });
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

@@ -59,6 +59,11 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   return UNREACHABLE_CODES.has(code) || code.startsWith("08") || err.name === "ConnectionRefused";
 }
 
+/** A foreign key violation: the row a write referred to is gone (deleted concurrently). */
+export function isDeletedMeanwhile(e: unknown): boolean {
+  return (e as { code?: string } | null)?.code === "23503";
+}
+
 // Errors of a statement that would succeed if run again: it lost a deadlock or a serialization
 // conflict, or the server had no connection or lock for it just then.
 const RETRYABLE_CODES = new Set([

@@ -189,7 +189,7 @@ app.post("/:id/members", requireUser, async (c) => {
 app.delete("/:id/members/:userId", requireUser, async (c) => {
   const { user, quota } = await caller(c);
   const id = conversationId(c);
-  const memberId = c.req.param("userId");
+  const memberId = c.req.param("userId").toLowerCase(); // ids are stored (and tokens carry them) in lowercase
   if (!Uuid.safeParse(memberId).success) throw new ApiError("not_found", "Member not found");
   // The owner removes anyone but themself; a member may leave.
   if (memberId !== user.sub) await ownConversation(user.sub, id);

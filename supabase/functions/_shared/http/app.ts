@@ -13,7 +13,7 @@ import { env } from "../env.ts";
 import { bearerToken, type UserClaims, verifyAccessToken } from "../auth/verify.ts";
 import { ServerTiming } from "./server-timing.ts";
 import { log, withRequestScope } from "../observability/log.ts";
-import { isDatabaseUnavailable } from "../db.ts";
+import { isDatabaseUnavailable, isDeletedMeanwhile } from "../db.ts";
 import { countRefusal, setRecorderFunction } from "../observability/recorder.ts";
 
 export type AppEnv = {
@@ -98,6 +98,12 @@ export function createApp(functionName: string, options: AppOptions = {}): Hono<
   );
 
   app.onError(async (err, c) => {
+    // A row the request refers to was deleted while it ran (a conversation deleted as a member
+    // is added to it, or as a chat is admitted into it): what the request names is gone.
+    if (isDeletedMeanwhile(err)) {
+      log.warn("refers to a deleted row", { error: String(err) });
+      err = new ApiError("not_found", "Not found: it was deleted while the request ran");
+    }
     if (err instanceof ApiError) {
       if (err.status < 500) countRefusal(err.code);
       // RFC 6750 §3: every 401 names the scheme, wherever the refusal was decided (a token here,
