@@ -23,7 +23,7 @@ export async function applySupabaseBase(url: string): Promise<void> {
 export async function migrate(url: string): Promise<string> {
   const cli = `${ROOT}node_modules/.bin/supabase`;
   const out = await new Deno.Command(cli, {
-    args: ["db", "push", "--db-url", withSslDisabled(url), "--yes", "--workdir", ROOT],
+    args: ["db", "push", `--remote=${withSslDisabled(url)}`, "--yes", "--workdir", ROOT],
     cwd: ROOT,
     env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
     stdout: "piped",

@@ -187,7 +187,7 @@ function withCors(req: Request, res: Response): Response {
 
 /** What a function process inherits: the basics plus our configuration, never the stack's secrets. */
 function passThroughEnv(): Record<string, string> {
-  const keep = ["PATH", "HOME", "TZ", "LANG", "DENO_DIR", "NEXUS_LOG_LEVEL"];
+  const keep = ["PATH", "HOME", "TZ", "LANG", "DENO_DIR"];
   const env: Record<string, string> = {};
   for (const key of keep) {
     const value = Deno.env.get(key);
