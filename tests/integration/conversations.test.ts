@@ -331,4 +331,54 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "conversations and histories come in pages: newest first, by cursor, nothing skipped or repeated",
+  ...opts,
+  fn: async () => {
+    const pat = await newUser("pages");
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await call(pat, "", { method: "POST", body: JSON.stringify({ title: `page ${i}` }) });
+      made.unshift((await res.json()).id); // the newest is listed first
+    }
+    const listed: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 5; pages++) {
+      const res = await call(pat, `?limit=2${cursor ? `&before=${encodeURIComponent(cursor)}` : ""}`);
+      assert.equal(res.status, 200);
+      const page = await res.json();
+      assert.ok(page.data.length <= 2);
+      listed.push(...page.data.map((c: { id: string }) => c.id));
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    assert.deepEqual(listed, made, "every conversation once, most recently active first");
+    for (const query of ["?limit=0", "?limit=201", "?before=yesterday", "?offset=2"]) {
+      const res = await call(pat, query);
+      assert.equal(res.status, 400, query);
+      assert.equal((await res.json()).error.code, "invalid_request");
+    }
+
+    const conversation = made[0];
+    for (let i = 0; i < 3; i++) assert.equal((await chat(pat, conversation, `question ${i}`)).status, 200);
+    await settled(pat.id);
+    const all = await (await call(pat, `/${conversation}/messages`)).json();
+    assert.equal(all.messages.length, 6);
+    assert.equal(all.hasMore, false);
+    const newest = await (await call(pat, `/${conversation}/messages?limit=4`)).json();
+    assert.deepEqual(newest.messages, all.messages.slice(2), "the newest four, oldest first");
+    assert.equal(newest.hasMore, true);
+    const older = await (await call(pat, `/${conversation}/messages?limit=4&before=${newest.messages[0].id}`))
+      .json();
+    assert.deepEqual(older.messages, all.messages.slice(0, 2), "then what came before them");
+    assert.equal(older.hasMore, false);
+    assert.deepEqual(older.members, all.members);
+    for (const query of ["?limit=0", "?limit=501", `?before=${crypto.randomUUID()}`, "?before=1"]) {
+      const res = await call(pat, `/${conversation}/messages${query}`);
+      assert.equal(res.status, 400, query);
+      await res.body?.cancel();
+    }
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

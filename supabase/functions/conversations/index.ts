@@ -3,13 +3,20 @@
 // adding a member (which needs another user's id) runs as the service, after checking ownership.
 
 import { createApp, requireUser } from "../_shared/http/app.ts";
-import { readJson } from "../_shared/http/validate.ts";
+import { parse, readJson } from "../_shared/http/validate.ts";
 import { ApiError } from "../_shared/http/errors.ts";
 import { type QuotaSnapshot, userContextHeaders } from "../_shared/http/user-context.ts";
 import { asUser, db } from "../_shared/db.ts";
 import { asKnownUser, knownUserQuota } from "../_shared/auth/known-user.ts";
 import { decimalJson } from "../_shared/money.ts";
-import { ConversationPatch, NewConversation, NewMember, Uuid } from "../_shared/conversations/schema.ts";
+import {
+  ConversationPatch,
+  ConversationsQuery,
+  MessagesQuery,
+  NewConversation,
+  NewMember,
+  Uuid,
+} from "../_shared/conversations/schema.ts";
 import type { Context } from "hono";
 import type postgres from "postgres";
 import type { AppEnv } from "../_shared/http/app.ts";
@@ -40,17 +47,32 @@ const camel = (row: Record<string, unknown>) =>
     Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_, l) => l.toUpperCase()), v]),
   );
 
+const queryOf = (c: Context<AppEnv>) => Object.fromEntries(new URL(c.req.url).searchParams);
+
 app.get("/", requireUser, async (c) => {
   const { user, quota } = await caller(c);
+  const { limit, before } = parse(ConversationsQuery, queryOf(c));
+  // Keyset paging on (updated_at, id): exact to the microsecond (a JSON date would round it to
+  // the millisecond and skip or repeat conversations at a page's edge).
+  const [micros, afterId] = before?.split(".") ?? [];
   const rows = await asUser(user, (sql) =>
     sql`
     select c.id, c.title, c.owner_id, c.created_at, c.updated_at, m.role,
-           (select count(*)::int from public.conversation_members x where x.conversation_id = c.id) as members
+           (select count(*)::int from public.conversation_members x where x.conversation_id = c.id) as members,
+           (extract(epoch from c.updated_at) * 1000000)::bigint::text || '.' || c.id as cursor
     from public.conversations c
     join public.conversation_members m on m.conversation_id = c.id and m.user_id = ${user.sub}
-    order by c.updated_at desc
-    limit 200`);
-  return reply(c, quota, { data: rows.map(camel) });
+    ${
+      before
+        ? sql`where (c.updated_at, c.id) < (timestamptz 'epoch' +
+                                           (${micros} || ' microseconds')::interval, ${afterId.toLowerCase()}::uuid)`
+        : sql``
+    }
+    order by c.updated_at desc, c.id desc
+    limit ${limit + 1}`);
+  const page = rows.slice(0, limit);
+  const nextCursor = rows.length > limit ? page.at(-1)!.cursor : null;
+  return reply(c, quota, { data: page.map(({ cursor: _, ...row }) => camel(row)), nextCursor });
 });
 
 app.post("/", requireUser, async (c) => {
@@ -108,24 +130,52 @@ async function membersOf(sql: postgres.TransactionSql, id: string) {
   }));
 }
 
-/** A conversation's stored messages as the caller may read them (RLS), oldest first; one if `only`. */
-async function messagesOf(sql: postgres.TransactionSql, id: string, only?: string) {
-  const messages = await sql`
-    select id, user_id, role, content, model, cost::text as cost, input_tokens, output_tokens, status, created_at
-    from public.messages where conversation_id = ${id} ${only ? sql`and id = ${only}` : sql``}
-    order by created_at, id`;
-  return messages.map((m) => camel({ ...m, cost: m.cost === null ? null : decimalJson(m.cost) }));
+const messageJson = (m: postgres.Row) => camel({ ...m, cost: m.cost === null ? null : decimalJson(m.cost) });
+const messageColumns = (sql: postgres.TransactionSql) =>
+  sql`id, user_id, role, content, model, cost::text as cost, input_tokens, output_tokens, status, created_at`;
+
+/** One stored message of a conversation, as the caller may read it (RLS). */
+async function messageOf(sql: postgres.TransactionSql, id: string, messageId: string) {
+  const [message] = await sql`
+    select ${messageColumns(sql)}
+    from public.messages where conversation_id = ${id} and id = ${messageId}`;
+  return message && messageJson(message);
+}
+
+/**
+ * The newest `limit` messages of a conversation (those before message `before`, if given), as
+ * the caller may read them (RLS), oldest first; one more is read to tell whether older remain.
+ */
+async function messagesOf(sql: postgres.TransactionSql, id: string, limit: number, before?: string) {
+  const rows = await sql`
+    select ${messageColumns(sql)}
+    from public.messages where conversation_id = ${id}
+    ${
+    before
+      ? sql`and (created_at, id) < (select created_at, id from public.messages
+                                   where conversation_id = ${id} and id = ${before})`
+      : sql``
+  }
+    order by created_at desc, id desc
+    limit ${limit + 1}`;
+  return { messages: rows.slice(0, limit).reverse().map(messageJson), hasMore: rows.length > limit };
 }
 
 app.get("/:id/messages", requireUser, async (c) => {
   const { user, quota } = await caller(c);
   const id = conversationId(c);
-  const { messages, members } = await asUser(user, async (sql) => {
+  const { limit, before } = parse(MessagesQuery, queryOf(c));
+  const { page, members } = await asUser(user, async (sql) => {
     const [conversation] = await sql`select id from public.conversations where id = ${id}`;
     if (!conversation) throw new ApiError("not_found", "Conversation not found");
-    return { messages: await messagesOf(sql, id), members: await membersOf(sql, id) };
+    if (before && !(await messageOf(sql, id, before))) {
+      throw new ApiError("invalid_request", "before: no message of this conversation has that id", [
+        { field: "before", message: "not a message of this conversation" },
+      ]);
+    }
+    return { page: await messagesOf(sql, id, limit, before), members: await membersOf(sql, id) };
   });
-  return reply(c, quota, { conversationId: id, members, messages });
+  return reply(c, quota, { conversationId: id, members, ...page });
 });
 
 /**
@@ -138,7 +188,7 @@ app.get("/:id/messages/:messageId", requireUser, async (c) => {
   const id = conversationId(c);
   const messageId = c.req.param("messageId");
   if (!Uuid.safeParse(messageId).success) throw new ApiError("not_found", "Message not found");
-  const [message] = await asUser(user, (sql) => messagesOf(sql, id, messageId));
+  const message = await asUser(user, (sql) => messageOf(sql, id, messageId));
   if (!message) throw new ApiError("not_found", "Message not found");
   return reply(c, quota, message);
 });

@@ -15,3 +15,16 @@ export const NewMember = z.strictObject({
 });
 
 export const Uuid = z.uuid();
+
+/** `GET /conversations` query: a page of my conversations, most recently active first. */
+export const ConversationsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(200),
+  // the nextCursor of the previous page: its last conversation's activity time (µs) and id
+  before: z.string().regex(/^\d{1,17}\.[0-9a-fA-F-]{36}$/, "a nextCursor from the previous page").optional(),
+});
+
+/** `GET /conversations/:id/messages` query: the newest messages, or those before a message. */
+export const MessagesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(200),
+  before: z.uuid().optional(),
+});
