@@ -37,11 +37,11 @@ Deno.test({
     assert.match(research.body.routing.reason, /research/);
     assert.equal(typeof research.body.routing.worstCaseCost, "number");
     assert.ok(Array.isArray(research.body.routing.candidates));
-    // fallbacks: the other search models first (web search is a preference: then the others)
+    // fallbacks: any other search model the plan allows first (web search is a preference: then
+    // the others; on the free plan Sonar Pro is over the cap)
     const searches = research.body.routing.candidates.map((id: string) =>
       capabilities(id).includes("web_search")
     );
-    assert.ok(searches[0], "the first fallback can search");
     assert.deepEqual(searches, [...searches].sort((a: boolean, b: boolean) => Number(b) - Number(a)));
 
     const code = await ask(
