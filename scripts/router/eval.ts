@@ -33,8 +33,9 @@
 // - complexityAccuracy: over items with a complexity label; null when the file has none.
 // - hardConstraintViolations: decisions breaking a constraint the request itself makes hard,
 //   checked independently of the ranking: the chosen model lacks a capability in the decision's
-//   `required` ("reasoning" is a preference, so it counts only when a reasoning model was
-//   allowed by the plan and not chosen; "long_context" is checked as the context window below);
+//   `required` ("reasoning" and "web_search" are preferences, so each counts only when a model
+//   with it was allowed by the plan and not chosen; "long_context" is checked as the context
+//   window below);
 //   it is not in the tier; its worst case (prompt estimate + whole output budget, via
 //   worst-case.ts) exceeds the cap; the prompt plus the output budget exceeds its context window;
 //   it is unavailable; or an image is attached and it lacks vision. Must be 0. Items where no
@@ -48,8 +49,8 @@
 //   restricted to reasoning models when the decision required reasoning and the plan allows
 //   one). Expected cost = the prompt estimate + TYPICAL_OUTPUT_TOKENS[predicted complexity]
 //   (low 150, medium 600, high 1500; echoed as `typicalOutputTokens`) at the model's prices,
-//   i.e. `RankedModel.expectedCost` (an image model: its price per image; for an image request
-//   the pool is image models); summed exactly (money.ts) over items where a model was chosen.
+//   i.e. `RankedModel.expectedCost` (image generation is not served yet: a request read as one
+//   is ranked among chat models for its next reading, as /chat answers it); summed exactly (money.ts) over items where a model was chosen.
 //   The exact sums are in `expectedCost`.
 // - decisionMicros: `decide()` wall time in microseconds (performance.now) over items whose
 //   prompt (all messages' characters) is ≤ 4,000: one warm-up pass over them, then each decided
@@ -62,6 +63,7 @@
 import { parseArgs } from "node:util";
 import {
   type ChatModel,
+  fitsContext,
   isShutDown,
   type ModelEntry,
 } from "../../supabase/functions/_shared/catalog/index.ts";
@@ -128,9 +130,11 @@ export function violations(item: LabeledItem, d: RouteDecision, plan: Plan): str
   const out: string[] = [];
   for (const r of d.required) {
     if (r === "long_context") continue; // the context window check below
-    if (r === "reasoning") {
-      const allowed = d.ranked.some((x) => has(x.model, "reasoning") && planAllows(plan, x));
-      if (allowed && !has(m, "reasoning")) out.push("reasoning model allowed but not chosen");
+    if (r === "reasoning" || r === "web_search") { // preferences: broken only when one was allowed
+      const allowed = d.ranked.some((x) => has(x.model, r) && planAllows(plan, x));
+      if (allowed && !has(m, r)) {
+        out.push(`${r === "reasoning" ? "reasoning" : "web-search"} model allowed but not chosen`);
+      }
     } else if (!has(m, r)) out.push(`lacks ${r}`);
   }
   if (hasImage(item) && !has(m, "vision")) out.push("image attached, lacks vision");
@@ -143,7 +147,9 @@ export function violations(item: LabeledItem, d: RouteDecision, plan: Plan): str
   if (plan.maxCostPerRequest !== null && toUnits(worst) > toUnits(plan.maxCostPerRequest)) {
     out.push(`worst case ${worst} over the cap`);
   }
-  if (m.pricing.unit === "tokens" && prompt + budget > m.contextWindow) out.push("context window too small");
+  if (m.pricing.unit === "tokens" && !fitsContext(m as ChatModel, prompt, budget)) {
+    out.push("context window too small");
+  }
   if (!isAvailable(m)) out.push("unavailable");
   return out;
 }

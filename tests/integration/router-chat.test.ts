@@ -37,9 +37,12 @@ Deno.test({
     assert.match(research.body.routing.reason, /research/);
     assert.equal(typeof research.body.routing.worstCaseCost, "number");
     assert.ok(Array.isArray(research.body.routing.candidates));
-    for (const id of research.body.routing.candidates) {
-      assert.ok(capabilities(id).includes("web_search"), `fallback ${id} can search`);
-    }
+    // fallbacks: any other search model the plan allows first (web search is a preference: then
+    // the others; on the free plan Sonar Pro is over the cap)
+    const searches = research.body.routing.candidates.map((id: string) =>
+      capabilities(id).includes("web_search")
+    );
+    assert.deepEqual(searches, [...searches].sort((a: boolean, b: boolean) => Number(b) - Number(a)));
 
     const code = await ask(
       user,
@@ -104,17 +107,78 @@ Deno.test({
 });
 
 Deno.test({
-  name: "an image request is refused clearly (image generation is not served by /chat yet)",
+  name: "a request read as image generation is answered in text by a chat model, never refused",
   ...opts,
   fn: async () => {
     const user = await newUser("imagegen");
-    const res = await ask(user, "Draw a watercolor illustration of a lighthouse at dawn.");
-    assert.equal(res.status, 400);
-    assert.equal(res.body.error.code, "invalid_request");
-    assert.match(res.body.error.message, /image/i);
-    const [{ n }] =
-      await database()`select count(*)::int as n from public.requests where user_id = ${user.id}`;
-    assert.equal(n, 0, "nothing admitted");
+    for (
+      const content of [
+        "Draw a watercolor illustration of a lighthouse at dawn.",
+        "Draw an ASCII art cat",
+        "Create an SVG icon of a house",
+      ]
+    ) {
+      const res = await ask(user, content);
+      assert.equal(res.status, 200, `${content}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.routing.selection, "router");
+      assert.ok(capabilities(res.body.model).includes("chat"), res.body.model);
+      assert.ok(!res.body.routing.required.includes("image_generation"));
+      if (res.body.routing.intent === "image_generation") {
+        assert.match(
+          res.body.routing.reason,
+          /image generation is not served yet, so it is answered in text/,
+        );
+      }
+    }
+    await settled(user.id);
+  },
+});
+
+Deno.test({
+  name:
+    "research on the free plan with a long prompt: no search model fits the cap, so another answers (not 403)",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("research-free");
+    const context = "Answer briefly and cite sources where you can. ".repeat(80); // ~900 tokens
+    const res = await fetch(functionsUrl("chat"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        messages: [
+          { role: "system", content: context },
+          { role: "user", content: "What are the latest news headlines today about the stock market?" },
+        ],
+        stream: false,
+      }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.routing.intent, "research");
+    assert.ok(body.routing.required.includes("web_search"));
+    assert.ok(!capabilities(body.model).includes("web_search"), body.model);
+    assert.match(body.routing.reason, /answered without live search/);
+    await settled(user.id);
+  },
+});
+
+Deno.test({
+  name: "stop is refused by name for a model that rejects it (gpt-5), and the router leaves such models out",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("stop");
+    await database()`select public.set_user_tier(${user.id}, 'enterprise')`;
+    const explicit = await ask(user, "List three colours.", { model: "gpt-5", stop: ["\n\n"] });
+    assert.equal(explicit.status, 400);
+    assert.equal(explicit.body.error.code, "invalid_request");
+    assert.match(explicit.body.error.message, /gpt-5 does not support stop/);
+    assert.equal(explicit.body.error.details.field, "stop");
+    const hard = "Prove that there are infinitely many primes of the form 4k+3, rigorously, step by step.";
+    const routed = await ask(user, hard, { routing: "best", stop: ["QED"] });
+    assert.equal(routed.status, 200);
+    assert.ok(!findModel(routed.body.model)!.fixedSampling, routed.body.model);
+    for (const id of routed.body.routing.candidates) assert.ok(!findModel(id)!.fixedSampling, id);
+    await settled(user.id);
   },
 });
 

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
   CHAT_MODELS,
+  type ChatModel,
   findModel,
+  fitsContext,
   isChatModel,
   isShutDown,
   loadCatalog,
@@ -215,6 +217,14 @@ Deno.test("lifecycle: retired models are shut down, deprecated ones from their s
   assert.equal(isShutDown(findModel("gemini-2.5-pro")!, new Date("2026-11-30T23:59:59Z")), false);
   assert.equal(isShutDown(findModel("gemini-2.5-pro")!, new Date("2026-12-01T00:00:00Z")), true);
   assert.equal(isShutDown(findModel("claude-haiku-4-5")!), false);
+  // Claude Haiku 3.5: retired by Anthropic on 2026-02-19, Haiku 4.5 named instead
+  const haiku35 = findModel("claude-3-5-haiku")!;
+  assert.equal(isShutDown(haiku35, new Date("2026-02-18T23:59:59Z")), false);
+  assert.equal(isShutDown(haiku35, new Date("2026-02-19T00:00:00Z")), true);
+  assert.deepEqual(
+    { status: haiku35.lifecycle?.status, replacement: haiku35.lifecycle?.replacement },
+    { status: "retired", replacement: "claude-haiku-4-5" },
+  );
   // Without a date: today (the date is remembered for the day, not per call).
   for (let i = 0; i < 2; i++) {
     for (const m of MODELS) assert.equal(isShutDown(m), isShutDown(m, new Date()), m.id);
@@ -279,6 +289,8 @@ Deno.test("loading a catalog validates every entry: a missing or malformed price
       entry({ capabilities: ["chat", "reasoning"], reasoningEfforts: ["max"] }),
     ],
     ["no reasoning efforts listed", entry({ capabilities: ["chat", "reasoning"], reasoningEfforts: [] })],
+    ["an input limit as large as the context window", entry({ maxInputTokens: 128_000 })],
+    ["an input limit of zero", entry({ maxInputTokens: 0 })],
   ];
   for (const [what, e] of bad) assert.throws(() => loadCatalog([e]), what);
   assert.throws(() => loadCatalog([entry(), entry()]), /duplicate model id/);
@@ -301,4 +313,17 @@ Deno.test("OpenAI's reasoning models sample at fixed settings; listed reasoning 
   for (const m of withEfforts) {
     assert.equal(providerInfo(m.provider).adapter.features.reasoningEffort, true, m.id);
   }
+});
+
+Deno.test("an input limit below the context window: fitsContext checks both (gpt-5, qwen-max)", () => {
+  assert.equal(loadCatalog([entry({ maxInputTokens: 100_000 })])[0].maxInputTokens, 100_000);
+  const gpt5 = findModel("gpt-5") as ChatModel;
+  assert.equal(fitsContext(gpt5, 272_000, 128_000), true);
+  assert.equal(fitsContext(gpt5, 272_001, 4_096), false, "within the window, over the input limit");
+  const qwen = findModel("qwen-max") as ChatModel;
+  assert.equal(fitsContext(qwen, 30_720, 2_048), true);
+  assert.equal(fitsContext(qwen, 30_721, 1), false);
+  const mini = findModel("gpt-4o-mini") as ChatModel;
+  assert.equal(fitsContext(mini, 120_000, 8_000), true, "no input limit: the window alone");
+  assert.equal(fitsContext(mini, 120_000, 8_001), false);
 });

@@ -8,11 +8,16 @@ import { CompletionRequest, toChatBody } from "../../supabase/functions/_shared/
 import { finishReason, openaiFormat } from "../../supabase/functions/_shared/openai/format.ts";
 import { chatStream, type StreamOutcome } from "../../supabase/functions/_shared/chat/stream.ts";
 import { briefFormat } from "../../supabase/functions/_shared/chat/format.ts";
-import { providerRequest } from "../../supabase/functions/_shared/chat/pipeline.ts";
+import { providerRequest, routerInput } from "../../supabase/functions/_shared/chat/pipeline.ts";
 import { openaiAdapter } from "../../supabase/functions/_shared/providers/openai/adapter.ts";
 import { chatContext } from "../support/chat-context.ts";
-import { needsOf, unmetNeed } from "../../supabase/functions/_shared/providers/capabilities.ts";
-import { CHAT_MODELS, type ChatModel, findModel } from "../../supabase/functions/_shared/catalog/index.ts";
+import { needsOf, unmetNeed, unmetNeedOf } from "../../supabase/functions/_shared/providers/capabilities.ts";
+import {
+  CHAT_MODELS,
+  type ChatModel,
+  findModel,
+  isShutDown,
+} from "../../supabase/functions/_shared/catalog/index.ts";
 import {
   estimatePromptTokens,
   estimateTokens,
@@ -442,4 +447,55 @@ Deno.test("a json_schema description is bounded like a tool's (it is prompt text
     }).success;
   assert.equal(ask("d".repeat(10_000)), true);
   assert.equal(ask("d".repeat(10_001)), false);
+});
+
+Deno.test("stop: a need the reasoning models that sample at fixed settings do not meet (they answer 400 to it)", () => {
+  const ask = [{ role: "user", content: "List three colours" }];
+  const needs = needsOf(map({ messages: ask, stop: "\n\n" }));
+  assert.deepEqual(needs, { tools: false, images: false, stop: true });
+  assert.equal(needsOf(map({ messages: ask })).stop, undefined);
+  for (const m of CHAT_MODELS) {
+    const unmet = unmetNeedOf(m, needs);
+    if (m.fixedSampling) {
+      assert.deepEqual(unmet, {
+        field: "stop",
+        message: `Model ${m.id} does not support stop (stop sequences)`,
+      });
+      assert.equal(unmetNeed(m, needs), unmet!.message);
+    } else assert.equal(unmet, null, m.id);
+  }
+  assert.ok(["o1", "o3-mini", "gpt-5"].every((id) => model(id).fixedSampling));
+  // routed: those models are left out (the pipeline passes unmet needs as unavailability)
+  const reasoning = decide({
+    messages: [{ role: "user", content: "Prove that the square root of 2 is irrational, rigorously." }],
+    isAvailable: (m) => !isShutDown(m) && unmetNeed(m as ChatModel, needs) === null,
+  });
+  assert.ok(reasoning.ranked.length > 0);
+  assert.ok(reasoning.ranked.every((r) => !r.model.fixedSampling));
+  // other needs are still named as the model's
+  assert.equal(unmetNeedOf(model("gpt-4o"), { ...needs, reasoningEffort: "low" })?.field, "model");
+});
+
+Deno.test("the router reads the last user turn's images; a vision model is still needed for any image", () => {
+  const image = { type: "image_url", image_url: { url: "https://example.com/cat.png" } };
+  const body = map({
+    messages: [
+      { role: "user", content: [{ type: "text", text: "What is in this picture?" }, image] },
+      { role: "assistant", content: "A cat on a sofa." },
+      { role: "user", content: "Write a Python function that parses an ISO 8601 date, with unit tests." },
+    ],
+  });
+  const input = routerInput(body);
+  assert.deepEqual(input.attachments, []);
+  assert.deepEqual(input.needsCapabilities, ["vision"]);
+  const d = decide({ ...input, isAvailable: (m) => !isShutDown(m) });
+  assert.equal(d.intent, "code");
+  assert.ok(d.required.includes("vision"));
+  assert.ok(d.ranked.length > 0 && d.ranked.every((r) => r.model.capabilities.includes("vision")));
+  // the image in the turn being answered is read as such
+  const now = routerInput(
+    map({ messages: [{ role: "user", content: [{ type: "text", text: "And this?" }, image] }] }),
+  );
+  assert.equal(now.attachments!.length, 1);
+  assert.ok(["vision", "image_generation"].includes(decide({ ...now, isAvailable: () => true }).intent));
 });

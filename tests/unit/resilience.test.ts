@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { backoffDelay, sleep } from "../../supabase/functions/_shared/resilience/backoff.ts";
-import { breakerFor, CircuitBreaker } from "../../supabase/functions/_shared/resilience/breaker.ts";
+import {
+  breakerFor,
+  CircuitBreaker,
+  soonestReopening,
+} from "../../supabase/functions/_shared/resilience/breaker.ts";
 import { connect } from "../../supabase/functions/_shared/chat/connect.ts";
 import { CHAT_MODELS } from "../../supabase/functions/_shared/catalog/index.ts";
 import { ProviderError } from "../../supabase/functions/_shared/providers/types.ts";
@@ -98,5 +102,32 @@ Deno.test("connect: a half-open provider that answers 4xx is up (the circuit clo
     Deno.env.delete("GROQ_BASE_URL");
     Deno.env.delete("GROQ_API_KEY");
     await server.shutdown();
+  }
+});
+
+Deno.test("breaker: how long an open circuit stays open, and the soonest of several providers", () => {
+  let now = 1_000;
+  const breaker = new CircuitBreaker({ threshold: 1, openMs: 30_000 }, () => now);
+  assert.equal(breaker.reopensInMs, 0, "closed");
+  breaker.failure();
+  assert.equal(breaker.reopensInMs, 30_000);
+  now += 12_500;
+  assert.equal(breaker.reopensInMs, 17_500);
+  now += 17_500;
+  assert.equal(breaker.state, "half_open");
+  assert.equal(breaker.reopensInMs, 0);
+
+  const a = breakerFor("test-reopen-a", { threshold: 1, openMs: 60_000 });
+  const b = breakerFor("test-reopen-b", { threshold: 1, openMs: 5_000 });
+  try {
+    assert.equal(soonestReopening(["test-reopen-a", "test-reopen-b", "nobody"]), null, "none open");
+    a.failure();
+    b.failure();
+    const soonest = soonestReopening(["test-reopen-a", "test-reopen-b", "nobody"])!;
+    assert.ok(soonest > 0 && soonest <= 5_000, String(soonest));
+    assert.ok(soonestReopening(["test-reopen-a"])! > 5_000);
+  } finally {
+    a.success();
+    b.success();
   }
 });

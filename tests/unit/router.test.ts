@@ -97,25 +97,36 @@ Deno.test("an attached image: only vision models, whatever the words say", () =>
   assert.ok(plain.ranked.some((r) => !has(r.model, "vision")));
 });
 
-Deno.test("an image-generation request: only image models", () => {
-  const request = ask("Draw a watercolor illustration of a red fox sleeping in a snowy forest.", {
-    isAvailable: everything,
-  });
-  const d = decide({ ...request, plan: PLANS.pro });
-  assert.equal(d.intent, "image_generation");
-  assert.ok(d.required.includes("image_generation"));
-  assert.ok(d.ranked.length > 0 && d.chosen);
-  for (const r of d.ranked) {
-    assert.ok(has(r.model, "image_generation"), `${r.model.id} cannot generate images`);
-    assert.ok(!has(r.model, "chat"), `${r.model.id} is a chat model`);
-  }
-  // as deployed (no live image model in the catalog today), nothing else is offered instead
-  for (const r of decide({ ...request, isAvailable: deployed }).ranked) {
-    assert.ok(has(r.model, "image_generation"));
+Deno.test("a request read as image generation is answered in text by a chat model, ranked for its next reading", () => {
+  // Nothing serves image generation yet, and many of these want text: none is refused, none is
+  // sent to an image model, and the reason says how it is answered.
+  for (
+    const content of [
+      "Make a summary",
+      "Draw conclusions from the data above",
+      "Generate a color palette as hex codes",
+      "Draw an ASCII art cat",
+      "Draw a UML sequence diagram in mermaid",
+      "Create an SVG icon of a house",
+      "Draw a watercolor illustration of a red fox sleeping in a snowy forest.",
+    ]
+  ) {
+    for (const isAvailable of [deployed, everything]) {
+      const d = decide(ask(content, { isAvailable, plan: PLANS.free }));
+      assert.equal(d.intent, "image_generation", content); // the reading is kept (and evaluated)
+      assert.notEqual(d.answeredAs, "image_generation", content);
+      assert.ok(!d.required.includes("image_generation"), content);
+      assert.ok(d.chosen, `${content}: a chat model answers`);
+      for (const r of d.ranked) {
+        assert.ok(has(r.model, "chat") && !has(r.model, "image_generation"), r.model.id);
+      }
+      assert.equal(d.chosen.quality, d.chosen.model.quality[d.answeredAs] ?? d.chosen.model.quality.general);
+      assert.match(d.reason, /image generation is not served yet, so it is answered in text as/);
+    }
   }
 });
 
-Deno.test("a research request: only web-search models, within the plan", () => {
+Deno.test("research prefers web-search models, within the plan", () => {
   for (
     const content of [
       "What are the latest news headlines today about the stock market?",
@@ -127,10 +138,49 @@ Deno.test("a research request: only web-search models, within the plan", () => {
       const d = decide(request);
       assert.equal(d.intent, "research", content);
       assert.ok(d.required.includes("web_search"));
-      assert.ok(d.chosen, "a search model fits the plan");
-      for (const r of d.ranked) assert.ok(has(r.model, "web_search"), `${r.model.id} cannot search`);
+      assert.ok(d.chosen && has(d.chosen.model, "web_search"), "a search model fits the plan");
+      const firstWithout = d.ranked.findIndex((r) => !has(r.model, "web_search"));
+      assert.ok(firstWithout > 0, "search models first, then the others");
+      assert.ok(d.ranked.slice(firstWithout).every((r) => !has(r.model, "web_search")));
       assertWithinPlan(request, d, plan);
+      assert.doesNotMatch(d.reason, /without live search/);
     }
+  }
+});
+
+Deno.test("research without a web-search model that can take it: the best model that fits, saying so", () => {
+  const content = "What are the latest news headlines today about the stock market?";
+  const noSearch = "without live search";
+  // Perplexity not configured, or its circuit open
+  const d1 = decide(
+    ask(content, { plan: PLANS.pro, isAvailable: (m) => deployed(m) && m.provider !== "perplexity" }),
+  );
+  // a ~900-token prompt on the free plan: Sonar's worst case is over the $0.01 cap
+  const context = { role: "system" as const, content: "Answer briefly and cite sources. ".repeat(110) };
+  const request = { ...ask(content, { plan: PLANS.free }), messages: [context, ...ask(content).messages] };
+  const d2 = decide(request);
+  assert.ok(estimatePromptTokens(request.messages) > 800);
+  assert.ok(d2.ranked.some((r) => has(r.model, "web_search")), "search models were ranked");
+  assert.ok(d2.ranked.filter((r) => has(r.model, "web_search")).every((r) => !planAllows(PLANS.free, r)));
+  // a request that asks what no search model takes (a reasoning effort, a JSON object)
+  const d3 = decide(
+    ask(content, { plan: PLANS.pro, isAvailable: (m) => deployed(m) && !has(m, "web_search") }),
+  );
+  for (const [d, req] of [[d1, ask(content)], [d2, request], [d3, ask(content)]] as const) {
+    assert.equal(d.intent, "research");
+    assert.ok(d.required.includes("web_search"));
+    assert.ok(d.chosen, "answered, not refused");
+    assert.ok(!has(d.chosen.model, "web_search"));
+    assert.match(d.reason, new RegExp(noSearch));
+    assertWithinPlan(req, d, d === d2 ? PLANS.free : PLANS.pro);
+    assert.deepEqual(
+      violations(
+        { id: "x", messages: req.messages, intent: "research" } as never,
+        d,
+        d === d2 ? PLANS.free : PLANS.pro,
+      ),
+      [],
+    );
   }
 });
 
@@ -511,17 +561,21 @@ Deno.test("fallbacks: every model's list is what the rule gives, and follows the
     const scores = Object.values(m.quality) as number[];
     return scores.reduce((a, b) => a + b, 0) / scores.length;
   };
-  // The rule, computed here from scratch: capable of everything the model does, closest in mean
-  // quality, then cheaper (input + output price), then by id.
+  // The rule, computed here from scratch: capable of everything the model does; no pricier
+  // (output price and request fee) first; then closest in mean quality, then cheaper (input +
+  // output price), then by id.
+  const fee = (m: ChatModel) => toUnits(m.pricing.requestFee ?? "0");
   const expected = (model: ChatModel, usable: (m: ModelEntry) => boolean) =>
     CHAT_MODELS.filter((m) =>
       m.id !== model.id && usable(m) && model.capabilities.every((c) => m.capabilities.includes(c))
     ).map((m) => ({
       id: m.id,
+      pricier: toUnits(m.pricing.outputPerMTok) > toUnits(model.pricing.outputPerMTok) || fee(m) > fee(model),
       distance: Math.abs(meanQuality(m) - meanQuality(model)),
       price: toUnits(m.pricing.inputPerMTok) + toUnits(m.pricing.outputPerMTok),
     })).sort((a, b) =>
-      a.distance - b.distance || (a.price < b.price ? -1 : a.price > b.price ? 1 : 0) ||
+      Number(a.pricier) - Number(b.pricier) || a.distance - b.distance ||
+      (a.price < b.price ? -1 : a.price > b.price ? 1 : 0) ||
       a.id.localeCompare(b.id)
     ).map((x) => x.id);
   const onlyOpenAI = (m: ModelEntry) => m.provider === "openai";
@@ -550,7 +604,7 @@ Deno.test("fallbacks: every model's list is what the rule gives, and follows the
   }
 });
 
-Deno.test("only a confident reading sends a request to image models; text it cannot place is answered in words", () => {
+Deno.test("only a confident reading counts as image generation; text it cannot place is read as something else", () => {
   for (const content of ["Draw a cat wearing a hat", "Generate an image of a sunset over mountains"]) {
     const d = decide({ messages: [{ role: "user", content }], isAvailable: () => true });
     assert.equal(d.intent, "image_generation", content);
@@ -566,4 +620,87 @@ Deno.test("only a confident reading sends a request to image models; text it can
       content,
     );
   }
+});
+
+Deno.test("fallbacks of an explicitly chosen model: those no pricier than it come first", () => {
+  const output = (m: ChatModel) => toUnits(m.pricing.outputPerMTok);
+  // Closest in quality, Claude Haiku 4.5 came first for both (2× and 8.3× their output price).
+  for (
+    const [id, first] of [["gemini-2.5-flash", "gemini-2.5-flash-lite"], ["gpt-oss-120b", "grok-3-mini"]]
+  ) {
+    const model = CHAT_MODELS.find((m) => m.id === id)!;
+    const list = fallbackModelsFor(model, deployed);
+    const cheap = list.filter((m) => output(m) <= output(model) && !m.pricing.requestFee);
+    assert.ok(cheap.length > 0 && list.length > cheap.length, "both kinds are there");
+    assert.deepEqual(list.slice(0, cheap.length), cheap, "the no-pricier ones first");
+    assert.equal(list[0].id, first);
+  }
+  for (const model of CHAT_MODELS) {
+    const order = fallbackModelsFor(model, deployed);
+    const firstPricier = order.findIndex((m) => output(m) > output(model));
+    if (firstPricier >= 0) {
+      assert.ok(
+        order.slice(firstPricier).every((m) => output(m) > output(model) || m.pricing.requestFee),
+        model.id,
+      );
+    }
+  }
+});
+
+Deno.test("decide() reads the prompt's size once, and not at all when the caller gives it", () => {
+  let reads = 0;
+  const system = {
+    role: "system" as const,
+    get content() {
+      reads++;
+      return "You are a helpful assistant.";
+    },
+  };
+  const messages = [system, { role: "user" as const, content: "Write a haiku about autumn." }];
+  const given = decide({ messages, isAvailable: deployed, promptTokens: () => 40, promptEstimate: 40 });
+  assert.ok(given.chosen);
+  assert.equal(reads, 0, "the classifier reads no system turn; nothing else should either");
+  // the caller's size is what the long-context requirement reads
+  const long = decide({
+    messages,
+    isAvailable: deployed,
+    promptTokens: () => 40_000,
+    promptEstimate: 40_000,
+  });
+  assert.ok(long.required.includes("long_context"));
+  // without them, the estimate: computed once
+  estimatePromptTokens(messages);
+  const once = reads;
+  assert.ok(once > 0);
+  const estimated = decide({ messages, isAvailable: deployed });
+  assert.equal(reads, 2 * once);
+  assert.equal(estimated.chosen?.model.id, given.chosen.model.id);
+});
+
+Deno.test("a model's input limit below its context window is a hard constraint (gpt-5: 272K of 400K)", () => {
+  const gpt5 = CHAT_MODELS.find((m) => m.id === "gpt-5")!;
+  const qwen = CHAT_MODELS.find((m) => m.id === "qwen-max")!;
+  assert.equal(gpt5.maxInputTokens, 272_000);
+  assert.equal(qwen.maxInputTokens, 30_720);
+  const asked = (tokens: number) =>
+    decide({
+      ...ask(HIGH_MATH),
+      isAvailable: everything,
+      promptTokens: () => tokens,
+      promptEstimate: tokens,
+    });
+  // 300K + the default 4,096-token answer fits the 400K window, not the 272K input limit
+  assert.ok(asked(260_000).ranked.some((r) => r.model.id === "gpt-5"));
+  assert.ok(!asked(300_000).ranked.some((r) => r.model.id === "gpt-5"));
+  // 31K + 1K fits qwen-max's 32,768 in all, not its 30,720 of input
+  const short = (tokens: number) =>
+    decide({
+      ...ask("Summarize this report."),
+      isAvailable: (m) => m.id === "qwen-max",
+      maxTokens: 1_000,
+      promptTokens: () => tokens,
+      promptEstimate: tokens,
+    }).ranked.length;
+  assert.equal(short(30_000), 1);
+  assert.equal(short(31_000), 0);
 });

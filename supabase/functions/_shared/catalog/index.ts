@@ -79,6 +79,15 @@ function today(): string {
   return day.text;
 }
 
+/**
+ * Whether a prompt and an output budget fit the model: together within its context window, and
+ * the prompt within its input limit where it has one.
+ */
+export function fitsContext(m: ChatModel, promptTokens: number, outputTokens: number): boolean {
+  return promptTokens + outputTokens <= m.contextWindow &&
+    (m.maxInputTokens === undefined || promptTokens <= m.maxInputTokens);
+}
+
 /** Identifies the price sheet a usage record was charged with. */
 export function priceVersion(m: ModelEntry): string {
   return `${m.id}@${m.pricing.asOf}`;

@@ -87,6 +87,11 @@ export const ModelEntry = z.object({
   capabilities: z.array(z.enum(CAPABILITIES)).min(1),
   contextWindow: z.int().positive(),
   maxOutputTokens: z.int().positive(),
+  /**
+   * The most prompt tokens the model takes, where the provider limits the prompt below the
+   * context window (gpt-5: 400K in all, of which at most 272K prompt): see `fitsContext`.
+   */
+  maxInputTokens: z.int().positive().optional(),
   pricing: z.discriminatedUnion("unit", [TokenPricing, UnitPricing]),
   quality: z.partialRecord(z.enum(INTENTS), z.number().min(0).max(10)),
   tiers: z.array(z.enum(TIERS)).min(1),
@@ -114,6 +119,8 @@ export const ModelEntry = z.object({
   message: "vision models declare imageInputTokens (the worst case of one image)",
 }).refine((m) => m.capabilities.includes("reasoning") || (!m.fixedSampling && !m.reasoningEfforts), {
   message: "only reasoning models have fixedSampling or reasoningEfforts",
+}).refine((m) => m.maxInputTokens === undefined || m.maxInputTokens < m.contextWindow, {
+  message: "maxInputTokens is below the context window (else leave it out)",
 });
 
 export type ModelEntry = z.infer<typeof ModelEntry>;

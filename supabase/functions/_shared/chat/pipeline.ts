@@ -7,6 +7,7 @@ import {
   CHAT_MODELS,
   type ChatModel,
   findModel,
+  fitsContext,
   isChatModel,
   isShutDown,
   priceVersion,
@@ -15,7 +16,14 @@ import { decimalJson } from "../money.ts";
 import { countImages, countPromptTokens, estimatePromptTokens, estimateTokens } from "../tokens.ts";
 import { chargeFor, outputBudget, worstCaseCost } from "../worst-case.ts";
 import { type Admission, admit, type Candidate, release, settle, type StoredResult } from "../metering.ts";
-import { availableCheck, decide, explain, fallbackModelsFor, servableCheck } from "../router/index.ts";
+import {
+  availableCheck,
+  decide,
+  explain,
+  fallbackModelsFor,
+  type RouteRequest,
+  servableCheck,
+} from "../router/index.ts";
 import { ApiError } from "../http/errors.ts";
 import { userContextHeaders } from "../http/user-context.ts";
 import { SSE_DONE, SSE_HEADERS, sseEvent } from "../http/sse.ts";
@@ -24,7 +32,14 @@ import { inBackground } from "../background.ts";
 import { isDatabaseUnavailable, untilDatabaseAnswers } from "../db.ts";
 import { isSimulated, providerInfo } from "../providers/registry.ts";
 import { imagesOf, ProviderError, type ProviderRequest, textOf, type Usage } from "../providers/types.ts";
-import { needsOf, type RequestNeeds, requiredCapabilities, unmetNeed } from "../providers/capabilities.ts";
+import {
+  needsOf,
+  type RequestNeeds,
+  requiredCapabilities,
+  unmetNeed,
+  unmetNeedOf,
+} from "../providers/capabilities.ts";
+import { soonestReopening } from "../resilience/breaker.ts";
 import { env } from "../env.ts";
 import type { ChatRequest } from "./schema.ts";
 import { watchBytes } from "../providers/sse.ts";
@@ -112,6 +127,23 @@ function unservable(model: ChatModel): ApiError {
   );
 }
 
+/**
+ * What the smart router reads of a request: the turns' text, the images of the last user turn
+ * (an image earlier in the conversation does not make every later question about it), and the
+ * capabilities the request needs, among them vision for an image anywhere in the conversation
+ * (every turn is sent to the model).
+ */
+export function routerInput(body: ChatRequest, needs: RequestNeeds = needsOf(body)): RouteRequest {
+  const lastUser = body.messages.findLast((m) => m.role === "user");
+  return {
+    messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
+    attachments: lastUser ? imagesOf(lastUser.content).map(() => ({ type: "image" })) : [],
+    needsCapabilities: requiredCapabilities(needs),
+    preference: body.routing,
+    maxTokens: body.maxTokens,
+  };
+}
+
 /** Who is asking: a signed-in user, or a platform API key (by its hash). */
 export type Caller = { userId: string; sessionId?: string } | { keyHash: string };
 
@@ -181,13 +213,16 @@ export async function prepareChat(
       worstCaseCost: worstCaseCost(model, promptTokens(model), maxOutputTokens),
     };
   };
-  const fits = (c: Candidate) => promptTokens(c.model) + c.maxOutputTokens <= c.model.contextWindow;
+  const fits = (c: Candidate) => fitsContext(c.model, promptTokens(c.model), c.maxOutputTokens);
 
   let candidates: Candidate[];
   let fallbacks: Candidate[] = [];
   let reason: string;
   let decision: ReturnType<typeof decide> | undefined;
+  /** Why the router found no model, answered unless admission picks the user's default model. */
+  let noModel: ((headers: Record<string, string>) => ApiError) | undefined;
   const routed = !body.model || body.model === "auto";
+  const lastUserMessage = body.messages.findLast((m) => m.role === "user");
   if (!routed) {
     const model = findModel(body.model!);
     if (!model) throw new ApiError("unknown_model", `Unknown model: ${body.model}`, { model: body.model });
@@ -195,14 +230,15 @@ export async function prepareChat(
       throw new ApiError("invalid_request", `Model ${model.id} does not support chat`, { field: "model" });
     }
     if (!isServable(model)) throw unservable(model);
-    const unmet = unmetNeed(model, needs);
-    if (unmet) throw new ApiError("invalid_request", unmet, { field: "model", model: model.id });
+    const unmet = unmetNeedOf(model, needs);
+    if (unmet) throw new ApiError("invalid_request", unmet.message, { field: unmet.field, model: model.id });
     const candidate = toCandidate(model);
     if (!fits(candidate)) {
       throw new ApiError("invalid_request", `The conversation is too long for ${model.id}'s context window`, {
         field: "messages",
         promptTokens: promptTokens(model),
         contextWindow: model.contextWindow,
+        ...(model.maxInputTokens ? { maxInputTokens: model.maxInputTokens } : {}),
       });
     }
     candidates = [candidate];
@@ -212,48 +248,56 @@ export async function prepareChat(
     reason = "model chosen by the request";
   } else {
     const available = availableCheck(isServable);
-    decision = decide({
-      messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
-      attachments: body.messages.flatMap((m) =>
-        m.role === "user" ? imagesOf(m.content).map(() => ({ type: "image" })) : []
-      ),
-      needsCapabilities: requiredCapabilities(needs),
-      preference: body.routing,
-      maxTokens: body.maxTokens,
+    const request: RouteRequest = {
+      ...routerInput(body, needs),
       promptTokens: (m) => promptTokens(m as ChatModel),
-      isAvailable: (m) => available(m) && serves(m as ChatModel),
-    });
-    if (decision.intent === "image_generation") {
-      throw new ApiError(
-        "invalid_request",
-        "This asks for an image: image generation is not served by /chat yet",
-        {
-          intent: decision.intent,
-          models: decision.ranked.map((r) => r.model.id),
-        },
-      );
-    }
+      promptEstimate: estimate,
+    };
+    decision = decide({ ...request, isAvailable: (m) => available(m) && serves(m as ChatModel) });
     candidates = decision.ranked.map((r) => ({
       model: r.model as ChatModel,
       maxOutputTokens: outputBudget(r.model as ChatModel, body.maxTokens),
       worstCaseCost: r.worstCaseCost,
     }));
     if (!candidates.length) {
-      throw new ApiError(
-        "model_not_allowed",
-        `No available model can serve this request (needs ${
-          [
-            ...decision.required,
-            ...(needs.jsonMode ? [`response_format ${needs.jsonMode}`] : []),
-            ...(needs.toolChoice ? [`tool_choice ${needs.toolChoice}`] : []),
-          ].join(", ") || "chat"
-        })`,
-      );
+      // Models that would serve it but cannot answer now (provider not configured, or its
+      // circuit open; retired ones do not count): 503, not the plan's 403.
+      const waiting = decide({
+        ...request,
+        isAvailable: (m) => serves(m as ChatModel) && (isServable(m) || !isShutDown(m)),
+      }).ranked.map((r) => r.model.provider);
+      const needed = [
+        ...decision.required,
+        ...(needs.jsonMode ? [`response_format ${needs.jsonMode}`] : []),
+        ...(needs.toolChoice ? [`tool_choice ${needs.toolChoice}`] : []),
+      ].join(", ") || "chat";
+      noModel = (headers) => {
+        if (!waiting.length) {
+          return new ApiError(
+            "model_not_allowed",
+            `No available model can serve this request (needs ${needed})`,
+            undefined,
+            headers,
+          );
+        }
+        const providers = [...new Set(waiting)];
+        const reopens = soonestReopening(providers);
+        return new ApiError(
+          "provider_unavailable",
+          `No model that can serve this request (needs ${needed}) is available right now: ${
+            providers.join(", ")
+          } ${reopens === null ? "not available" : "failing (circuit open)"}`,
+          { providers },
+          reopens === null
+            ? headers
+            : { ...headers, "Retry-After": String(Math.max(1, Math.ceil(reopens / 1000))) },
+        );
+      };
     }
     reason = decision.reason;
   }
 
-  const lastUser = textOf(body.messages.findLast((m) => m.role === "user")?.content ?? "");
+  const lastUser = textOf(lastUserMessage?.content ?? "");
   const cacheHash = cacheable(body, needs)
     ? await sha256(JSON.stringify([
       body.messages,
@@ -268,6 +312,9 @@ export async function prepareChat(
   const defaultOptions = routed
     ? CHAT_MODELS.filter(isServable).filter(serves).map(toCandidate).filter(fits)
     : undefined;
+  // A user who turned the router off is answered by their default model whatever the router
+  // found: only admission knows, so the router's refusal waits for its answer.
+  if (noModel && !defaultOptions?.length) throw noModel({});
   opts.timing?.mark("route");
   const admission = await admitOrUndo(requestId, {
     ...caller,
@@ -291,6 +338,11 @@ export async function prepareChat(
       return { kind: "stored", answer: { result: admission.replay!, routing: null, cached: false, headers } };
     }
     if (admission.code === "rate_limited") headers["Retry-After"] = String(admission.retryAfter ?? 60);
+    // Nothing to choose from, and no default model to answer instead. (An API key with a budget
+    // is checked against the candidates' worst cases first: with none, that check refuses too.)
+    const keyBudget = admission.code === "quota_exceeded" &&
+      (admission.details as { keyId?: string } | undefined)?.keyId !== undefined;
+    if (noModel && (admission.code === "model_not_allowed" || keyBudget)) throw noModel(headers);
     throw new ApiError(admission.code, admission.message, admission.details, headers);
   }
 
@@ -305,7 +357,7 @@ export async function prepareChat(
       complexity: decision.complexity,
       required: decision.required,
       preference: decision.preference,
-      reason: explain(decision.intent, decision.complexity, decision.preference, chosen),
+      reason: explain(decision, chosen),
       ...(chosen ? { worstCaseCost: decimalJson(chosen.worstCaseCost) } : {}),
       candidates: admission.fallbacks.slice(0, MAX_FALLBACKS),
     });

@@ -1,6 +1,7 @@
 // What a request asks of a model beyond plain text, and whether a model can give it: tools
 // (the catalog's `tools`), images (`vision`), a reasoning effort (the catalog's
-// `reasoningEfforts`), a JSON mode, a tool_choice and one tool call at most (what the provider's
+// `reasoningEfforts`), stop sequences (refused by models that sample at fixed settings, the
+// catalog's `fixedSampling`), a JSON mode, a tool_choice and one tool call at most (what the provider's
 // API honours, declared by its adapter). A model that cannot is refused with a message naming
 // the capability and the model, or skipped by the router, never called to fail or to ignore it.
 
@@ -20,6 +21,8 @@ export interface RequestNeeds {
   /** At most one tool call per answer (parallel_tool_calls false, with tools offered). */
   oneToolCall?: true;
   reasoningEffort?: ReasoningEffort;
+  /** Stop sequences (OpenAI's reasoning models refuse `stop` with a 400). */
+  stop?: true;
 }
 
 export function needsOf(req: {
@@ -29,6 +32,7 @@ export function needsOf(req: {
   parallelToolCalls?: boolean;
   reasoningEffort?: ReasoningEffort;
   responseFormat?: ResponseFormat;
+  stop?: string[];
 }): RequestNeeds {
   const history = req.messages.some((m) =>
     m.role === "tool" || (m.role === "assistant" && m.toolCalls?.length)
@@ -44,11 +48,32 @@ export function needsOf(req: {
       : { toolChoice: typeof choice === "object" ? "named" as const : choice }),
     ...(req.parallelToolCalls === false && req.tools?.length ? { oneToolCall: true as const } : {}),
     ...(req.reasoningEffort ? { reasoningEffort: req.reasoningEffort } : {}),
+    ...(req.stop?.length ? { stop: true as const } : {}),
   };
 }
 
 /** Why the model cannot serve a request with these needs, or null when it can. */
 export function unmetNeed(model: ChatModel, needs: RequestNeeds): string | null {
+  return unmetNeedOf(model, needs)?.message ?? null;
+}
+
+/**
+ * unmetNeed() with the request field to name in a refusal: the model's, except where the field
+ * itself is what the model refuses (`stop`).
+ */
+export function unmetNeedOf(
+  model: ChatModel,
+  needs: RequestNeeds,
+): { field: string; message: string } | null {
+  const message = unmetModelNeed(model, needs);
+  if (message) return { field: "model", message };
+  if (needs.stop && model.fixedSampling) {
+    return { field: "stop", message: `Model ${model.id} does not support stop (stop sequences)` };
+  }
+  return null;
+}
+
+function unmetModelNeed(model: ChatModel, needs: RequestNeeds): string | null {
   const has = (c: string) => (model.capabilities as readonly string[]).includes(c);
   if (needs.tools && !has("tools")) return `Model ${model.id} does not support tools (function calling)`;
   if (needs.images && !has("vision")) return `Model ${model.id} does not support image input (vision)`;

@@ -28,6 +28,11 @@ export class CircuitBreaker {
     return this.#state;
   }
 
+  /** While open: milliseconds until a probe is let through again (half-open); otherwise 0. */
+  get reopensInMs(): number {
+    return this.state === "open" ? Math.max(0, this.policy.openMs - (this.now() - this.#openedAt)) : 0;
+  }
+
   /** Whether a request may go to the provider now (in half-open, only one probe at a time). */
   allows(): boolean {
     const state = this.state;
@@ -79,4 +84,17 @@ export function breakerFor(provider: string, policy: BreakerPolicy): CircuitBrea
 /** Providers whose circuit is open right now (the router skips them). */
 export function openProviders(): Set<string> {
   return new Set([...breakers].filter(([, b]) => b.state === "open").map(([p]) => p));
+}
+
+/**
+ * The soonest any of these providers' open circuits lets a request through again, in ms; null
+ * when none of them is open (nothing will change by waiting).
+ */
+export function soonestReopening(providers: Iterable<string>): number | null {
+  let soonest: number | null = null;
+  for (const p of new Set(providers)) {
+    const b = breakers.get(p);
+    if (b?.state === "open") soonest = Math.min(soonest ?? Infinity, b.reopensInMs);
+  }
+  return soonest;
 }

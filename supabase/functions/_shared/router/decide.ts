@@ -5,7 +5,7 @@
 // the hard constraints hold jointly; `plan` lets the evaluation tool apply the same rule here.
 // Deterministic: the same input gives the same ranking.
 
-import { CHAT_MODELS, type ChatModel, isShutDown, type ModelEntry, MODELS } from "../catalog/index.ts";
+import { CHAT_MODELS, type ChatModel, fitsContext, isShutDown, type ModelEntry } from "../catalog/index.ts";
 import type { Intent } from "../catalog/schema.ts";
 import { formatUnits, perTokenUnits, toUnits } from "../money.ts";
 import { estimatePromptTokens } from "../tokens.ts";
@@ -37,6 +37,11 @@ export interface RouteRequest extends RouterInput {
   isAvailable?: (m: ModelEntry) => boolean;
   /** Prompt tokens for a model (default: the documented estimate). */
   promptTokens?: (m: ModelEntry) => number;
+  /**
+   * The prompt's size without images (what the long-context requirement reads), when the caller
+   * has counted it; otherwise the documented estimate, computed only when it is needed.
+   */
+  promptEstimate?: number;
 }
 
 /** A candidate with its costs as exact units (compared as bigints; formatted only when read). */
@@ -62,9 +67,18 @@ export class RankedModel {
 }
 
 export interface RouteDecision {
+  /** The classifier's reading of the request. */
   intent: RouterIntent;
+  /**
+   * The intent the models were ranked for: the reading, except image generation, which nothing
+   * serves yet: such a request is answered in text, ranked for the best other intent.
+   */
+  answeredAs: RouterIntent;
   complexity: Complexity;
-  /** Capabilities the request needs; "reasoning" is preferred where the plan has such a model. */
+  /**
+   * Capabilities the request needs. "reasoning" and "web_search" are preferences: models with
+   * them come first, and without one the best model that fits is taken (the reason says so).
+   */
   required: Requirement[];
   preference: Preference;
   /** Every usable model meeting the hard requirements, best first. */
@@ -102,6 +116,8 @@ const QUALITY_BAR: Record<Preference, Record<Complexity, number>> = {
 };
 /** How sure the classifier must be before a request counts as asking for an image. */
 const IMAGE_GENERATION_MIN_PROBABILITY = 0.5;
+/** Capabilities the router prefers rather than requires (see RouteDecision.required). */
+const PREFERRED: ReadonlySet<Requirement> = new Set(["reasoning", "web_search"]);
 /** Above this many prompt tokens the request needs a long-context model. */
 const LONG_CONTEXT_TOKENS = 32_000;
 
@@ -145,10 +161,9 @@ function requirementsOf(
 ): Requirement[] {
   const required: Requirement[] = [];
   const image = (input.attachments ?? []).some((a) => a.type === "image" || a.mimeType?.startsWith("image/"));
-  if (intent === "image_generation") required.push("image_generation");
   if (image) required.push("vision");
-  // A request that brings its own tools can look things up through them: research needs no
-  // built-in web search then (no model has both).
+  // Research prefers a model with built-in web search. A request that brings its own tools can
+  // look things up through them: it needs none then (no model has both).
   if (intent === "research" && !input.needsCapabilities?.includes("tools")) required.push("web_search");
   if ((intent === "math" || intent === "reasoning") && complexity === "high") required.push("reasoning");
   if (promptTokens > LONG_CONTEXT_TOKENS) required.push("long_context");
@@ -188,38 +203,40 @@ export function decide(request: RouteRequest): RouteDecision {
   );
   const reading = classify(extractFeatures(request), hasImage);
   const { complexity } = reading;
-  // Asking for an image sends the request to image models only (and /chat refuses it): only a
-  // confident reading may do that. Real requests for images read at 0.86 and above; text the
-  // classifier cannot place ("Soak 0.0283…") at most 0.29. A doubtful one gets its next reading.
+  // Only a confident reading counts as asking for an image. Real requests for images read at
+  // 0.86 and above; text the classifier cannot place ("Soak 0.0283…") at most 0.29. A doubtful
+  // one gets its next reading.
   const intent = reading.intent === "image_generation" &&
       reading.intentProbability < IMAGE_GENERATION_MIN_PROBABILITY
     ? reading.runnerUp
     : reading.intent;
+  // Nothing serves image generation yet, and many requests that read as one want text ("Draw
+  // conclusions from…", "Draw an ASCII art cat", "Create an SVG icon"): they are answered by a
+  // chat model ranked for the next reading (never image generation: see classify).
+  const answeredAs = intent === "image_generation" ? reading.runnerUp : intent;
   const preference = request.preference ?? "balanced";
-  const estimate = estimatePromptTokens(request.messages); // once: a long prompt is long to read
-  const promptTokensOf = request.promptTokens ?? (() => estimate);
-  const required = requirementsOf(request, intent, complexity, estimate);
+  let estimate = request.promptEstimate;
+  // at most once, and only when needed: a long prompt is long to read
+  const estimated = () => estimate ??= estimatePromptTokens(request.messages);
+  const promptTokensOf = request.promptTokens ?? estimated;
+  const required = requirementsOf(request, answeredAs, complexity, estimated());
   const isAvailable = request.isAvailable ?? availableCheck();
-  const qualityIntent: Intent = intent;
+  const qualityIntent: Intent = answeredAs;
 
-  // Hard requirements: capabilities (reasoning is a preference, handled by the order below),
-  // what the model is (image models only for image generation), and the context window.
-  const pool =
-    (intent === "image_generation"
-      ? MODELS.filter((m) => has(m, "image_generation"))
-      : CHAT_MODELS as readonly ModelEntry[])
-      .filter((m) => isAvailable(m))
-      .filter((m) => required.every((r) => r === "reasoning" || r === "long_context" || has(m, r)))
-      .filter((m) =>
-        m.pricing.unit !== "tokens" ||
-        promptTokensOf(m) + outputBudget(m as ChatModel, request.maxTokens) <= m.contextWindow
-      );
+  // Hard requirements: capabilities (reasoning and web search are preferences, handled by the
+  // order below; long context is the context window check) and the context window.
+  const pool = (CHAT_MODELS as readonly ModelEntry[])
+    .filter((m) => isAvailable(m))
+    .filter((m) => required.every((r) => PREFERRED.has(r) || r === "long_context" || has(m, r)))
+    .filter((m) =>
+      fitsContext(m as ChatModel, promptTokensOf(m), outputBudget(m as ChatModel, request.maxTokens))
+    );
 
   const bar = QUALITY_BAR[preference][complexity];
-  const typical = typicalOutputTokens(intent, complexity);
+  const typical = typicalOutputTokens(answeredAs, complexity);
   const ranked: RankedModel[] = pool.map((model) => {
     const prompt = promptTokensOf(model);
-    const budget = model.pricing.unit === "tokens" ? outputBudget(model as ChatModel, request.maxTokens) : 0;
+    const budget = outputBudget(model as ChatModel, request.maxTokens);
     const quality = model.quality[qualityIntent] ?? model.quality.general ?? 5;
     return new RankedModel(
       model,
@@ -230,9 +247,11 @@ export function decide(request: RouteRequest): RouteDecision {
     );
   });
   const wantsReasoning = required.includes("reasoning");
+  const wantsSearch = required.includes("web_search");
   ranked.sort((a, b) =>
-    // 1. reasoning models first when the request needs reasoning
+    // 1. reasoning models first when the request needs reasoning, search models for research
     (wantsReasoning ? Number(has(b.model, "reasoning")) - Number(has(a.model, "reasoning")) : 0) ||
+    (wantsSearch ? Number(has(b.model, "web_search")) - Number(has(a.model, "web_search")) : 0) ||
     // 2. good enough for the task, cheapest first; then the rest, best first
     Number(b.goodEnough) - Number(a.goodEnough) ||
     (a.goodEnough
@@ -242,38 +261,44 @@ export function decide(request: RouteRequest): RouteDecision {
   );
 
   const chosen = (request.plan ? ranked.find((r) => planAllows(request.plan!, r)) : ranked[0]) ?? null;
-  return {
-    intent,
-    complexity,
-    required,
-    preference,
-    ranked,
-    chosen,
-    reason: explain(intent, complexity, preference, chosen),
-  };
+  const decision = { intent, answeredAs, complexity, required, preference, ranked, chosen, reason: "" };
+  decision.reason = explain(decision, chosen);
+  return decision;
 }
 
-/** A one-line, human reason for a choice. */
+const words = (intent: string) => intent.replace("_", " ");
+
+/** A one-line, human reason for a choice (`chosen`: the model the plan allowed, if any). */
 export function explain(
-  intent: string,
-  complexity: string,
-  preference: Preference,
+  decision: Pick<RouteDecision, "intent" | "answeredAs" | "complexity" | "preference" | "required">,
   chosen: RankedModel | null,
 ): string {
-  const task = `${intent.replace("_", " ")}, ${complexity} complexity`;
+  const { intent, answeredAs, complexity, preference, required } = decision;
+  const task = `${words(intent)}, ${complexity} complexity`;
   if (!chosen) return `${task}: no model available meets the request's needs`;
   const why = preference === "best"
-    ? `the highest-rated model for ${intent.replace("_", " ")} your plan allows`
+    ? `the highest-rated model for ${words(answeredAs)} your plan allows`
     : chosen.goodEnough
     ? `the lowest-cost model rated ${chosen.quality}/10 for it that your plan allows`
     : `the best-rated model your plan allows (none cheaper rates high enough)`;
-  return `${task} → ${chosen.model.name}: ${why}`;
+  const notes = [];
+  if (answeredAs !== intent) {
+    notes.push(`image generation is not served yet, so it is answered in text as ${words(answeredAs)}`);
+  }
+  if (required.includes("web_search") && !has(chosen.model, "web_search")) {
+    notes.push(
+      "no web-search model is available within your plan for it, so it is answered without live search",
+    );
+  }
+  return `${task} → ${chosen.model.name}: ${why}${notes.map((n) => `; ${n}`).join("")}`;
 }
 
 /**
  * Where an explicitly chosen model falls back to when its provider fails: models that can do
- * everything it can, closest in quality first (then cheaper first). `isServable` may be a
- * request's servableCheck().
+ * everything it can; first those no pricier than it (output price and per-request fee at most
+ * its own: a request for a cheap model is not answered at many times its price while a cheap
+ * one can), then the rest; each group closest in quality first (then cheaper first).
+ * `isServable` may be a request's servableCheck().
  */
 export function fallbackModelsFor(
   model: ChatModel,
@@ -296,9 +321,13 @@ function fallbackOrder(model: ChatModel): readonly ChatModel[] {
   };
   const target = meanQuality(model);
   const price = (m: ChatModel) => toUnits(m.pricing.inputPerMTok) + toUnits(m.pricing.outputPerMTok);
+  const fee = (m: ChatModel) => m.pricing.requestFee ? toUnits(m.pricing.requestFee) : 0n;
+  const pricier = (m: ChatModel) =>
+    toUnits(m.pricing.outputPerMTok) > toUnits(model.pricing.outputPerMTok) || fee(m) > fee(model);
   order = CHAT_MODELS
     .filter((m) => m.id !== model.id && model.capabilities.every((c) => m.capabilities.includes(c)))
     .sort((a, b) =>
+      Number(pricier(a)) - Number(pricier(b)) ||
       Math.abs(meanQuality(a) - target) - Math.abs(meanQuality(b) - target) ||
       compareUnits(price(a), price(b)) ||
       a.id.localeCompare(b.id)

@@ -8,10 +8,10 @@
 // and the single price here is always the one that applies.
 //
 // Lifecycle: the same pricing page marks Claude Opus 4.1 and Opus 4 "retired" on the Claude API;
-// Sonnet 4 and Opus 4 were retired on 2026-06-15 and Sonnet 3.7 on 2026-02-19 (per the
-// deprecations page as quoted in 2026). The brief names Opus 4.1, Sonnet 4.5 and Haiku 3.5, so
-// they are listed; `isShutDown` keeps requests away from the retired ones. Haiku 3.5's and
-// Sonnet 4.5's status on the Claude API could not be confirmed and is left unset.
+// Sonnet 4 and Opus 4 were retired on 2026-06-15, Sonnet 3.7 and Haiku 3.5 on 2026-02-19 (Haiku
+// 3.5's replacement: Haiku 4.5), per the deprecations page as quoted in 2026. The brief names Opus
+// 4.1, Sonnet 4.5 and Haiku 3.5, so they are listed; `isShutDown` keeps requests away from the
+// retired ones. Sonnet 4.5's status on the Claude API could not be confirmed and is left unset.
 import type { ModelEntry } from "../schema.ts";
 
 const source = "https://platform.claude.com/docs/en/about-claude/pricing";
@@ -179,5 +179,11 @@ export const anthropicModels: ModelEntry[] = [
     },
     quality: { general: 6, code: 6, math: 5, reasoning: 5, creative: 6, analysis: 6, research: 5 },
     tiers: [...all],
+    lifecycle: {
+      status: "retired",
+      shutdownOn: "2026-02-19",
+      replacement: "claude-haiku-4-5",
+      source: deprecations,
+    },
   },
 ];

@@ -27,6 +27,7 @@ export const dashscopeModels: ModelEntry[] = [
     capabilities: ["chat", "tools", "code"],
     contextWindow: 32_768,
     maxOutputTokens: 8_192,
+    maxInputTokens: 30_720, // Model Studio: 32,768 in all, at most 30,720 of them input
     pricing: {
       unit: "tokens",
       inputPerMTok: "1.60",

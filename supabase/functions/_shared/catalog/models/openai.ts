@@ -156,6 +156,7 @@ export const openaiModels: ModelEntry[] = [
     imageInputTokens: OPENAI_TILES_GPT5,
     contextWindow: 400_000,
     maxOutputTokens: 128_000,
+    maxInputTokens: 272_000, // the 400K window is 272K of prompt and 128K of output
     pricing: {
       unit: "tokens",
       inputPerMTok: "1.25",
