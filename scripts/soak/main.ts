@@ -63,7 +63,7 @@ const READS = ["models", "account", "conversations", "account/usage"];
 const WARM_UP_PER_READ = 1000;
 const MODELS = [
   "gpt-4o-mini",
-  "claude-3-5-haiku",
+  "claude-haiku-4-5",
   "gemini-2.0-flash",
   "deepseek-chat",
   "mistral-small",
