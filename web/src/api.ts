@@ -79,12 +79,30 @@ export function createApi(supabase: SupabaseClient, baseUrl: string, anonKey: st
     };
   }
 
-  /** A raw authenticated fetch of a function (for the SSE stream). */
-  async function raw(path: string, init: RequestInit = {}): Promise<Response> {
+  /** One refresh at a time, shared by the requests refused together. */
+  let refreshing: Promise<boolean> | null = null;
+  function refreshOnce(): Promise<boolean> {
+    refreshing ??= supabase.auth.refreshSession()
+      .then(({ data, error }) => !error && !!data.session, () => false)
+      .finally(() => setTimeout(() => (refreshing = null), 0));
+    return refreshing;
+  }
+
+  /**
+   * A raw authenticated fetch of a function (for the SSE stream). A 401 (session revoked, token
+   * expired in a sleeping tab) refreshes the session once and retries; if the session cannot be
+   * refreshed, or the retry is refused too, the user is signed out (to the sign-in screen).
+   */
+  async function raw(path: string, init: RequestInit = {}, retry = true): Promise<Response> {
     const res = await fetch(`${baseUrl}/functions/v1/${path}`, {
       ...init,
       headers: { ...(await headers()), ...(init.headers as Record<string, string> ?? {}) },
     });
+    if (res.status === 401) {
+      if (retry && await refreshOnce()) return raw(path, init, false);
+      await supabase.auth.signOut({ scope: "local" }).catch(() => {});
+      return res;
+    }
     const ctx = userContext(res.headers);
     if (ctx.tier) { for (const l of listeners) l(ctx); }
     return res;
