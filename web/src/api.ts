@@ -68,6 +68,8 @@ export type ContextListener = (ctx: UserContext) => void;
 
 export function createApi(supabase: SupabaseClient, baseUrl: string, anonKey: string) {
   const listeners: ContextListener[] = [];
+  /** Bumped when the signed-in account changes: a response to an earlier account's request says nothing of this one. */
+  let epoch = 0;
 
   async function headers(): Promise<Record<string, string>> {
     const { data } = await supabase.auth.getSession();
@@ -94,6 +96,7 @@ export function createApi(supabase: SupabaseClient, baseUrl: string, anonKey: st
    * refreshed, or the retry is refused too, the user is signed out (to the sign-in screen).
    */
   async function raw(path: string, init: RequestInit = {}, retry = true): Promise<Response> {
+    const startedIn = epoch;
     const res = await fetch(`${baseUrl}/functions/v1/${path}`, {
       ...init,
       headers: { ...(await headers()), ...(init.headers as Record<string, string> ?? {}) },
@@ -104,7 +107,7 @@ export function createApi(supabase: SupabaseClient, baseUrl: string, anonKey: st
       return res;
     }
     const ctx = userContext(res.headers);
-    if (ctx.tier) { for (const l of listeners) l(ctx); }
+    if (ctx.tier && startedIn === epoch) { for (const l of listeners) l(ctx); }
     return res;
   }
 
@@ -121,6 +124,8 @@ export function createApi(supabase: SupabaseClient, baseUrl: string, anonKey: st
     patch: <T>(path: string, body: unknown) => json<T>("PATCH", path, body),
     del: <T>(path: string) => json<T>("DELETE", path),
     onContext: (l: ContextListener) => listeners.push(l),
+    /** Another account (or none) from now on: responses to requests made before are not its context. */
+    newAccount: () => epoch++,
   };
 }
 

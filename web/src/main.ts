@@ -262,6 +262,7 @@ async function showSignedIn(session: Session | null) {
   const seq = ++signInSeq;
   /** Signed out, or in as someone else, since this sign-in began. */
   const superseded = () => seq !== signInSeq;
+  api.newAccount();
   if (signedInAs !== null) forgetAccount();
   signedInAs = userId;
   showView();
