@@ -469,7 +469,7 @@ async function send(text: string | null, replaced?: Replaced) {
   const restoreReplaced = () => {
     if (!replaced || !stillCurrent()) return;
     turns.push(replaced.turn);
-    if (replaced.li) reply.li.replaceWith(replaced.li);
+    if (replaced.li) $("messages").append(replaced.li); // it was the last one (and the reply's place)
   };
   try {
     const events = streamChat(api, {
