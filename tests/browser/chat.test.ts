@@ -410,28 +410,34 @@ Deno.test({
         await page.context().close();
       });
 
-      await t.step("rate limit: a 429 counts down from Retry-After", async () => {
+      await t.step("rate limit: a 429 is announced once and counts down from Retry-After", async () => {
         const client = await signedUp(browser, "web-rate");
         const { page } = client;
         await setCounters(client.email, { minute: 20 });
         const prompt = page.getByRole("textbox", { name: "Message" });
         await prompt.fill("Are you there?");
         await prompt.press("Enter");
-        const error = page.locator("#chat-error");
-        await error.getByText(/Rate limit reached.*send again in \d+ s/).waitFor();
-        const first = Number(/in (\d+) s/.exec((await error.textContent())!)![1]);
+        const error = page.locator("#chat-error"); // role=alert: read out on each change
+        const countdown = page.locator("#cooldown");
+        await error.getByText(/^Rate limit reached.*Sending is paused for \d+ s\.$/).waitFor();
+        const announced = await error.textContent();
+        await countdown.getByText(/^You can send again in \d+ s\.$/).waitFor();
+        assert.equal(await countdown.getAttribute("aria-live"), null, "the countdown is not a live region");
+        assert.equal(await countdown.getAttribute("role"), null);
+        const first = Number(/in (\d+) s/.exec((await countdown.textContent())!)![1]);
         assert.ok(first >= 1 && first <= 60, `Retry-After seconds: ${first}`);
         assert.equal(await page.getByRole("button", { name: "Send" }).isDisabled(), true);
         assert.equal(await prompt.inputValue(), "Are you there?");
         if (first > 2) {
           await eventually(
             async () => {
-              const now = Number(/in (\d+) s/.exec((await error.textContent()) ?? "")?.[1] ?? NaN);
+              const now = Number(/in (\d+) s/.exec((await countdown.textContent()) ?? "")?.[1] ?? NaN);
               return now < first ? true : undefined;
             },
             "the countdown to tick",
             5_000,
           );
+          assert.equal(await error.textContent(), announced, "the alert was not rewritten by the ticks");
         }
         await screenshot(page, "rate-limited");
         noPageErrors(client);

@@ -1,14 +1,17 @@
 // A conversation of 1,000 messages (seeded straight into the database) in Chromium: it opens with
-// every message in the log and the newest in view, off-screen messages skip rendering
-// (content-visibility), it scrolls to the first and back to the last, a code block in the history
-// is highlighted and copies its code, and a new reply streams in without touching anything but the
-// streaming message (a MutationObserver over the whole page), sending only the recent turns.
+// the newest page (200 messages) and the newest in view, off-screen messages skip rendering
+// (content-visibility), "Load earlier messages" brings the earlier pages one by one without moving
+// what is in view, up to the first message; it scrolls to the first and back to the last, a code
+// block in the history is highlighted and copies its code, and a new reply streams in without
+// touching anything but the streaming message (a MutationObserver over the whole page), sending
+// only the recent turns.
 
 import assert from "node:assert/strict";
 import { closeDatabase, database } from "../support/users.ts";
 import { clipboardText, eventually, launch, noPageErrors, screenshot, signedUp } from "./helpers.ts";
 
 const MESSAGES = 1_000;
+const PAGE = 200; // the client's page of history
 const CODE = 'def greet(name):\n    return "hi " + name  # 42';
 const WITH_CODE = " with code:\n\n```python\n" + CODE + "\n```";
 const WITH_MARKDOWN = " with **bold** and `code`";
@@ -85,16 +88,25 @@ Deno.test({
       const [{ id: userId }] = await database()`select id from auth.users where email = ${client.email}`;
       const conversationId = await seedConversation(userId);
 
-      // It appears in the list (a reload loads it) and opens.
+      // It appears in the list (a reload loads it) and opens, with its newest page.
       await page.reload();
+      const pages: string[] = [];
+      page.on("request", (r) => {
+        if (r.url().includes(`/conversations/${conversationId}/messages`)) {
+          pages.push(new URL(r.url()).search);
+        }
+      });
       await page.locator("#conversation-list").getByText("A thousand messages").click();
       const log = page.getByRole("log", { name: "Messages" });
       const items = log.locator(":scope > li");
-      await items.nth(MESSAGES - 1).waitFor({ state: "attached" });
-      assert.equal(await items.count(), MESSAGES, "every message is in the log");
-      assert.equal(await items.first().locator(".content").textContent(), "Question 1");
+      await items.nth(PAGE - 1).waitFor({ state: "attached" });
+      assert.equal(await items.count(), PAGE, "the newest page is in the log");
+      assert.deepEqual(pages, [`?limit=${PAGE}`]);
+      assert.equal(await items.first().locator(".content").textContent(), `Question ${MESSAGES - PAGE + 1}`);
       assert.match((await items.last().locator(".content").textContent())!, /^Answer 1000 with code:/);
       assert.match((await items.last().locator(".meta").textContent())!, /^gpt-4o-mini · \$0\.000123/);
+      const earlier = page.getByRole("button", { name: "Load earlier messages" });
+      assert.equal(await earlier.isVisible(), true, "older messages remain");
 
       /** Where a message is relative to the visible part of the list. */
       const placement = (index: number) =>
@@ -114,8 +126,8 @@ Deno.test({
         }, index);
 
       // Opened at the end: the newest message in view, the oldest not rendered at all.
-      await eventually(async () => (await placement(MESSAGES - 1)).atEnd ? true : undefined, "the end");
-      assert.deepEqual(await placement(MESSAGES - 1), {
+      await eventually(async () => (await placement(PAGE - 1)).atEnd ? true : undefined, "the end");
+      assert.deepEqual(await placement(PAGE - 1), {
         inView: true,
         rendered: true,
         atEnd: true,
@@ -128,7 +140,6 @@ Deno.test({
       );
       await screenshot(page, "long-conversation-end");
 
-      // To the top, and the first message is there and rendered; then back to the end.
       const scrollList = (to: "top" | "bottom") =>
         page.evaluate((where) => {
           const w = globalThis as unknown as InPage;
@@ -144,6 +155,46 @@ Deno.test({
             step();
           });
         }, to);
+
+      /** The message at the top of the list's visible part: its text and its distance from the top. */
+      const topInView = () =>
+        page.evaluate(() => {
+          const { document } = globalThis as unknown as InPage;
+          const list = document.getElementById("messages");
+          const box = list.getBoundingClientRect();
+          const all = list as unknown as { children: ArrayLike<InPageElement> };
+          for (const li of Array.from(all.children)) {
+            const r = li.getBoundingClientRect();
+            if (r.bottom > box.top) return { text: li.textContent, offset: Math.round(r.top - box.top) };
+          }
+          return null;
+        });
+
+      // Up to the top of the page, then the earlier pages one by one: each goes above, and what was
+      // in view stays where it was.
+      let loaded = PAGE;
+      while (loaded < MESSAGES) {
+        await scrollList("top");
+        const before = await topInView();
+        await earlier.click();
+        loaded += PAGE;
+        await items.nth(loaded - 1).waitFor({ state: "attached" });
+        assert.equal(await items.count(), loaded);
+        await page.evaluate(() =>
+          new Promise((r) => (globalThis as unknown as InPage).requestAnimationFrame(() => r(null)))
+        );
+        const after = await topInView();
+        assert.equal(after?.text, before?.text, "the same message at the top of the view");
+        assert.ok(
+          Math.abs(after!.offset - before!.offset) < 40,
+          `not moved: ${before?.offset} → ${after?.offset}`,
+        );
+      }
+      assert.equal(await earlier.isHidden(), true, "no more earlier messages");
+      assert.equal(pages.length, MESSAGES / PAGE);
+      assert.equal(await items.first().locator(".content").textContent(), "Question 1");
+
+      // To the top, and the first message is there and rendered; then back to the end.
       await scrollList("top");
       assert.deepEqual(
         (({ inView, rendered, atStart }) => ({ inView, rendered, atStart }))(await placement(0)),

@@ -7,7 +7,15 @@
 
 import assert from "node:assert/strict";
 import type { WebSocketRoute } from "playwright-core";
-import { closeDatabase, database, functionsUrl, newUser, settled, type TestUser } from "../support/users.ts";
+import {
+  anonClient,
+  closeDatabase,
+  database,
+  functionsUrl,
+  newUser,
+  settled,
+  type TestUser,
+} from "../support/users.ts";
 import { stack } from "../support/stack.ts";
 import {
   focusedId,
@@ -248,8 +256,55 @@ Deno.test({
           if (status === "CHANNEL_ERROR") reject(err);
         })
       );
-      await room.track({ userId: mallory.id, displayName: "Mallory", typing: false });
-      await ana.page.getByRole("list", { name: "Who is here" }).getByLabel("Mallory").waitFor();
+      // Her presence names her "Ana"; Ana's page names her as the member list does.
+      await room.track({ userId: mallory.id, displayName: "Ana", typing: false });
+      const here = ana.page.getByRole("list", { name: "Who is here" });
+      await here.getByLabel(localPart(mallory.email), { exact: true }).waitFor();
+      assert.equal(await here.getByLabel("Ana", { exact: true }).count(), 0, "no name taken from presence");
+
+      // Someone who is no member, as far as the payloads go: neither shown here nor typing, and a
+      // message event in their name is not even looked up.
+      const ghost = crypto.randomUUID();
+      // (a client of its own: one client holds one channel per topic)
+      const ghostClient = anonClient();
+      await ghostClient.realtime.setAuth(mallory.accessToken);
+      const ghostRoom = ghostClient.channel(`conversation:${conversationId}`, {
+        config: { private: true, presence: { key: ghost } },
+      });
+      await new Promise<void>((resolve, reject) => {
+        setTimeout(() => reject(new Error("the ghost's room did not subscribe")), 15_000);
+        ghostRoom.subscribe((status, err) => {
+          if (status === "SUBSCRIBED") resolve();
+          if (status === "CHANNEL_ERROR") reject(err);
+        });
+      });
+      await ghostRoom.track({ userId: ghost, displayName: "Ghost", typing: true });
+      const ghostLookups: string[] = [];
+      ana.page.on("request", (r) => r.url().includes("/messages/") && ghostLookups.push(r.url()));
+      const ghostMessage = crypto.randomUUID();
+      await room.send({
+        type: "broadcast",
+        event: "message",
+        payload: { id: ghostMessage, conversationId, userId: ghost, role: "user", content: "GHOST" },
+      });
+      await room.send({
+        type: "broadcast",
+        event: "typing",
+        payload: { userId: ghost, displayName: "Ghost", typing: true },
+      });
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.equal(await here.getByLabel("Ghost").count(), 0, "a non-member is not shown here");
+      assert.equal(await here.locator("li").count(), 2, "Ana and Mallory only");
+      assert.equal(await ana.page.locator("#typing").textContent(), "", "nor typing");
+      assert.ok(!ghostLookups.some((u) => u.includes(ghostMessage)), "a non-member's message not looked up");
+      await ghostClient.removeAllChannels();
+      // A member typing is named from the member list, whatever name the payload gives.
+      await room.send({
+        type: "broadcast",
+        event: "typing",
+        payload: { userId: mallory.id, displayName: "Ana", typing: true },
+      });
+      await ana.page.locator("#typing").getByText(`${localPart(mallory.email)} is typing…`).waitFor();
 
       // Another conversation, Mallory's, which she shares with Ana too: Ana may read its messages.
       const { conversationId: hers, messageId: elsewhere } = await api(mallory, "POST", "chat", {
@@ -368,6 +423,51 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 300)); // the old room's close arrives after the click
       assert.equal(await page.locator("#connection").getAttribute("data-state"), "connected");
       noPageErrors(client);
+    } finally {
+      await browser.close();
+      await closeDatabase();
+    }
+  },
+});
+
+Deno.test({
+  name: "a member removed, or leaving, is taken out of the conversation's room and off its screen",
+  ...opts,
+  fn: async () => {
+    const browser = await launch();
+    try {
+      const ana = await signedUp(browser, "ana-removes");
+      const ben = await signedUp(browser, "ben-removed");
+      for (const c of [ana, ben]) await c.page.locator("#connection").getByText("Live").waitFor();
+      await sendAndWait(ana.page, "Members come and go");
+      await ana.page.getByRole("button", { name: "Share" }).click();
+      const here = ana.page.getByRole("list", { name: "Who is here" });
+      const benHere = here.getByLabel(localPart(ben.email), { exact: true });
+
+      for (const how of ["removed", "leaves"] as const) {
+        await ana.page.getByRole("textbox", { name: "Invite a member" }).fill(ben.email);
+        await ana.page.getByRole("button", { name: "Invite", exact: true }).click();
+        await ana.page.locator("#share-status").getByText(`Invited ${ben.email}.`).waitFor();
+        await ben.page.locator("#conversation-list button.open").getByText("Members come and go").click();
+        await ben.page.locator("#messages li.assistant").first().waitFor();
+        await benHere.waitFor();
+        if (how === "removed") {
+          await ana.page.getByRole("button", { name: `Remove ${localPart(ben.email)}` }).click();
+        } else {
+          await ben.page.getByRole("button", { name: "Share" }).click();
+          await ben.page.getByRole("button", { name: "Leave" }).click();
+        }
+        // Ben's screen lets go of it, and he is out of its room (Ana no longer sees him there).
+        await ben.page.locator("#chat-title").getByText("New conversation").waitFor();
+        await ben.page.locator("#chat-error").getByText("You are no longer a member of that conversation.")
+          .waitFor();
+        assert.equal(await ben.page.locator("#messages li").count(), 0, `${how}: no messages left`);
+        assert.equal(await ben.page.locator("#share-toggle").isHidden(), true);
+        await benHere.waitFor({ state: "detached" });
+        await ben.page.locator("#conversation-list li", { hasText: "Members come and go" })
+          .waitFor({ state: "detached" });
+      }
+      for (const c of [ana, ben]) noPageErrors(c);
     } finally {
       await browser.close();
       await closeDatabase();

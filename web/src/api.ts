@@ -68,6 +68,8 @@ export type ContextListener = (ctx: UserContext) => void;
 
 export function createApi(supabase: SupabaseClient, baseUrl: string, anonKey: string) {
   const listeners: ContextListener[] = [];
+  /** Bumped when the signed-in account changes: a response to an earlier account's request says nothing of this one. */
+  let epoch = 0;
 
   async function headers(): Promise<Record<string, string>> {
     const { data } = await supabase.auth.getSession();
@@ -79,14 +81,33 @@ export function createApi(supabase: SupabaseClient, baseUrl: string, anonKey: st
     };
   }
 
-  /** A raw authenticated fetch of a function (for the SSE stream). */
-  async function raw(path: string, init: RequestInit = {}): Promise<Response> {
+  /** One refresh at a time, shared by the requests refused together. */
+  let refreshing: Promise<boolean> | null = null;
+  function refreshOnce(): Promise<boolean> {
+    refreshing ??= supabase.auth.refreshSession()
+      .then(({ data, error }) => !error && !!data.session, () => false)
+      .finally(() => setTimeout(() => (refreshing = null), 0));
+    return refreshing;
+  }
+
+  /**
+   * A raw authenticated fetch of a function (for the SSE stream). A 401 (session revoked, token
+   * expired in a sleeping tab) refreshes the session once and retries; if the session cannot be
+   * refreshed, or the retry is refused too, the user is signed out (to the sign-in screen).
+   */
+  async function raw(path: string, init: RequestInit = {}, retry = true): Promise<Response> {
+    const startedIn = epoch;
     const res = await fetch(`${baseUrl}/functions/v1/${path}`, {
       ...init,
       headers: { ...(await headers()), ...(init.headers as Record<string, string> ?? {}) },
     });
+    if (res.status === 401) {
+      if (retry && await refreshOnce()) return raw(path, init, false);
+      await supabase.auth.signOut({ scope: "local" }).catch(() => {});
+      return res;
+    }
     const ctx = userContext(res.headers);
-    if (ctx.tier) { for (const l of listeners) l(ctx); }
+    if (ctx.tier && startedIn === epoch) { for (const l of listeners) l(ctx); }
     return res;
   }
 
@@ -103,6 +124,8 @@ export function createApi(supabase: SupabaseClient, baseUrl: string, anonKey: st
     patch: <T>(path: string, body: unknown) => json<T>("PATCH", path, body),
     del: <T>(path: string) => json<T>("DELETE", path),
     onContext: (l: ContextListener) => listeners.push(l),
+    /** Another account (or none) from now on: responses to requests made before are not its context. */
+    newAccount: () => epoch++,
   };
 }
 

@@ -75,9 +75,32 @@ export function renderHistory(messages: StoredMessage[], me: string, names: Map<
   requestAnimationFrame(scrollToEnd);
 }
 
+/**
+ * Puts an earlier page of the history above what is shown, keeping the messages in view where they
+ * were (the distance from the end is what stays; the browser's scroll anchoring may move it too).
+ */
+export function prependHistory(messages: StoredMessage[], me: string, names: Map<string, string>) {
+  const l = list();
+  const fromEnd = l.scrollHeight - l.scrollTop;
+  const fragment = document.createDocumentFragment();
+  for (const m of messages) {
+    if (shown.has(m.id)) continue;
+    const li = itemFor(m, me, names);
+    if (li) fragment.append(li);
+  }
+  l.prepend(fragment);
+  l.scrollTop = l.scrollHeight - fromEnd;
+}
+
+/** Shows the "Load earlier messages" control while older messages remain on the server. */
+export function setHasEarlier(hasEarlier: boolean) {
+  $("load-earlier").hidden = !hasEarlier;
+}
+
 export function clearMessages() {
   shown.clear();
   list().replaceChildren();
+  setHasEarlier(false);
 }
 
 /** A message stored by someone else (a live event), appended unless it is already shown. */
@@ -237,8 +260,21 @@ export function startAssistant(): StreamingMessage {
   };
 }
 
-/** Copy buttons of code blocks (delegated, so history renders without per-block listeners). */
-export function initChatView() {
+/**
+ * Copy buttons of code blocks (delegated, so history renders without per-block listeners), and the
+ * "Load earlier messages" control (busy while its page loads).
+ */
+export function initChatView(loadEarlier: () => Promise<void>) {
+  const earlier = $<HTMLButtonElement>("load-earlier");
+  earlier.addEventListener("click", async () => {
+    if (earlier.disabled) return;
+    earlier.disabled = true;
+    try {
+      await loadEarlier();
+    } finally {
+      earlier.disabled = false;
+    }
+  });
   list().addEventListener("click", async (e) => {
     const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button[data-copy]");
     if (!button) return;

@@ -39,25 +39,40 @@ export function coolingDown(): boolean {
   return Date.now() < cooldownUntil;
 }
 
-/** 429: count down from Retry-After in the error line; sending resumes at zero. */
+/**
+ * 429: the error line (an alert) says so once, with the wait; the countdown ticks next to it in an
+ * element that is not announced; sending resumes at zero.
+ */
 export function startCooldown(seconds: number, onDone: () => void) {
   cooldownUntil = Date.now() + seconds * 1000;
   clearInterval(cooldownTimer);
   const error = $("chat-error");
+  const countdown = $("cooldown");
+  error.dataset.kind = "rate-limit";
+  error.textContent = `Rate limit reached: too many requests this minute. Sending is paused for ${
+    Math.ceil(seconds)
+  } s.`;
   const tick = () => {
     const left = Math.ceil((cooldownUntil - Date.now()) / 1000);
     if (left <= 0) {
-      clearInterval(cooldownTimer);
-      error.textContent = "";
-      delete error.dataset.kind;
+      stopCooldown();
       onDone();
       return;
     }
-    error.dataset.kind = "rate-limit";
-    error.textContent = `Rate limit reached: too many requests this minute. You can send again in ${left} s.`;
+    countdown.textContent = `You can send again in ${left} s.`;
   };
   tick();
   cooldownTimer = setInterval(tick, 1000);
+}
+
+/** Ends the countdown (it ran out, or the account signed out) and clears its messages. */
+export function stopCooldown() {
+  cooldownUntil = 0;
+  clearInterval(cooldownTimer);
+  $("cooldown").textContent = "";
+  const error = $("chat-error");
+  if (error.dataset.kind === "rate-limit") error.textContent = "";
+  delete error.dataset.kind;
 }
 
 export function initComposer(onSubmit: (text: string) => void, onTyping: () => void) {

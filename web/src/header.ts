@@ -30,9 +30,13 @@ function renderQuota(tier: string, limit: number | null, remaining: number | nul
   const meter = $("quota-meter");
   const banner = $("quota-banner");
   if (limit === null) {
+    // Unlimited (enterprise, or another account): nothing to warn about, and never blocked.
     text.textContent = "Unlimited requests";
     meter.hidden = true;
     banner.hidden = true;
+    banner.dataset.level = "ok";
+    document.body.dataset.quota = "ok";
+    setBlocked(false);
     return;
   }
   const left = Math.max(0, remaining ?? limit);
@@ -68,8 +72,24 @@ function renderQuota(tier: string, limit: number | null, remaining: number | nul
     banner.textContent = `${level === "critical" ? "Almost out: " : "Heads up: "}` +
       `${pct}% of this month's ${count.format(limit)} requests used (${count.format(left)} left).`;
   }
-  state.blocked = level === "blocked";
-  onBlocked?.(state.blocked);
+  setBlocked(level === "blocked");
+}
+
+function setBlocked(blocked: boolean) {
+  state.blocked = blocked;
+  onBlocked?.(blocked);
+}
+
+/** Signed out: the header forgets the account (its quota state, blocked or not, included). */
+export function resetHeader() {
+  shown = "";
+  for (const id of ["account-email", "account-tier", "account-quota", "account-cost"]) $(id).textContent = "";
+  $("avatar").replaceChildren();
+  $("quota-meter").hidden = true;
+  $("quota-banner").hidden = true;
+  $("quota-banner").dataset.level = "ok";
+  delete document.body.dataset.quota;
+  setBlocked(false);
 }
 
 let onBlocked: ((blocked: boolean) => void) | undefined;

@@ -145,6 +145,17 @@ function confirmRevoke(k: ApiKey, button: HTMLButtonElement) {
   dialog.showModal();
 }
 
+/** Signed out: the page forgets the account's keys (list, status, form), the fresh one included. */
+export function clearKeys() {
+  closeNewKey();
+  renderList([]);
+  for (const id of ["keys-status", "key-form-error"]) $(id).textContent = "";
+  for (const id of ["key-name", "key-budget"]) {
+    $<HTMLInputElement>(id).value = "";
+    $(id).removeAttribute("aria-invalid");
+  }
+}
+
 /** Forgets the fresh key: its panel closes and the examples go back to the placeholder. */
 export function closeNewKey() {
   freshKey = null;

@@ -9,15 +9,24 @@ import {
   $,
   type Account,
   emit,
+  learnedNames,
   type Member,
   memberName,
   nameOf,
   state,
   type StoredMessage,
 } from "./state.ts";
-import { applyHeaders, initHeader, whenBlockedChanges } from "./header.ts";
-import { initSidebar, loadConversations } from "./sidebar.ts";
-import { applyPreferences, chosenModel, initModels, loadModels, routingPreference } from "./models.ts";
+import { applyHeaders, initHeader, resetHeader, whenBlockedChanges } from "./header.ts";
+import { initSidebar, loadConversations, resetConversations } from "./sidebar.ts";
+import {
+  applyPreferences,
+  chosenModel,
+  initModels,
+  loadModels,
+  resetModels,
+  routingPreference,
+  tierSeen,
+} from "./models.ts";
 import {
   appendStored,
   appendUser,
@@ -25,13 +34,15 @@ import {
   hasMessage,
   initChatView,
   markShown,
+  prependHistory,
   renderHistory,
+  setHasEarlier,
   startAssistant,
 } from "./chat-view.ts";
-import { clearPrompt, coolingDown, initComposer, startCooldown } from "./composer.ts";
+import { clearPrompt, coolingDown, initComposer, startCooldown, stopCooldown } from "./composer.ts";
 import { createRealtime } from "./realtime.ts";
 import { initSharing } from "./sharing.ts";
-import { closeNewKey, initKeys, loadKeys } from "./keys.ts";
+import { clearKeys, closeNewKey, initKeys, loadKeys } from "./keys.ts";
 import { recentTurns } from "./context-window.ts";
 
 declare global {
@@ -49,14 +60,29 @@ const stopButton = $<HTMLButtonElement>("stop");
 const regenerateButton = $<HTMLButtonElement>("regenerate");
 const chatError = $("chat-error");
 
-/** The current conversation's turns, as sent to POST /chat. */
-let history: { role: "user" | "assistant"; content: string }[] = [];
+type Turn = { role: "user" | "assistant"; content: string };
+/**
+ * The current conversation's turns (those loaded), as sent to POST /chat. A new array for each
+ * conversation opened, only ever changed in place otherwise: a send holding the array it started
+ * with can tell whether it is still the current one.
+ */
+let history: Turn[] = [];
+/** My last question, stored but left without an answer (it failed or was stopped before a word). */
+let unanswered: Turn | null = null;
+/** Messages per page of history (GET /conversations/:id/messages). */
+const HISTORY_PAGE = 200;
+/** The current conversation's history is loading: sending waits (it would go without it). */
+let historyLoading = false;
+/** The oldest message loaded (where the next earlier page ends), if older ones remain. */
+let earliestLoaded: string | null = null;
 /** My user messages not yet matched to their stored id (so the live `message` event is not shown twice). */
 let pendingOwn: { text: string; li: HTMLLIElement }[] = [];
 /** Authors' names for the current conversation's messages (names learned later count too). */
 const authorNames = () => new Map(state.members.map((m) => [m.userId, memberName(m)]));
 let streaming: AbortController | null = null;
 let signedInAs: string | null = null;
+/** Bumped on each sign-in and sign-out: an account still loading for a previous one stops there. */
+let signInSeq = 0;
 let loadSeq = 0;
 
 const realtime = createRealtime(supabase, {
@@ -74,13 +100,32 @@ const realtime = createRealtime(supabase, {
     }
     refreshAccount();
   },
-  onConversationsChanged: () => loadConversations().catch(() => {}),
+  onConversationsChanged(e) {
+    if (e.removed && e.conversationId && sameId(e.conversationId, state.current)) noLongerMember();
+    loadConversations().catch(() => {});
+  },
   onMessage(e) {
     // In arrival order: each waits for the previous one's read, so a question shows before its answer.
-    arrivals = arrivals.then(() => showStored(e.conversationId, e.id));
+    arrivals = arrivals.then(() => showStored(e.conversationId, e.id, e.userId));
   },
-  onMembersChanged: () => loadMembers().catch(() => {}),
+  onMembersChanged(e) {
+    if (e.removed && sameId(e.userId, state.account?.user.id)) noLongerMember();
+    else loadMembers().catch(() => {});
+  },
 });
+
+/** Ids compare whatever their case (the database's uuids are lowercase; a payload's may not be). */
+function sameId(a: unknown, b: string | null | undefined) {
+  return typeof a === "string" && !!b && a.toLowerCase() === b.toLowerCase();
+}
+
+/** Removed from the conversation on screen (or left it): out of its room, and off the screen. */
+function noLongerMember() {
+  selectConversation(null).then(() => {
+    chatError.textContent = "You are no longer a member of that conversation.";
+  });
+  loadConversations().catch(() => {});
+}
 
 /** Live `message` events still being read, in the order they came. */
 let arrivals = Promise.resolve();
@@ -92,8 +137,14 @@ const MESSAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * the id (and anyone in the room can forge one), so the message is read through the API, under
  * RLS; an id that is no message of this conversation, or no longer mine to read, shows nothing.
  */
-async function showStored(conversationId: string, id: string) {
+async function showStored(conversationId: string, id: string, userId: string | null) {
   if (conversationId !== state.current || !MESSAGE_ID.test(id) || hasMessage(id)) return;
+  // A message of someone who is no member (after a fresh look at the list, which a new member's
+  // first message may be ahead of) is not looked up.
+  if (userId && !isMember(userId)) {
+    await loadMembers().catch(() => {});
+    if (conversationId !== state.current || !isMember(userId)) return;
+  }
   let m: StoredMessage;
   try {
     m = await api.get<StoredMessage>(`conversations/${conversationId}/messages/${id}`);
@@ -113,6 +164,10 @@ async function showStored(conversationId: string, id: string) {
   appendStored(m, me, authorNames());
   history.push(...turnOf(m));
   updateRegenerate();
+}
+
+function isMember(userId: unknown) {
+  return state.members.some((m) => sameId(userId, m.userId));
 }
 
 /** A stored message as the turn POST /chat is sent, if it is one (not system, not an empty reply). */
@@ -137,7 +192,10 @@ function refreshAccount() {
   }, 250);
 }
 
-api.onContext(applyHeaders);
+api.onContext((ctx) => {
+  applyHeaders(ctx);
+  tierSeen(ctx.tier); // a new plan: which models it allows
+});
 whenBlockedChanges(() => updateSendState());
 
 // ---- auth -------------------------------------------------------------------------------------
@@ -169,23 +227,47 @@ addEventListener("hashchange", () => {
   }
 });
 
+/**
+ * Signed out: nothing of the account stays on the page (the next one may be someone else's, in
+ * this same tab): conversation, history, members, names learned, keys, errors, quota state, draft.
+ */
+function forgetAccount() {
+  streaming?.abort();
+  clearTimeout(refreshTimer);
+  loadSeq++; // a history still loading is dropped
+  history = [];
+  pendingOwn = [];
+  historyLoading = false;
+  earliestLoaded = null;
+  state.account = null;
+  state.current = null;
+  emit("current", null);
+  applyMembers([]);
+  learnedNames.clear();
+  resetConversations();
+  resetModels();
+  clearMessages();
+  clearKeys();
+  stopCooldown();
+  resetHeader();
+  clearPrompt();
+  chatError.textContent = "";
+  $("chat-title").textContent = "New conversation";
+  updateSendState();
+}
+
 async function showSignedIn(session: Session | null) {
   const userId = session?.user.id ?? null;
   if (userId === signedInAs) return showView();
+  const seq = ++signInSeq;
+  /** Signed out, or in as someone else, since this sign-in began. */
+  const superseded = () => seq !== signInSeq;
+  api.newAccount();
+  if (signedInAs !== null) forgetAccount();
   signedInAs = userId;
   showView();
   if (!session) {
-    closeNewKey();
-    streaming?.abort();
     await realtime.stop();
-    history = [];
-    state.current = null;
-    state.account = null;
-    clearMessages();
-    $("account-email").textContent = "";
-    $("account-tier").textContent = "";
-    $("account-quota").textContent = "";
-    $("account-cost").textContent = "";
     return;
   }
   $("account-email").textContent = session.user.email ?? "";
@@ -193,16 +275,19 @@ async function showSignedIn(session: Session | null) {
   else prompt.focus();
   try {
     const [account] = await Promise.all([api.get<Account>("account"), loadConversations()]);
+    if (superseded()) return;
     state.account = account;
     emit("account", account);
     applyPreferences(account); // the router switch at once; the model list once the catalog is here
     await loadModels();
+    if (superseded()) return;
     const name = nameOf(account.profile?.displayName, account.user.email);
     await realtime.start({ id: account.user.id, name }, session.access_token);
+    if (superseded()) return; // (a start overtaken by a stop or another start creates no channel)
     const last = localStorage.getItem(LAST_CONVERSATION);
     if (last && state.conversations.some((c) => c.id === last)) await selectConversation(last);
   } catch (e) {
-    chatError.textContent = `Could not load your account: ${(e as Error).message}`;
+    if (!superseded()) chatError.textContent = `Could not load your account: ${(e as Error).message}`;
   }
 }
 
@@ -261,13 +346,28 @@ function applyMembers(members: Member[]) {
   emit("members", members);
 }
 
+/** Whether focus is in the composer (or nowhere, e.g. on a button that just hid itself). */
+function composerHasFocus() {
+  const active = document.activeElement;
+  return !active || active === document.body || $("composer").contains(active);
+}
+
+/** Back to the composer, unless the user has moved on to another control meanwhile. */
+function refocusComposer(hadFocus = composerHasFocus()) {
+  if (hadFocus) prompt.focus();
+}
+
+type HistoryPage = { messages: StoredMessage[]; members: Member[]; hasMore: boolean };
+
 async function selectConversation(id: string | null) {
+  const hadFocus = composerHasFocus();
   if (streaming) streaming.abort();
   const seq = ++loadSeq;
   state.current = id;
   emit("current", id);
   history = [];
   pendingOwn = [];
+  earliestLoaded = null;
   chatError.textContent = "";
   const conversation = state.conversations.find((c) => c.id === id);
   $("chat-title").textContent = conversation?.title ?? "New conversation";
@@ -276,42 +376,85 @@ async function selectConversation(id: string | null) {
   clearMessages();
   realtime.join(id);
   if (id) {
+    historyLoading = true; // no sending until the history (the request's context) is here
+    updateSendState();
     try {
-      const data = await api.get<{ messages: StoredMessage[]; members: Member[] }>(
-        `conversations/${id}/messages`,
-      );
+      const data = await api.get<HistoryPage>(`conversations/${id}/messages?limit=${HISTORY_PAGE}`);
       if (seq !== loadSeq) return; // another conversation was selected meanwhile
       applyMembers(data.members);
       renderHistory(data.messages, state.account?.user.id ?? "", authorNames());
-      history = data.messages.flatMap(turnOf);
+      history.push(...data.messages.flatMap(turnOf));
+      earliestLoaded = data.hasMore ? data.messages[0]?.id ?? null : null;
+      setHasEarlier(earliestLoaded !== null);
     } catch (e) {
+      if (seq !== loadSeq) return;
       chatError.textContent = (e as Error).message;
+    } finally {
+      if (seq === loadSeq) historyLoading = false;
     }
   } else applyMembers([]);
-  updateRegenerate();
-  prompt.focus();
+  updateSendState();
+  refocusComposer(hadFocus);
+}
+
+/** The page of history before the oldest message loaded, above it (the turns before the others). */
+async function loadEarlier() {
+  const id = state.current;
+  const before = earliestLoaded;
+  const seq = loadSeq;
+  if (!id || !before) return;
+  let data: HistoryPage;
+  try {
+    data = await api.get<HistoryPage>(`conversations/${id}/messages?limit=${HISTORY_PAGE}&before=${before}`);
+  } catch (e) {
+    if (seq === loadSeq) chatError.textContent = `Could not load earlier messages: ${(e as Error).message}`;
+    return;
+  }
+  if (seq !== loadSeq) return; // another conversation meanwhile
+  prependHistory(data.messages, state.account?.user.id ?? "", authorNames());
+  history.unshift(...data.messages.flatMap(turnOf));
+  earliestLoaded = data.hasMore ? data.messages[0]?.id ?? null : null;
+  setHasEarlier(earliestLoaded !== null);
 }
 
 // ---- sending ----------------------------------------------------------------------------------
 
 function updateSendState() {
   const busy = !!streaming;
-  sendButton.disabled = busy || state.blocked || coolingDown();
+  sendButton.disabled = busy || state.blocked || coolingDown() || historyLoading;
   stopButton.hidden = !busy;
   prompt.setAttribute("aria-disabled", String(state.blocked));
   updateRegenerate();
 }
 
+/**
+ * Regenerate is offered when the last turn is an answer, or a question of mine left without one
+ * (stored, but its answer failed or was stopped before its first word): a new answer to it.
+ */
 function updateRegenerate() {
-  regenerateButton.hidden = !!streaming || state.blocked || history.at(-1)?.role !== "assistant";
+  const last = history.at(-1);
+  regenerateButton.hidden = !!streaming || state.blocked || historyLoading || !state.current ||
+    !(last?.role === "assistant" || (last && last === unanswered));
 }
 
-async function send(text: string | null) {
-  if (streaming || state.blocked || coolingDown()) return;
+/** The answer a Regenerate took off the screen, put back if the new one fails before its first word. */
+interface Replaced {
+  turn: Turn;
+  li: Element | undefined;
+}
+
+async function send(text: string | null, replaced?: Replaced) {
+  if (streaming || state.blocked || coolingDown() || historyLoading) return;
   chatError.textContent = "";
+  // The conversation this send belongs to: if another one is opened meanwhile (which stops this
+  // send), nothing below may touch the new one's turns.
+  const turns = history;
+  const stillCurrent = () => history === turns;
   let userLi: HTMLLIElement | undefined;
+  const question = text === null ? turns.at(-1) : { role: "user" as const, content: text };
+  unanswered = null;
   if (text !== null) {
-    history.push({ role: "user", content: text });
+    turns.push(question!);
     userLi = appendUser(text);
     pendingOwn.push({ text, li: userLi });
     clearPrompt();
@@ -319,18 +462,25 @@ async function send(text: string | null) {
   const reply = startAssistant();
   const controller = new AbortController();
   streaming = controller;
+  realtime.stoppedTyping();
   updateSendState();
   const startedIn = state.current;
+  /** The answer failed before its first word: a Regenerate's replaced answer comes back. */
+  const restoreReplaced = () => {
+    if (!replaced || !stillCurrent()) return;
+    turns.push(replaced.turn);
+    if (replaced.li) $("messages").append(replaced.li); // it was the last one (and the reply's place)
+  };
   try {
     const events = streamChat(api, {
-      messages: recentTurns(history),
+      messages: recentTurns(turns),
       conversationId: state.current ?? undefined,
       model: chosenModel(),
       routing: routingPreference(),
       ...(text === null ? { regenerate: true } : {}),
     }, controller.signal);
     for await (const e of events) {
-      if (e.conversationId && !startedIn && state.current !== e.conversationId) {
+      if (e.conversationId && !startedIn && state.current !== e.conversationId && stillCurrent()) {
         // The first message started a conversation: it is now the current one.
         state.current = e.conversationId;
         localStorage.setItem(LAST_CONVERSATION, e.conversationId);
@@ -338,7 +488,7 @@ async function send(text: string | null) {
         realtime.join(e.conversationId);
         loadConversations().then(() => {
           const c = state.conversations.find((x) => x.id === e.conversationId);
-          if (c) $("chat-title").textContent = c.title;
+          if (c && state.current === c.id) $("chat-title").textContent = c.title;
           return loadMembers();
         }).catch(() => {});
       }
@@ -349,28 +499,35 @@ async function send(text: string | null) {
       if (typeof e.cost === "string") reply.cost(e.cost, e.model, e.usage);
       if (e.error) throw new ApiError(e.error.message, 0, e.error.code);
     }
-    history.push({ role: "assistant", content: reply.text() });
+    if (stillCurrent()) turns.push({ role: "assistant", content: reply.text() });
     reply.finish();
   } catch (err) {
     if (controller.signal.aborted) {
-      if (reply.text()) history.push({ role: "assistant", content: reply.text() });
+      if (reply.text() && stillCurrent()) turns.push({ role: "assistant", content: reply.text() });
+      else if (stillCurrent() && turns.at(-1) === question) unanswered = question; // stopped before a word
       reply.finish("stopped");
-    } else {
+    } else if (stillCurrent()) {
       const e = err as ApiError;
       if (reply.text()) {
-        history.push({ role: "assistant", content: reply.text() });
+        turns.push({ role: "assistant", content: reply.text() });
         reply.finish("interrupted");
-      } else {
+      } else if (e.status >= 400 && e.status < 500) {
+        // Refused before the stream began (quota, rate limit, validation, gone): nothing was
+        // stored, so the message goes back into the composer.
         reply.li.remove();
-        if (e.status === 402 || e.status === 429) {
-          // Not admitted, so nothing was stored: take the message back into the composer.
-          if (text !== null) {
-            history.pop();
-            userLi?.remove();
-            pendingOwn = pendingOwn.filter((p) => p.li !== userLi);
-            prompt.value = text;
-          }
+        if (text !== null) {
+          turns.pop();
+          userLi?.remove();
+          pendingOwn = pendingOwn.filter((p) => p.li !== userLi);
+          if (!prompt.value) prompt.value = text;
+          prompt.dispatchEvent(new Event("input")); // the character count
         }
+        restoreReplaced();
+      } else {
+        // Failed once admitted (or the server failed): the question stays, Regenerate answers it.
+        reply.li.remove();
+        restoreReplaced();
+        if (turns.at(-1) === question) unanswered = question ?? null;
       }
       if (e.status === 402) {
         chatError.textContent = "Your monthly quota is used up, so this message was not sent.";
@@ -382,27 +539,31 @@ async function send(text: string | null) {
       }
     }
   } finally {
+    const hadFocus = composerHasFocus();
     if (streaming === controller) streaming = null;
     updateSendState();
     refreshAccount();
-    prompt.focus();
+    refocusComposer(hadFocus);
   }
 }
 
 stopButton.addEventListener("click", () => streaming?.abort());
 regenerateButton.addEventListener("click", () => {
-  if (streaming || history.at(-1)?.role !== "assistant") return;
-  history.pop();
-  const last = [...$("messages").querySelectorAll("li.assistant")].at(-1);
-  last?.remove();
-  send(null);
+  if (streaming || history.length === 0) return;
+  let replaced: Replaced | undefined;
+  if (history.at(-1)?.role === "assistant") {
+    const li = [...$("messages").querySelectorAll("li.assistant")].at(-1);
+    replaced = { turn: history.pop()!, li };
+    li?.remove();
+  }
+  send(null, replaced);
 });
 
 initHeader();
-initChatView();
+initChatView(loadEarlier);
 initSidebar(api, (id) => selectConversation(id));
 initModels(api);
-initSharing(api, loadMembers);
+initSharing(api, loadMembers, noLongerMember);
 initKeys(api, supabaseUrl);
 initComposer((text) => send(text), () => realtime.typing());
 prompt.addEventListener("blur", () => realtime.stoppedTyping());

@@ -20,8 +20,10 @@ export function modelLabel(m: Model): string {
   return `${m.name} · ${price(m)}${caps ? ` · ${caps}` : ""}${m.available ? "" : " (not in your plan)"}`;
 }
 
-export async function loadModels() {
+export async function loadModels(tier: string | null = state.account?.subscription.tier ?? null) {
   const { data } = await api.get<{ data: Model[] }>("models");
+  catalogTier = tier;
+  const previous = select().value; // a reload (new tier) keeps the choice if the plan allows it
   // Only chat models answer POST /chat; retired ones are left out.
   state.models = data.filter((m) => m.capabilities.includes("chat") && !m.shutDown);
   const byProvider = new Map<string, Model[]>();
@@ -37,9 +39,33 @@ export async function loadModels() {
       )
     ),
   );
-  // The dropdown only: the switch may have been flipped while the catalog loaded (its save may
+  if (state.models.some((m) => m.id === previous && m.available)) {
+    select().value = previous;
+    showControls();
+  } // The dropdown only: the switch may have been flipped while the catalog loaded (its save may
   // still be on the way), and the account in hand would flip it back.
-  selectPreferredModel();
+  else selectPreferredModel();
+}
+
+/** The tier the catalog was loaded for: which models are "(not in your plan)" depends on it. */
+let catalogTier: string | null = null;
+
+/**
+ * The tier as a response or event says it now: when it changed since the catalog was loaded (an
+ * upgrade mid-session), the catalog is loaded again.
+ */
+export function tierSeen(tier: string | undefined) {
+  if (tier && catalogTier && tier !== catalogTier) {
+    catalogTier = tier;
+    loadModels(tier).catch(() => {});
+  }
+}
+
+/** Signed out: no catalog (nor a choice in it) until the next account's. */
+export function resetModels() {
+  catalogTier = null;
+  state.models = [];
+  select().replaceChildren();
 }
 
 /** Reflects the account's preferences in the controls. */

@@ -34,7 +34,8 @@ export interface MessageEvent {
 
 export interface RealtimeHandlers {
   onQuota(e: QuotaEvent): void;
-  onConversationsChanged(): void;
+  /** A conversation was shared with me (removed: false) or taken away from me (removed: true). */
+  onConversationsChanged(e: { conversationId?: string; removed: boolean }): void;
   /** A message was stored: the event names it, the handler reads it (anyone in the room can forge one). */
   onMessage(e: MessageEvent): void;
   onMembersChanged(e: { userId: string; removed: boolean }): void;
@@ -45,9 +46,15 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
   let userChannel: RealtimeChannel | null = null;
   let room: RealtimeChannel | null = null;
   let roomId: string | null = null;
-  const typing = new Map<string, { name: string; until: number }>();
+  /** Who is typing (user ids; the views name them from the member list), until when. */
+  const typing = new Map<string, number>();
   let lastTypingSent = 0;
+  /** Whether my presence says I am typing (DESIGN §7), and the timer that clears it when I pause. */
+  let typingTracked = false;
+  let typingIdle: ReturnType<typeof setTimeout> | undefined;
   let typingTimer: ReturnType<typeof setInterval> | undefined;
+  /** Bumped by each start and stop: a start still setting up when it is bumped creates nothing. */
+  let generation = 0;
 
   /** The last subscribe status of each channel I hold (a channel I let go of is removed first). */
   const statuses = new Map<RealtimeChannel, string>();
@@ -91,26 +98,36 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
 
   function emitTyping() {
     const now = Date.now();
-    for (const [id, t] of typing) if (t.until < now) typing.delete(id);
-    emit("typing", [...typing.values()].map((t) => t.name));
+    for (const [id, until] of typing) if (until < now) typing.delete(id);
+    emit("typing", [...typing.keys()]);
   }
 
   return {
     async start(user: { id: string; name: string }, accessToken: string) {
-      me = user;
+      const started = ++generation;
       setConnection("connecting");
       // Private channels authorize with the user's token (RLS on realtime.messages).
       await supabase.realtime.setAuth(accessToken);
+      if (started !== generation) return; // stopped (signed out) or started again meanwhile
+      me = user;
+      const changed = (removed: boolean) => ({ payload }: { payload: unknown }) =>
+        handlers.onConversationsChanged({
+          conversationId: (payload as { conversationId?: string } | null)?.conversationId,
+          removed,
+        });
       userChannel = supabase.channel(`user:${user.id}`, { config: { private: true } })
         .on("broadcast", { event: "quota" }, ({ payload }) => handlers.onQuota(payload as QuotaEvent))
-        .on("broadcast", { event: "conversation_added" }, () => handlers.onConversationsChanged())
-        .on("broadcast", { event: "conversation_removed" }, () => handlers.onConversationsChanged());
+        .on("broadcast", { event: "conversation_added" }, changed(false))
+        .on("broadcast", { event: "conversation_removed" }, changed(true));
       hold(userChannel);
       typingTimer = setInterval(emitTyping, 1_000);
     },
 
     async stop() {
+      generation++;
       me = null;
+      typingTracked = false;
+      clearTimeout(typingIdle);
       clearInterval(typingTimer);
       await this.leave();
       if (userChannel) await letGo(userChannel);
@@ -132,27 +149,21 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
       channel
         .on("presence", { event: "sync" }, () => {
           if (channel !== room) return; // a room I am leaving
-          const present = Object.entries(
-            channel.presenceState<{ userId: string; displayName: string; typing?: boolean }>(),
-          )
-            .map(([key, metas]) => ({
-              userId: key,
-              displayName: metas[0]?.displayName ?? "Someone",
-              typing: metas.some((m) => m.typing),
-            }));
-          emit("presence", present.map(({ userId, displayName }) => ({ userId, displayName })));
+          // Keyed by user id; the payload (names included) is whatever the client chose, so the views
+          // show only members, named from the member list.
+          const present = Object.entries(channel.presenceState<{ typing?: boolean }>())
+            .map(([key, metas]) => ({ userId: key, typing: metas.some((m) => m.typing) }));
+          emit("presence", present.map(({ userId }) => userId));
           for (const p of present) {
-            if (p.userId !== self.id && p.typing) {
-              typing.set(p.userId, { name: p.displayName, until: Date.now() + TYPING_TTL_MS });
-            }
+            if (p.userId !== self.id && p.typing) typing.set(p.userId, Date.now() + TYPING_TTL_MS);
           }
           emitTyping();
         })
         .on("broadcast", { event: "typing" }, ({ payload }) => {
-          const p = payload as { userId: string; displayName: string; typing?: boolean };
-          if (p.userId === self.id) return;
+          const p = payload as { userId?: unknown; typing?: boolean };
+          if (typeof p.userId !== "string" || p.userId === self.id) return;
           if (p.typing === false) typing.delete(p.userId);
-          else typing.set(p.userId, { name: p.displayName, until: Date.now() + TYPING_TTL_MS });
+          else typing.set(p.userId, Date.now() + TYPING_TTL_MS);
           emitTyping();
         })
         .on("broadcast", { event: "message" }, ({ payload }) => {
@@ -175,12 +186,14 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
         );
       hold(channel, async (status) => {
         if (status === "SUBSCRIBED" && channel === room) {
-          await channel.track({ userId: self.id, displayName: self.name, typing: false });
+          await channel.track({ userId: self.id, displayName: self.name, typing: typingTracked });
         }
       });
     },
 
     async leave() {
+      typingTracked = false;
+      clearTimeout(typingIdle);
       typing.clear();
       emitTyping();
       emit("presence", []);
@@ -190,9 +203,19 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
       if (channel) await letGo(channel);
     },
 
-    /** Tells the room I am typing (at most every 2 s; others expire it after 5 s). */
+    /**
+     * Tells the room I am typing: a broadcast at most every 2 s (others expire it after 5 s), and my
+     * presence's `typing` when it changes (cleared after 5 s without a keystroke).
+     */
     typing() {
-      if (!room || !me || Date.now() - lastTypingSent < TYPING_SEND_EVERY_MS) return;
+      if (!room || !me) return;
+      clearTimeout(typingIdle);
+      typingIdle = setTimeout(() => this.stoppedTyping(), TYPING_TTL_MS);
+      if (!typingTracked) {
+        typingTracked = true;
+        room.track({ userId: me.id, displayName: me.name, typing: true });
+      }
+      if (Date.now() - lastTypingSent < TYPING_SEND_EVERY_MS) return;
       lastTypingSent = Date.now();
       room.send({
         type: "broadcast",
@@ -202,7 +225,13 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
     },
 
     stoppedTyping() {
-      if (!room || !me || !lastTypingSent) return;
+      clearTimeout(typingIdle);
+      if (!room || !me) return;
+      if (typingTracked) {
+        typingTracked = false;
+        room.track({ userId: me.id, displayName: me.name, typing: false });
+      }
+      if (!lastTypingSent) return;
       lastTypingSent = 0;
       room.send({
         type: "broadcast",

@@ -8,9 +8,15 @@ import { $, el, learnedNames, type Member, memberName, nameOf, on, state } from 
 
 let api: Api;
 let reloadMembers: () => Promise<void>;
-/** Who is in the conversation's room right now (presence). */
-let people: { userId: string; displayName: string }[] = [];
+let onLeft: () => void;
+/** The user ids in the conversation's room right now (presence), and those typing, members or not. */
 let present = new Set<string>();
+let typingIds: string[] = [];
+
+/** The current conversation's member with that id, if any: only members are shown, by their names. */
+function memberOf(userId: string): Member | undefined {
+  return state.members.find((m) => m.userId === userId);
+}
 
 function ownerOfCurrent(): boolean {
   return state.conversations.find((c) => c.id === state.current)?.role === "owner";
@@ -39,7 +45,8 @@ function renderMembers(members: Member[]) {
       button.addEventListener("click", async () => {
         try {
           await api.del(`conversations/${state.current}/members/${m.userId}`);
-          await reloadMembers();
+          if (m.userId === me) onLeft(); // no longer mine: out of its room, off the screen
+          else await reloadMembers();
         } catch (e) {
           $("share-error").textContent = (e as Error).message;
         }
@@ -51,17 +58,22 @@ function renderMembers(members: Member[]) {
   $("invite-form").hidden = !owner;
 }
 
-/** Who is here, as avatars: the member's picture when their profile has one, else initials. */
+/**
+ * Who is here, as avatars: members only, named from the member list; the member's picture when
+ * their profile has one, else initials.
+ */
 function renderPresence() {
   const me = state.account?.user.id;
-  $("presence").replaceChildren(...people.map((p) => {
+  const here = state.members.filter((m) => present.has(m.userId));
+  $("presence").replaceChildren(...here.map((m) => {
+    const p = { userId: m.userId, displayName: memberName(m) };
     const label = p.userId === me ? `${p.displayName} (you)` : p.displayName;
     const li = el("li", {
       className: "avatar" + (p.userId === me ? " me" : ""),
       title: label,
       attrs: { "aria-label": label },
     });
-    const picture = state.members.find((m) => m.userId === p.userId)?.avatarUrl;
+    const picture = m.avatarUrl;
     // http(s) only (the API checks it too); no referrer goes to the picture's host.
     if (picture && /^https?:\/\//i.test(picture)) {
       li.append(el("img", { src: picture, alt: "", referrerPolicy: "no-referrer" }));
@@ -74,12 +86,25 @@ function initials(name: string) {
   return name.split(/[\s._@-]+/).filter(Boolean).slice(0, 2).map((p) => p[0]!.toUpperCase()).join("") || "?";
 }
 
-export function initSharing(theApi: Api, reload: () => Promise<void>) {
+/** The typing line: members only, by their names from the member list. */
+function renderTyping() {
+  const names = typingIds.flatMap((id) => {
+    const m = memberOf(id);
+    return m ? [memberName(m)] : [];
+  });
+  const text = typingLine(names);
+  // Only touch the live region when the sentence changes, so it is announced once.
+  if ($("typing").textContent !== text) $("typing").textContent = text;
+}
+
+export function initSharing(theApi: Api, reload: () => Promise<void>, left: () => void) {
   api = theApi;
   reloadMembers = reload;
+  onLeft = left;
   on("members", (members) => {
     renderMembers(members);
-    renderPresence(); // members' pictures
+    renderPresence(); // members' pictures, and who of those here are members
+    renderTyping();
   });
   on("current", (id) => {
     $("share-toggle").hidden = !id;
@@ -88,19 +113,18 @@ export function initSharing(theApi: Api, reload: () => Promise<void>) {
     if (!id) {
       $("share-panel").hidden = true;
       $("share-toggle").setAttribute("aria-expanded", "false");
+      $<HTMLInputElement>("invite-email").value = "";
+      $("invite-email").removeAttribute("aria-invalid");
     }
   });
   on("presence", (here) => {
-    people = here;
-    present = new Set(here.map((p) => p.userId));
-    for (const p of here) learnedNames.set(p.userId, p.displayName);
+    present = new Set(here);
     renderMembers(state.members);
     renderPresence();
   });
-  on("typing", (names) => {
-    const text = typingLine(names);
-    // Only touch the live region when the sentence changes, so it is announced once.
-    if ($("typing").textContent !== text) $("typing").textContent = text;
+  on("typing", (ids) => {
+    typingIds = ids;
+    renderTyping();
   });
   $("share-toggle").addEventListener("click", () => {
     const panel = $("share-panel");

@@ -1,5 +1,6 @@
-// The conversation list: new, select, rename (inline), delete. Selecting only announces the new
-// current conversation; main.ts loads its history.
+// The conversation list: new, select, rename (inline), delete, and "Show more" while the server
+// has older ones (GET /conversations pages by cursor). Selecting only announces the new current
+// conversation; main.ts loads its history.
 
 import type { Api } from "./api.ts";
 import { $, type Conversation, el, emit, on, state } from "./state.ts";
@@ -7,15 +8,62 @@ import { $, type Conversation, el, emit, on, state } from "./state.ts";
 let api: Api;
 let select: (id: string | null) => void;
 
+/** Conversations per request (most recent activity first). */
+const PAGE_SIZE = 50;
+/** Where the next page starts (the server's nextCursor), or null when all are listed. */
+let nextCursor: string | null = null;
+/** Bumped on sign-out: a list still loading for the previous account is dropped. */
+let generation = 0;
+
+function page(before: string | null) {
+  const query = `limit=${PAGE_SIZE}` + (before ? `&before=${encodeURIComponent(before)}` : "");
+  return api.get<{ data: Conversation[]; nextCursor: string | null }>(`conversations?${query}`);
+}
+
+/** Reloads the list from the top, as many pages as were shown (a change must not shorten it). */
 export async function loadConversations() {
-  const { data } = await api.get<{ data: Conversation[] }>("conversations");
-  state.conversations = data;
-  emit("conversations", data);
+  const started = generation;
+  const wanted = Math.max(state.conversations.length, 1);
+  const list: Conversation[] = [];
+  let cursor: string | null = null;
+  do {
+    const p = await page(cursor);
+    if (started !== generation) return;
+    for (const c of p.data) if (!list.some((x) => x.id === c.id)) list.push(c);
+    cursor = p.nextCursor;
+  } while (cursor && list.length < wanted);
+  nextCursor = cursor;
+  state.conversations = list;
+  emit("conversations", list);
+}
+
+/** The next page, below the ones shown. */
+async function loadMore() {
+  if (!nextCursor) return;
+  const started = generation;
+  const p = await page(nextCursor);
+  if (started !== generation) return;
+  const list = [
+    ...state.conversations,
+    ...p.data.filter((c) => !state.conversations.some((x) => x.id === c.id)),
+  ];
+  nextCursor = p.nextCursor;
+  state.conversations = list;
+  emit("conversations", list);
+}
+
+/** Signed out: no list (and none still loading) until the next account's. */
+export function resetConversations() {
+  generation++;
+  nextCursor = null;
+  state.conversations = [];
+  emit("conversations", []);
 }
 
 function render(list: Conversation[]) {
   const ul = $("conversation-list");
   $("sidebar-empty").hidden = list.length > 0;
+  $("more-conversations").hidden = !nextCursor;
   ul.replaceChildren(...list.map((c) => {
     const current = c.id === state.current;
     const open = el("button", {
@@ -110,6 +158,18 @@ export function initSidebar(theApi: Api, onSelect: (id: string | null) => void) 
   on("conversations", render);
   on("current", () => render(state.conversations));
   $("new-conversation").addEventListener("click", () => select(null));
+  const more = $<HTMLButtonElement>("more-conversations");
+  more.addEventListener("click", async () => {
+    if (more.disabled) return;
+    more.disabled = true;
+    try {
+      await loadMore();
+    } catch (e) {
+      $("chat-error").textContent = `Could not load more conversations: ${(e as Error).message}`;
+    } finally {
+      more.disabled = false;
+    }
+  });
   $("menu-toggle").addEventListener("click", () => {
     const open = document.body.classList.toggle("sidebar-open");
     $("menu-toggle").setAttribute("aria-expanded", String(open));

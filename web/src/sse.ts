@@ -2,7 +2,7 @@
 // fetch; the server then stops the provider and bills only what was produced.
 
 import { EventSourceParserStream } from "eventsource-parser/stream";
-import { type Api, errorFrom, parseJson } from "./api.ts";
+import { type Api, ApiError, errorFrom, parseJson } from "./api.ts";
 
 export interface Routing {
   selection: "explicit" | "router" | "default_model";
@@ -48,8 +48,23 @@ export async function* streamChat(
   });
   if (!res.ok || !res.body) throw await errorFrom(res);
   const events = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
-  for await (const { data } of events) {
-    if (data === "[DONE]") return;
-    yield parseJson(data) as ChatEvent;
+  // A reader, not `for await` over the stream: WebKit (Safari, every iOS browser) has no async
+  // iterator on ReadableStream.
+  const reader = events.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (value.data === "[DONE]") return;
+      yield parseJson(value.data) as ChatEvent;
+    }
+  } finally {
+    reader.cancel().catch(() => {}); // ended early (an error event, Stop): let the body go
   }
+  // Neither [DONE] nor an error event: the connection was cut, so the answer is not complete.
+  throw new ApiError(
+    "The answer was cut off: the connection ended before it was complete.",
+    0,
+    "stream_ended",
+  );
 }

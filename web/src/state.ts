@@ -62,7 +62,9 @@ type Events = {
   current: string | null;
   members: Member[];
   connection: Connection;
-  presence: { userId: string; displayName: string }[];
+  /** The user ids in the current conversation's room (as presence keys say: anyone may claim one). */
+  presence: string[];
+  /** The user ids typing in the current conversation's room. */
   typing: string[];
 };
 
@@ -89,8 +91,8 @@ export function emit<K extends keyof Events>(event: K, value: Events[K]) {
 }
 
 /**
- * Names of other users learned on the way (presence, invitations): what a member is called
- * before the member list arrives, and for someone whose profile has no display name.
+ * Names of other users learned on the way (invitations I sent, never presence: a presence payload
+ * says whatever its sender chose): for someone whose profile has no display name. Cleared on sign-out.
  */
 export const learnedNames = new Map<string, string>();
 
