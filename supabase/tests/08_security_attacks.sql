@@ -220,7 +220,7 @@ grant execute on all functions in schema tests to anon, authenticated;
 -- ---------------------------------------------------------------------------------------------
 -- Two users with something in every table: a settled exchange in a conversation (messages,
 -- usage, activity), an idempotent cached one (idempotency key, cache entry), an open request,
--- an API key.
+-- an API key, an invitation.
 insert into auth.users (id, email) values
   (:'alice', 'pgtap-alice-08@example.test'),
   (:'bob', 'pgtap-bob-08@example.test');
@@ -244,6 +244,7 @@ begin
     perform public.admit_request(u, extensions.gen_random_uuid(), cands);
     insert into public.api_keys (user_id, name, prefix, key_hash)
       values (u, 'pgtap', 'nx_pgtap08', md5(u::text) || md5(u::text || 'x'));
+    perform public.invite_to_conversation(u, c, 'pgtap-invitee-08@example.test');
   end loop;
 end
 $$;

@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { closeDatabase, database, functionsUrl, newUser, settled, type TestUser } from "../support/users.ts";
+import { share } from "../support/sharing.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -86,19 +87,13 @@ Deno.test({
     assert.equal(first.status, 200);
     const id = first.body.conversationId;
 
-    // Only the owner shares; unknown emails and non-owners are refused.
+    // Only the owner shares, and only by invitation.
     const byStranger = await call(stranger, `/${id}/members`, {
       method: "POST",
       body: JSON.stringify({ email: member.email }),
     });
     assert.equal(byStranger.status, 404, "a stranger does not even see the conversation");
     await byStranger.body?.cancel();
-    const unknown = await call(owner, `/${id}/members`, {
-      method: "POST",
-      body: JSON.stringify({ email: "nobody@example.test" }),
-    });
-    assert.equal(unknown.status, 404);
-    await unknown.body?.cancel();
     const badEmail = await call(owner, `/${id}/members`, {
       method: "POST",
       body: JSON.stringify({ email: "not an email" }),
@@ -106,12 +101,28 @@ Deno.test({
     assert.equal(badEmail.status, 400);
     await badEmail.body?.cancel();
 
-    const added = await call(owner, `/${id}/members`, {
+    const invited = await call(owner, `/${id}/members`, {
       method: "POST",
       body: JSON.stringify({ email: member.email.toUpperCase() }),
     });
-    assert.equal(added.status, 201);
-    assert.equal((await added.json()).userId, member.id);
+    assert.equal(invited.status, 201);
+    const invitation = await invited.json();
+    assert.equal(invitation.email, member.email.toLowerCase());
+    assert.equal(invitation.status, "invited");
+    const notYet = await call(member, `/${id}/messages`);
+    assert.equal(notYet.status, 404, "an invitation is not membership");
+    await notYet.body?.cancel();
+    const stolen = await call(stranger, `/invitations/${invitation.id}/accept`, { method: "POST" });
+    assert.equal(stolen.status, 404, "nobody else can accept it");
+    await stolen.body?.cancel();
+    const accepted = await call(member, `/invitations/${invitation.id}/accept`, { method: "POST" });
+    assert.equal(accepted.status, 200);
+    const joined = await accepted.json();
+    assert.equal(joined.id, id);
+    assert.equal(joined.role, "member");
+    const used = await call(member, `/invitations/${invitation.id}/accept`, { method: "POST" });
+    assert.equal(used.status, 404, "an invitation is used once");
+    await used.body?.cancel();
     const again = await call(member, `/${id}/members`, {
       method: "POST",
       body: JSON.stringify({ email: stranger.email }),
@@ -174,12 +185,7 @@ Deno.test({
     await profile(member, { displayName: "Max Member" });
     const { id } = await (await call(owner, "", { method: "POST", body: JSON.stringify({ title: "Names" }) }))
       .json();
-    const added = await call(owner, `/${id}/members`, {
-      method: "POST",
-      body: JSON.stringify({ email: member.email }),
-    });
-    assert.equal(added.status, 201);
-    await added.body?.cancel();
+    await share(owner, id, member);
 
     const expected = [
       {
@@ -319,12 +325,7 @@ Deno.test({
     const [owner, friend] = await Promise.all([newUser("case-owner"), newUser("case-friend")]);
     const { id } = await (await call(owner, "", { method: "POST", body: JSON.stringify({ title: "case" }) }))
       .json();
-    const added = await call(owner, `/${id}/members`, {
-      method: "POST",
-      body: JSON.stringify({ email: friend.email }),
-    });
-    assert.equal(added.status, 201);
-    await added.body?.cancel();
+    await share(owner, id, friend);
     const left = await call(friend, `/${id}/members/${friend.id.toUpperCase()}`, { method: "DELETE" });
     assert.equal(left.status, 200);
     assert.deepEqual(await left.json(), { conversationId: id, userId: friend.id, removed: true });
@@ -378,6 +379,73 @@ Deno.test({
       assert.equal(res.status, 400, query);
       await res.body?.cancel();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "invitations: the same answer for any email; the invitee sees, accepts or declines; the owner cancels",
+  ...opts,
+  fn: async () => {
+    const [owner, invitee, other] = await Promise.all([
+      newUser("inv-owner"),
+      newUser("inv-invitee"),
+      newUser("inv-other"),
+    ]);
+    const { id } = await (await call(owner, "", { method: "POST", body: JSON.stringify({ title: "Plans" }) }))
+      .json();
+    const invite = async (email: string) => {
+      const res = await call(owner, `/${id}/members`, { method: "POST", body: JSON.stringify({ email }) });
+      return { status: res.status, body: await res.json() };
+    };
+    const known = await invite(invitee.email);
+    const unknown = await invite(`nobody-${crypto.randomUUID().slice(0, 8)}@example.test`);
+    assert.equal(known.status, 201);
+    assert.equal(unknown.status, 201, "an email without an account is invited alike");
+    const shape = (b: Record<string, unknown>) => Object.keys(b).sort();
+    assert.deepEqual(
+      shape(known.body),
+      shape(unknown.body),
+      "nothing tells whether the email has an account",
+    );
+    assert.equal(known.body.userId, undefined);
+    assert.equal((await invite(owner.email)).status, 409, "the owner is a member already");
+
+    const mine = await (await call(invitee, "/invitations")).json();
+    assert.equal(mine.data.length, 1);
+    assert.equal(mine.data[0].id, known.body.id);
+    assert.equal(mine.data[0].conversationId, id);
+    assert.equal(mine.data[0].title, "Plans");
+    assert.equal(mine.data[0].invitedBy.userId, owner.id);
+    assert.deepEqual((await (await call(other, "/invitations")).json()).data, [], "others see none of it");
+    const pending = await (await call(owner, `/${id}/members`)).json();
+    assert.deepEqual(
+      pending.invitations.map((i: { email: string }) => i.email).sort(),
+      [
+        invitee.email.toLowerCase(),
+        unknown.body.email,
+      ].sort(),
+    );
+    assert.deepEqual(
+      pending.members.map((m: { userId: string }) => m.userId),
+      [owner.id],
+      "nobody added yet",
+    );
+
+    const declined = await call(invitee, `/invitations/${known.body.id}`, { method: "DELETE" });
+    assert.equal(declined.status, 200);
+    await declined.body?.cancel();
+    assert.deepEqual((await (await call(invitee, "/invitations")).json()).data, [], "declined");
+    const cancelled = await call(owner, `/invitations/${unknown.body.id}`, { method: "DELETE" });
+    assert.equal(cancelled.status, 200, "the owner cancels an invitation");
+    await cancelled.body?.cancel();
+    const notHis = await call(other, `/invitations/${crypto.randomUUID()}`, { method: "DELETE" });
+    assert.equal(notHis.status, 404);
+    await notHis.body?.cancel();
+    assert.deepEqual((await (await call(owner, `/${id}/members`)).json()).invitations, []);
+    const [{ n }] =
+      await database()`select count(*)::int as n from public.conversation_members where conversation_id = ${id}`;
+    assert.equal(n, 1, "nobody joined without accepting");
   },
 });
 

@@ -417,7 +417,7 @@ function targets(w: World): Target[] {
         { email: "nobody@example.test" },
         [[], ["email"]],
       ),
-      // a well-formed email of nobody is a 404; of somebody, a share
+      // a well-formed email is an invitation (whether or not an account has it)
       valid: async (s) => s.path.includes(w.myConversation) && await json(NewMember)(s),
     },
     {

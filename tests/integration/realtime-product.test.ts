@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { RealtimeChannel, SupabaseClient } from "@supabase/supabase-js";
 import { closeDatabase, functionsUrl, newUser, settled, type TestUser } from "../support/users.ts";
+import { share } from "../support/sharing.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const TIMEOUT = 15_000;
@@ -53,16 +54,6 @@ async function chat(user: TestUser, body: Record<string, unknown>) {
   return await res.json();
 }
 
-async function share(owner: TestUser, conversationId: string, email: string) {
-  const res = await fetch(functionsUrl(`conversations/${conversationId}/members`), {
-    method: "POST",
-    headers: { authorization: `Bearer ${owner.accessToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ email }),
-  });
-  assert.equal(res.status, 201);
-  await res.body?.cancel();
-}
-
 /** GET /conversations/:id/messages/:messageId as `user`: the status, and the message if 200. */
 async function storedMessage(user: TestUser, conversationId: string, messageId: string) {
   const res = await fetch(functionsUrl(`conversations/${conversationId}/messages/${messageId}`), {
@@ -96,7 +87,7 @@ Deno.test({
     const ben = await newUser("ben");
     const eve = await newUser("eve");
     const { conversationId } = await chat(ana, { messages: [{ role: "user", content: "Plan the offsite" }] });
-    await share(ana, conversationId, ben.email);
+    await share(ana, conversationId, ben);
     const topic = `conversation:${conversationId}`;
     const clients = [ana, ben, eve];
     try {
@@ -211,7 +202,7 @@ Deno.test({
     const { conversationId } = await chat(ana, {
       messages: [{ role: "user", content: "short-lived share" }],
     });
-    await share(ana, conversationId, ben.email);
+    await share(ana, conversationId, ben);
     try {
       const removedEvents: { userId: string }[] = [];
       const system: { status: string; message: string }[] = [];
@@ -251,7 +242,7 @@ Deno.test({
     const { conversationId } = await chat(ana, {
       messages: [{ role: "user", content: "before the removal" }],
     });
-    await share(ana, conversationId, ben.email);
+    await share(ana, conversationId, ben);
     try {
       const heard: MessageEvent[] = [];
       let removed = false;

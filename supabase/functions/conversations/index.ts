@@ -196,10 +196,14 @@ app.get("/:id/messages/:messageId", requireUser, async (c) => {
 app.get("/:id/members", requireUser, async (c) => {
   const { user, quota } = await caller(c);
   const id = conversationId(c);
-  const members = await asUser(user, (sql) => membersOf(sql, id));
+  const [members, invitations] = await Promise.all([
+    asUser(user, (sql) => membersOf(sql, id)),
+    // pending invitations: its owner's to see, nobody else's
+    db()`select id, email, invited_at as "invitedAt" from public.conversation_invitations_of(${user.sub}, ${id})`,
+  ]);
   // A member always finds themself; nothing means not a member (or no such conversation).
   if (!members.length) throw new ApiError("not_found", "Conversation not found");
-  return reply(c, quota, { conversationId: id, members });
+  return reply(c, quota, { conversationId: id, members, invitations });
 });
 
 /** A write that changed nothing: the conversation is not mine (403) or not visible (404). */
@@ -210,31 +214,81 @@ async function refuse(userId: string, id: string): Promise<never> {
   throw new ApiError("not_found", "Conversation not found");
 }
 
+/**
+ * Sharing invites (migrations/*_conversation_invitations.sql): the answer is the same whether or
+ * not an account has that email, so nobody learns who is registered, and nobody is added to a
+ * conversation without accepting.
+ */
+app.post("/:id/members", requireUser, async (c) => {
+  const { user, quota } = await caller(c);
+  const id = conversationId(c);
+  const { email } = await readJson(c.req.raw, NewMember);
+  const [{ invitation }] =
+    await db()`select public.invite_to_conversation(${user.sub}, ${id}, ${email}) as invitation`;
+  if (invitation.error === "not_found") throw new ApiError("not_found", "Conversation not found");
+  if (invitation.error === "forbidden") {
+    throw new ApiError("forbidden", "Only the conversation's owner can share it");
+  }
+  if (invitation.error === "already_member") {
+    throw new ApiError("conflict", "That email is already a member of this conversation", { field: "email" });
+  }
+  return reply(c, quota, { ...invitation, status: "invited" }, 201);
+});
+
+const invitationId = (c: Context<AppEnv>) => {
+  const id = c.req.param("invitationId");
+  if (!Uuid.safeParse(id).success) throw new ApiError("not_found", "Invitation not found");
+  return id!.toLowerCase();
+};
+
+app.get("/invitations", requireUser, async (c) => {
+  const { user, quota } = await caller(c);
+  const rows = await db()`select * from public.invitations_of(${user.sub})`;
+  return reply(c, quota, {
+    data: rows.map((i) => ({
+      id: i.id,
+      conversationId: i.conversation_id,
+      title: i.title,
+      invitedBy: { userId: i.invited_by, displayName: i.inviter_name },
+      invitedAt: i.invited_at,
+    })),
+  });
+});
+
+app.post("/invitations/:invitationId/accept", requireUser, async (c) => {
+  const { user, quota } = await caller(c);
+  const id = invitationId(c);
+  const [{ accepted }] = await db()`select public.accept_invitation(${user.sub}, ${id}) as accepted`;
+  if (!accepted) throw new ApiError("not_found", "Invitation not found");
+  // now a member: the conversation as my list shows it, read as me
+  const [conversation] = await asUser(user, (sql) =>
+    sql`
+    select c.id, c.title, c.owner_id, c.created_at, c.updated_at, m.role,
+           (select count(*)::int from public.conversation_members x where x.conversation_id = c.id) as members
+    from public.conversations c
+    join public.conversation_members m on m.conversation_id = c.id and m.user_id = ${user.sub}
+    where c.id = ${accepted}`);
+  if (!conversation) throw new ApiError("not_found", "Invitation not found");
+  return reply(c, quota, camel(conversation));
+});
+
+/** The invitee declines, or the conversation's owner cancels. */
+app.delete("/invitations/:invitationId", requireUser, async (c) => {
+  const { user, quota } = await caller(c);
+  const id = invitationId(c);
+  const [{ withdrawn }] = await db()`select public.withdraw_invitation(${user.sub}, ${id}) as withdrawn`;
+  if (!withdrawn) throw new ApiError("not_found", "Invitation not found");
+  return reply(c, quota, { id, deleted: true });
+});
+
 async function ownConversation(userId: string, id: string) {
   const [row] = await db()`select owner_id from public.conversations where id = ${id}`;
   const [member] = row
     ? await db()`select 1 from public.conversation_members where conversation_id = ${id} and user_id = ${userId}`
     : [];
   if (!row || !member) throw new ApiError("not_found", "Conversation not found");
-  if (row.owner_id !== userId) throw new ApiError("forbidden", "Only the conversation's owner can share it");
+  if (row.owner_id !== userId) throw new ApiError("forbidden", "Only the conversation's owner can do that");
 }
-
-app.post("/:id/members", requireUser, async (c) => {
-  const { user, quota } = await caller(c);
-  const id = conversationId(c);
-  const { email } = await readJson(c.req.raw, NewMember);
-  await ownConversation(user.sub, id);
-  const [invitee] = await db()`
-    select u.id, p.display_name from auth.users u left join public.profiles p on p.id = u.id
-    where lower(u.email) = ${email} and u.deleted_at is null`;
-  if (!invitee) throw new ApiError("not_found", "No user has that email", { field: "email" });
-  if (invitee.id === user.sub) throw new ApiError("invalid_request", "You already own this conversation");
-  const [member] = await db()`
-    insert into public.conversation_members (conversation_id, user_id, role) values (${id}, ${invitee.id}, 'member')
-    on conflict (conversation_id, user_id) do update set role = public.conversation_members.role
-    returning user_id, role, added_at`;
-  return reply(c, quota, { ...camel(member), displayName: invitee.display_name, email }, 201);
-});
 
 app.delete("/:id/members/:userId", requireUser, async (c) => {
   const { user, quota } = await caller(c);
