@@ -236,3 +236,10 @@ export function unlabelledControls(page: Page): Promise<string[]> {
       .map((c) => `${c.tagName.toLowerCase()}#${c.id}`);
   });
 }
+
+/** Accepts, on this page, the invitation to the conversation with this title (which then opens). */
+export async function acceptInvitation(page: Page, title: string) {
+  await page.getByRole("region", { name: "Invitations" })
+    .getByRole("button", { name: `Accept the invitation to ${title}` }).click();
+  await page.locator("#chat-title").getByText(title).waitFor();
+}

@@ -1,4 +1,4 @@
-// Shared conversations live, with two browser contexts: the owner invites a member by email, both
+// Shared conversations live, with two browser contexts: the owner invites a member by email (who accepts), both
 // see each other's presence, the typing line, and a reply appearing for both without a reload.
 //
 // These need Supabase Realtime on the stack (/realtime/v1/websocket): probed at load time, the test
@@ -6,7 +6,15 @@
 
 import assert from "node:assert/strict";
 import { closeDatabase } from "../support/users.ts";
-import { launch, noPageErrors, realtimeAvailable, screenshot, sendAndWait, signedUp } from "./helpers.ts";
+import {
+  acceptInvitation,
+  launch,
+  noPageErrors,
+  realtimeAvailable,
+  screenshot,
+  sendAndWait,
+  signedUp,
+} from "./helpers.ts";
 
 const available = await realtimeAvailable();
 
@@ -23,12 +31,13 @@ Deno.test({
       await ana.page.locator("#connection").getByText("Live").waitFor();
       await sendAndWait(ana.page, "Let us plan the trip");
 
-      // Share by email; Ben's list gains the conversation live (conversation_added).
+      // Share by email; Ben is invited live and accepts (the conversation opens for him).
       await ana.page.getByRole("button", { name: "Share" }).click();
       await ana.page.getByRole("textbox", { name: "Invite a member" }).fill(ben.email);
       await ana.page.getByRole("button", { name: "Invite", exact: true }).click();
-      await ana.page.locator("#share-status").getByText(`Invited ${ben.email}.`).waitFor();
-      await ben.page.locator("#conversation-list button.open").getByText("Let us plan the trip").click();
+      await ana.page.locator("#share-status").getByText(`Invitation sent to ${ben.email}`).waitFor();
+      await acceptInvitation(ben.page, "Let us plan the trip");
+      await ben.page.locator("#conversation-list button.open").getByText("Let us plan the trip").waitFor();
       await ben.page.locator("#messages li.assistant").first().waitFor();
 
       // Presence: both avatars on both screens.

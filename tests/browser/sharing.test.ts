@@ -1,7 +1,7 @@
 // Sharing a conversation by email, in three browser contexts: the owner's invite form (a bad
-// address, an unknown one and your own are refused with a clear message and change nothing; an
-// existing user is added), the member list with who is here now, the invited users seeing the
-// conversation live and opening it, several people typing at once, the owner removing a member
+// address and your own are refused with a clear message and change nothing; any other address is
+// invited alike, listed as invited and can be cancelled), invited users seeing the invitation
+// live and accepting it, the member list with who is here now, several people typing at once, the owner removing a member
 // (who loses it live), a member's forged `message` broadcasts (neither shown nor sent to the model),
 // and the connection indicator through a dropped Realtime socket.
 
@@ -17,7 +17,9 @@ import {
   type TestUser,
 } from "../support/users.ts";
 import { stack } from "../support/stack.ts";
+import { share } from "../support/sharing.ts";
 import {
+  acceptInvitation,
   focusedId,
   launch,
   noPageErrors,
@@ -74,48 +76,59 @@ Deno.test({
       // Refusals, each clear and changing nothing.
       await invite.fill("not-an-email");
       await invite.press("Enter");
-      await error.getByText(/Enter the email address of a NEXUS AI user/).waitFor();
+      await error.getByText(/Enter an email address/).waitFor();
       assert.equal(await invite.getAttribute("aria-invalid"), "true");
-      const stranger = `nobody-${crypto.randomUUID().slice(0, 8)}@example.test`;
-      await invite.fill(stranger);
-      await ana.page.getByRole("button", { name: "Invite", exact: true }).click();
-      await error.getByText(`No NEXUS AI account uses ${stranger}. Ask them to sign up first`, {
-        exact: false,
-      })
-        .waitFor();
       await invite.fill(ana.email);
       await invite.press("Enter");
-      await error.getByText("You already own this conversation").waitFor();
+      await error.getByText(`${ana.email} is already a member of this conversation.`).waitFor();
       assert.deepEqual(await memberRows(), [`${ana.email}:owner`], "no member added by a refusal");
       assert.equal(await members.locator("li").count(), 1);
       assert.equal(await status.textContent(), "");
-      await screenshot(ana.page, "share-unknown-email");
 
-      // An existing user: added, listed, told live (the conversation appears in Ben's list).
+      // An address without an account is invited like any other (nothing tells who has one);
+      // it is listed as invited until cancelled.
+      const pending = ana.page.getByRole("list", { name: "Invited" });
+      const stranger = `nobody-${crypto.randomUUID().slice(0, 8)}@example.test`;
+      await invite.fill(stranger);
+      await ana.page.getByRole("button", { name: "Invite", exact: true }).click();
+      await status.getByText(`Invitation sent to ${stranger}: they join once they accept it.`).waitFor();
+      await pending.getByText(stranger).waitFor();
+      await screenshot(ana.page, "share-invited");
+      await pending.getByRole("button", { name: `Cancel the invitation of ${stranger}` }).click();
+      await pending.getByText(stranger).waitFor({ state: "detached" });
+
+      // Ben: invited, told live (the invitation appears in his sidebar), a member once he accepts.
       await invite.fill(ben.email.toUpperCase()); // emails are matched case-insensitively
       await invite.press("Enter");
-      await status.getByText(`Invited ${ben.email}.`).waitFor();
+      await status.getByText(`Invitation sent to ${ben.email}: they join once they accept it.`).waitFor();
       assert.equal(await error.textContent(), "", "the earlier error is gone");
       assert.equal(await invite.inputValue(), "", "the field is cleared for the next one");
+      await pending.getByText(ben.email).waitFor();
+      assert.deepEqual(await memberRows(), [`${ana.email}:owner`], "not a member before accepting");
+      const invitations = ben.page.getByRole("region", { name: "Invitations" });
+      await invitations.getByText("Plan the team offsite").waitFor(); // no reload: the user channel said so
+      await screenshot(ben.page, "share-invitation");
+      await invitations.getByRole("button", { name: "Accept the invitation to Plan the team offsite" })
+        .click();
+      await ben.page.locator("#messages li.user").getByText("Plan the team offsite").waitFor();
+      await invitations.waitFor({ state: "hidden" });
       await members.getByText(localPart(ben.email)).waitFor();
+      await pending.getByText(ben.email).waitFor({ state: "detached" });
       assert.deepEqual(await memberRows(), [`${ana.email}:owner`, `${ben.email}:member`]);
       const benInAnasList = members.locator("li", { hasText: localPart(ben.email) });
-      assert.match((await benInAnasList.textContent())!, /away/, "not here until Ben opens it");
       assert.equal(
         await benInAnasList.getByRole("button", { name: `Remove ${localPart(ben.email)}` }).count(),
         1,
       );
 
       const benEntry = ben.page.locator("#conversation-list li", { hasText: "Plan the team offsite" });
-      await benEntry.waitFor(); // no reload: the user channel said so
+      await benEntry.waitFor();
       assert.match((await benEntry.textContent())!, /shared/);
       assert.equal(
         await benEntry.getByRole("button", { name: /^(Rename|Delete) / }).count(),
         0,
         "a member cannot rename or delete the owner's conversation",
       );
-      await benEntry.getByRole("button", { name: "Plan the team offsite" }).click();
-      await ben.page.locator("#messages li.user").getByText("Plan the team offsite").waitFor();
       await ben.page.locator("#messages li.assistant").first().waitFor();
 
       // Presence: each sees the other in the room and in the member list.
@@ -132,9 +145,11 @@ Deno.test({
       // Cleo too; then Ben and Cleo type at once: Ana reads both names in one polite line.
       await invite.fill(cleo.email);
       await invite.press("Enter");
-      await status.getByText(`Invited ${cleo.email}.`).waitFor();
+      await status.getByText(`Invitation sent to ${cleo.email}: they join once they accept it.`).waitFor();
+      await cleo.page.getByRole("region", { name: "Invitations" })
+        .getByRole("button", { name: "Accept the invitation to Plan the team offsite" }).click();
       const cleoEntry = cleo.page.locator("#conversation-list li", { hasText: "Plan the team offsite" });
-      await cleoEntry.getByRole("button", { name: "Plan the team offsite" }).click();
+      await cleoEntry.waitFor();
       await cleo.page.locator("#messages li.assistant").first().waitFor();
       await ana.page.getByRole("list", { name: "Who is here" }).locator("li").nth(2).waitFor();
       const typing = ana.page.locator("#typing");
@@ -177,6 +192,14 @@ async function api(user: TestUser, method: string, path: string, body?: unknown)
   return await res.json();
 }
 
+/** `user` (not in a browser) accepts his invitation to conversation `id`. */
+async function accept(user: TestUser, id: string) {
+  const { data } = await api(user, "GET", "conversations/invitations");
+  const invitation = data.find((i: { conversationId: string }) => i.conversationId === id);
+  assert.ok(invitation, `an invitation to ${id}`);
+  await api(user, "POST", `conversations/invitations/${invitation.id}/accept`);
+}
+
 Deno.test({
   name: "a member sees everyone's names in the member list, refreshed live without reloading the history",
   ...opts,
@@ -195,14 +218,16 @@ Deno.test({
       await database()`update public.profiles set avatar_url = ${picture} where email = ${ben.email}`;
       const { id } = await api(ana, "POST", "conversations", { title: "Names from the server" });
       await api(ana, "POST", `conversations/${id}/members`, { email: ben.email });
+      await ben.page.getByRole("region", { name: "Invitations" })
+        .getByRole("button", { name: "Accept the invitation to Names from the server" }).waitFor();
 
       const loads: string[] = [];
       ben.page.on("request", (r) => {
         const path = new URL(r.url()).pathname;
         if (path.includes(`/conversations/${id}/`)) loads.push(path.split("/").at(-1)!);
       });
-      const entry = ben.page.locator("#conversation-list li", { hasText: "Names from the server" });
-      await entry.getByRole("button", { name: "Names from the server" }).click();
+      // accepting opens it
+      await ben.page.getByRole("button", { name: "Accept the invitation to Names from the server" }).click();
       await ben.page.getByRole("button", { name: "Share" }).click();
       const members = ben.page.getByRole("list", { name: "Members" });
       await members.getByText("Ana Lima (owner)").waitFor();
@@ -212,7 +237,7 @@ Deno.test({
       assert.equal(await mine.getAttribute("src"), picture);
 
       // Ana shares with Cleo, then takes it back: Ben's list follows, by name, live.
-      await api(ana, "POST", `conversations/${id}/members`, { email: cleo.email });
+      await share(ana, id, cleo);
       await members.getByText("Cleo Diaz").waitFor();
       await api(ana, "DELETE", `conversations/${id}/members/${cleo.id}`);
       await members.getByText("Cleo Diaz").waitFor({ state: "detached" });
@@ -243,7 +268,11 @@ Deno.test({
       await ana.page.getByRole("button", { name: "Share" }).click();
       await ana.page.getByRole("textbox", { name: "Invite a member" }).fill(mallory.email);
       await ana.page.getByRole("button", { name: "Invite", exact: true }).click();
-      await ana.page.locator("#share-status").getByText(`Invited ${mallory.email}.`).waitFor();
+      await ana.page.locator("#share-status").getByText(`Invitation sent to ${mallory.email}`, {
+        exact: false,
+      })
+        .waitFor();
+      await accept(mallory, conversationId);
 
       // Mallory, a member, joins the room with supabase-js: Ana's page sees her there.
       await mallory.client.realtime.setAuth(mallory.accessToken);
@@ -313,6 +342,11 @@ Deno.test({
         stream: false,
       });
       await api(mallory, "POST", `conversations/${hers}/members`, { email: ana.email });
+      await acceptInvitation(ana.page, "my own talk"); // which opens it: back to hers, where Mallory is
+      await ana.page.locator("#conversation-list button.open").getByText("What should we cook tonight?")
+        .click();
+      await ana.page.locator("#chat-title").getByText("What should we cook tonight?").waitFor();
+      await here.getByLabel(localPart(mallory.email), { exact: true }).waitFor();
       const readsOfHers: string[] = [];
       ana.page.on(
         "request",
@@ -447,8 +481,8 @@ Deno.test({
       for (const how of ["removed", "leaves"] as const) {
         await ana.page.getByRole("textbox", { name: "Invite a member" }).fill(ben.email);
         await ana.page.getByRole("button", { name: "Invite", exact: true }).click();
-        await ana.page.locator("#share-status").getByText(`Invited ${ben.email}.`).waitFor();
-        await ben.page.locator("#conversation-list button.open").getByText("Members come and go").click();
+        await ana.page.locator("#share-status").getByText(`Invitation sent to ${ben.email}`).waitFor();
+        await acceptInvitation(ben.page, "Members come and go");
         await ben.page.locator("#messages li.assistant").first().waitFor();
         await benHere.waitFor();
         if (how === "removed") {

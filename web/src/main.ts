@@ -9,7 +9,6 @@ import {
   $,
   type Account,
   emit,
-  learnedNames,
   type Member,
   memberName,
   nameOf,
@@ -41,7 +40,8 @@ import {
 } from "./chat-view.ts";
 import { clearPrompt, coolingDown, initComposer, startCooldown, stopCooldown } from "./composer.ts";
 import { createRealtime } from "./realtime.ts";
-import { initSharing } from "./sharing.ts";
+import { initSharing, type PendingInvitation, showInvitations } from "./sharing.ts";
+import { initInvitations, loadInvitations, resetInvitations } from "./invitations.ts";
 import { clearKeys, closeNewKey, initKeys, loadKeys } from "./keys.ts";
 import { recentTurns } from "./context-window.ts";
 
@@ -111,6 +111,9 @@ const realtime = createRealtime(supabase, {
   onMembersChanged(e) {
     if (e.removed && sameId(e.userId, state.account?.user.id)) noLongerMember();
     else loadMembers().catch(() => {});
+  },
+  onInvitation() {
+    loadInvitations().catch(() => {});
   },
 });
 
@@ -243,8 +246,8 @@ function forgetAccount() {
   state.current = null;
   emit("current", null);
   applyMembers([]);
-  learnedNames.clear();
   resetConversations();
+  resetInvitations();
   resetModels();
   clearMessages();
   clearKeys();
@@ -278,6 +281,7 @@ async function showSignedIn(session: Session | null) {
     if (superseded()) return;
     state.account = account;
     emit("account", account);
+    loadInvitations().catch(() => {});
     applyPreferences(account); // the router switch at once; the model list once the catalog is here
     await loadModels();
     if (superseded()) return;
@@ -337,8 +341,12 @@ supabase.auth.onAuthStateChange((event, session) => {
 async function loadMembers() {
   const id = state.current;
   if (!id) return;
-  const { members } = await api.get<{ members: Member[] }>(`conversations/${id}/members`);
-  if (id === state.current) applyMembers(members); // still the conversation on screen
+  const { members, invitations } = await api.get<{ members: Member[]; invitations: PendingInvitation[] }>(
+    `conversations/${id}/members`,
+  );
+  if (id !== state.current) return; // no longer the conversation on screen
+  applyMembers(members);
+  showInvitations(invitations);
 }
 
 function applyMembers(members: Member[]) {
@@ -564,6 +572,10 @@ initChatView(loadEarlier);
 initSidebar(api, (id) => selectConversation(id));
 initModels(api);
 initSharing(api, loadMembers, noLongerMember);
+initInvitations(api, async (conversationId) => {
+  await loadConversations();
+  await selectConversation(conversationId);
+});
 initKeys(api, supabaseUrl);
 initComposer((text) => send(text), () => realtime.typing());
 prompt.addEventListener("blur", () => realtime.stoppedTyping());

@@ -39,6 +39,8 @@ export interface RealtimeHandlers {
   /** A message was stored: the event names it, the handler reads it (anyone in the room can forge one). */
   onMessage(e: MessageEvent): void;
   onMembersChanged(e: { userId: string; removed: boolean }): void;
+  /** Someone invited me to a conversation (the handler reads my invitations). */
+  onInvitation(): void;
 }
 
 export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandlers) {
@@ -118,7 +120,8 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
       userChannel = supabase.channel(`user:${user.id}`, { config: { private: true } })
         .on("broadcast", { event: "quota" }, ({ payload }) => handlers.onQuota(payload as QuotaEvent))
         .on("broadcast", { event: "conversation_added" }, changed(false))
-        .on("broadcast", { event: "conversation_removed" }, changed(true));
+        .on("broadcast", { event: "conversation_removed" }, changed(true))
+        .on("broadcast", { event: "invitation" }, () => handlers.onInvitation());
       hold(userChannel);
       typingTimer = setInterval(emitTyping, 1_000);
     },

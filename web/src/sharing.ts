@@ -4,7 +4,7 @@
 
 import type { Api, ApiError } from "./api.ts";
 import { typingLine } from "./realtime.ts";
-import { $, el, learnedNames, type Member, memberName, nameOf, on, state } from "./state.ts";
+import { $, el, type Member, memberName, on, state } from "./state.ts";
 
 let api: Api;
 let reloadMembers: () => Promise<void>;
@@ -97,6 +97,41 @@ function renderTyping() {
   if ($("typing").textContent !== text) $("typing").textContent = text;
 }
 
+/** A pending invitation of the current conversation (its owner sees them). */
+export interface PendingInvitation {
+  id: string;
+  email: string;
+  invitedAt: string;
+}
+
+/** The owner's pending invitations: who has not accepted yet, each to cancel. */
+export function showInvitations(pending: PendingInvitation[]) {
+  $("pending").hidden = pending.length === 0;
+  $("pending-list").replaceChildren(...pending.map((i) => {
+    const cancel = el("button", {
+      type: "button",
+      className: "link",
+      textContent: "Cancel",
+      attrs: { "aria-label": `Cancel the invitation of ${i.email}` },
+    });
+    cancel.addEventListener("click", async () => {
+      try {
+        await api.del(`conversations/invitations/${i.id}`);
+      } catch (e) {
+        $("share-error").textContent = (e as Error).message;
+      }
+      await reloadMembers();
+    });
+    return el(
+      "li",
+      {},
+      el("span", { textContent: i.email }),
+      el("span", { className: "presence-note", textContent: "invited" }),
+      cancel,
+    );
+  }));
+}
+
 export function initSharing(theApi: Api, reload: () => Promise<void>, left: () => void) {
   api = theApi;
   reloadMembers = reload;
@@ -110,6 +145,7 @@ export function initSharing(theApi: Api, reload: () => Promise<void>, left: () =
     $("share-toggle").hidden = !id;
     $("share-status").textContent = "";
     $("share-error").textContent = "";
+    showInvitations([]); // the next conversation's come with its members
     if (!id) {
       $("share-panel").hidden = true;
       $("share-toggle").setAttribute("aria-expanded", "false");
@@ -146,25 +182,17 @@ export function initSharing(theApi: Api, reload: () => Promise<void>, left: () =
       input.focus();
     };
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
-      return fail("Enter the email address of a NEXUS AI user, e.g. name@example.com.");
+      return fail("Enter an email address, e.g. name@example.com.");
     }
     try {
-      const added = await api.post<{ userId: string; displayName: string | null }>(
-        `conversations/${state.current}/members`,
-        { email },
-      );
-      learnedNames.set(added.userId, nameOf(added.displayName, email));
+      await api.post(`conversations/${state.current}/members`, { email });
       input.removeAttribute("aria-invalid");
-      status.textContent = `Invited ${email}.`;
+      status.textContent = `Invitation sent to ${email}: they join once they accept it.`;
       input.value = "";
       await reloadMembers();
     } catch (err) {
       const e = err as ApiError;
-      fail(
-        e.status === 404 && e.code === "not_found"
-          ? `No NEXUS AI account uses ${email}. Ask them to sign up first, then invite them.`
-          : e.message,
-      );
+      fail(e.status === 409 ? `${email} is already a member of this conversation.` : e.message);
     }
   });
 }

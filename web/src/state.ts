@@ -90,16 +90,9 @@ export function emit<K extends keyof Events>(event: K, value: Events[K]) {
   for (const fn of listeners[event] ?? []) fn(value);
 }
 
-/**
- * Names of other users learned on the way (invitations I sent, never presence: a presence payload
- * says whatever its sender chose): for someone whose profile has no display name. Cleared on sign-out.
- */
-export const learnedNames = new Map<string, string>();
-
-/** What the UI calls a member: the profile's name, else one learned, else the email's local part. */
-export function memberName(member: Pick<Member, "userId" | "displayName" | "email">): string {
-  return member.displayName?.trim() || learnedNames.get(member.userId) || member.email?.split("@")[0] ||
-    "Member";
+/** What the UI calls a member: the profile's name, else the email's local part. */
+export function memberName(member: Pick<Member, "displayName" | "email">): string {
+  return member.displayName?.trim() || member.email?.split("@")[0] || "Member";
 }
 
 /** A short display name: the profile's, else the email's local part. */
