@@ -17,6 +17,13 @@ create table public.conversation_invitations (
   unique (conversation_id, email)
 );
 create index conversation_invitations_email_idx on public.conversation_invitations (email);
+-- invitees are found by address (profiles mirror auth's emails)
+create index profiles_email_lower_idx on public.profiles (lower(email));
+
+-- At most this many invitations wait in one conversation: an owner cannot flood sidebars.
+create function private.max_pending_invitations() returns integer
+language sql immutable set search_path = '' as $$ select 100 $$;
+revoke execute on function private.max_pending_invitations() from public, anon, authenticated;
 
 -- Invitations are the service's: the conversations function reads and writes them through the
 -- functions below, each told who is asking (like adding a member before, which needed another
@@ -56,6 +63,10 @@ begin
   if exists (select 1 from public.conversation_members m join public.profiles p on p.id = m.user_id
              where m.conversation_id = p_conversation_id and lower(p.email) = v_email) then
     return jsonb_build_object('error', 'already_member');
+  end if;
+  if (select count(*) from public.conversation_invitations where conversation_id = p_conversation_id
+      and email <> v_email) >= private.max_pending_invitations() then
+    return jsonb_build_object('error', 'too_many', 'max', private.max_pending_invitations());
   end if;
   insert into public.conversation_invitations (conversation_id, email, invited_by)
   values (p_conversation_id, v_email, p_user_id)
@@ -138,14 +149,14 @@ grant execute on function private.confirmed_email_of(uuid), public.invite_to_con
   public.conversation_invitations_of(uuid, uuid) to service_role;
 
 -- The invitee is told on his own channel, if an account has that address (nothing is sent
--- otherwise, and the inviter learns nothing either way).
+-- otherwise, and the inviter learns nothing either way); once: a renewed invitation is not news.
 create function private.broadcast_invitation() returns trigger
 language plpgsql security definer set search_path = '' as $$
 declare
   v_user uuid;
 begin
-  select id into v_user from auth.users
-  where lower(email) = new.email and email_confirmed_at is not null and deleted_at is null;
+  select u.id into v_user from public.profiles p join auth.users u on u.id = p.id
+  where lower(p.email) = new.email and u.email_confirmed_at is not null and u.deleted_at is null;
   if v_user is not null then
     perform realtime.send(jsonb_build_object('invitationId', new.id, 'conversationId', new.conversation_id),
                           'invitation', 'user:' || v_user, true);
@@ -155,5 +166,5 @@ end
 $$;
 revoke execute on function private.broadcast_invitation() from public, anon, authenticated;
 
-create trigger conversation_invitations_broadcast after insert or update on public.conversation_invitations
+create trigger conversation_invitations_broadcast after insert on public.conversation_invitations
   for each row execute function private.broadcast_invitation();

@@ -5,7 +5,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(13);
+select plan(15);
 
 \set olga 'a0000024-0000-4000-8000-000000000001'
 \set ivan 'a0000024-0000-4000-8000-000000000002'
@@ -49,6 +49,14 @@ select is(public.withdraw_invitation(:'ivan', (select (n ->> 'id')::uuid from in
   'a member cannot withdraw another''s invitation');
 select is(public.withdraw_invitation(:'olga', (select (n ->> 'id')::uuid from invited)), true,
   'the owner cancels it');
+
+-- at most 100 invitations wait in one conversation (renewing one of them is still fine)
+select count(public.invite_to_conversation(:'olga', :'conv', format('pgtap-many-%s-24@example.test', n)))
+from generate_series(1, 100) n;
+select is(public.invite_to_conversation(:'olga', :'conv', 'pgtap-one-more-24@example.test') ->> 'error', 'too_many',
+  'the 101st waiting invitation is refused');
+select ok(public.invite_to_conversation(:'olga', :'conv', 'pgtap-many-7-24@example.test') ? 'id',
+  'a waiting invitation is renewed all the same');
 
 set local role authenticated;
 select throws_ok($$ select * from public.conversation_invitations $$, '42501', null,

@@ -68,6 +68,46 @@ Deno.test({
 });
 
 Deno.test({
+  name: "leaving a conversation whose history is still loading leaves sending possible",
+  ...opts,
+  fn: async () => {
+    const browser = await launch();
+    try {
+      const client = await signedUp(browser, "leave-loading");
+      const { page } = client;
+      await sendAndWait(page, "First question");
+      await page.getByRole("button", { name: "+ New conversation" }).click();
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      await page.route("**/conversations/*/messages?*", async (route) => {
+        await held;
+        await route.continue();
+      });
+      await page.locator("#conversation-list button.open").first().click();
+      const send = page.getByRole("button", { name: "Send" });
+      await page.getByRole("textbox", { name: "Message" }).fill("A new topic");
+      assert.equal(await send.isDisabled(), true, "no sending while the history loads");
+      // before it arrives, a new conversation instead
+      await page.getByRole("button", { name: "+ New conversation" }).click();
+      await page.getByRole("textbox", { name: "Message" }).fill("A new topic");
+      await eventually(async () => (await send.isEnabled()) || undefined, "sending to the new conversation");
+      release();
+      const sent = nextChat(page);
+      await send.click();
+      const body = (await sent).postDataJSON() as ChatBody;
+      assert.equal(body.conversationId, undefined, "to a new conversation");
+      assert.deepEqual(body.messages.map((m) => m.content), ["A new topic"]);
+      await page.locator('#messages li.assistant[aria-busy="false"]').waitFor();
+      noPageErrors(client);
+      await page.context().close();
+    } finally {
+      await browser.close();
+      await closeDatabase();
+    }
+  },
+});
+
+Deno.test({
   name: "opening another conversation mid-stream leaves the new one alone",
   ...opts,
   fn: async () => {

@@ -354,7 +354,18 @@ Deno.test({
       if (!cursor) break;
     }
     assert.deepEqual(listed, made, "every conversation once, most recently active first");
-    for (const query of ["?limit=0", "?limit=201", "?before=yesterday", "?offset=2"]) {
+    const busted = await call(pat, `?limit=2&_=${Date.now()}`);
+    assert.equal(busted.status, 200, "other query parameters (a cache-buster) are ignored");
+    await busted.body?.cancel();
+    for (
+      const query of [
+        "?limit=0",
+        "?limit=201",
+        "?before=yesterday",
+        `?before=1.${"-".repeat(36)}`,
+        `?before=1.${"a".repeat(36)}`,
+      ]
+    ) {
       const res = await call(pat, query);
       assert.equal(res.status, 400, query);
       assert.equal((await res.json()).error.code, "invalid_request");

@@ -132,6 +132,8 @@ function noLongerMember() {
 
 /** Live `message` events still being read, in the order they came. */
 let arrivals = Promise.resolve();
+/** Settles once the conversation on screen has its history (or failed to get it). */
+let historyReady = Promise.resolve();
 /** A message id, and nothing else (a forged "id" must not lead the read to another path). */
 const MESSAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -141,6 +143,8 @@ const MESSAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * RLS; an id that is no message of this conversation, or no longer mine to read, shows nothing.
  */
 async function showStored(conversationId: string, id: string, userId: string | null) {
+  // After the history on its way: the message may be in it, and must come after it if not.
+  await historyReady;
   if (conversationId !== state.current || !MESSAGE_ID.test(id) || hasMessage(id)) return;
   // A message of someone who is no member (after a fresh look at the list, which a new member's
   // first message may be ahead of) is not looked up.
@@ -266,13 +270,13 @@ async function showSignedIn(session: Session | null) {
   /** Signed out, or in as someone else, since this sign-in began. */
   const superseded = () => seq !== signInSeq;
   api.newAccount();
-  if (signedInAs !== null) forgetAccount();
+  const previous = signedInAs;
+  if (previous !== null) forgetAccount();
   signedInAs = userId;
   showView();
-  if (!session) {
-    await realtime.stop();
-    return;
-  }
+  // Another account's channels (its user channel, its room) go before this one's start.
+  if (previous !== null || !session) await realtime.stop();
+  if (!session || superseded()) return;
   $("account-email").textContent = session.user.email ?? "";
   if (location.hash === "#keys") loadKeys();
   else prompt.focus();
@@ -371,6 +375,10 @@ async function selectConversation(id: string | null) {
   const hadFocus = composerHasFocus();
   if (streaming) streaming.abort();
   const seq = ++loadSeq;
+  // no sending until the history (the request's context) is here; nothing to wait for without one
+  historyLoading = id !== null;
+  let historyHere = () => {};
+  historyReady = new Promise((resolve) => historyHere = resolve);
   state.current = id;
   emit("current", id);
   history = [];
@@ -384,7 +392,6 @@ async function selectConversation(id: string | null) {
   clearMessages();
   realtime.join(id);
   if (id) {
-    historyLoading = true; // no sending until the history (the request's context) is here
     updateSendState();
     try {
       const data = await api.get<HistoryPage>(`conversations/${id}/messages?limit=${HISTORY_PAGE}`);
@@ -399,8 +406,10 @@ async function selectConversation(id: string | null) {
       chatError.textContent = (e as Error).message;
     } finally {
       if (seq === loadSeq) historyLoading = false;
+      historyHere();
     }
   } else applyMembers([]);
+  historyHere();
   updateSendState();
   refocusComposer(hadFocus);
 }

@@ -59,9 +59,13 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   return UNREACHABLE_CODES.has(code) || code.startsWith("08") || err.name === "ConnectionRefused";
 }
 
-/** A foreign key violation: the row a write referred to is gone (deleted concurrently). */
+/**
+ * A write that referred to a conversation deleted concurrently (a foreign key violation on a
+ * conversation_id): what the request names is gone. Other foreign keys are not guessed at.
+ */
 export function isDeletedMeanwhile(e: unknown): boolean {
-  return (e as { code?: string } | null)?.code === "23503";
+  const err = e as { code?: string; constraint_name?: string } | null;
+  return err?.code === "23503" && /_conversation_id_fkey$/.test(err.constraint_name ?? "");
 }
 
 // Errors of a statement that would succeed if run again: it lost a deadlock or a serialization

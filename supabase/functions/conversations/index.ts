@@ -229,6 +229,12 @@ app.post("/:id/members", requireUser, async (c) => {
   if (invitation.error === "forbidden") {
     throw new ApiError("forbidden", "Only the conversation's owner can share it");
   }
+  if (invitation.error === "too_many") {
+    throw new ApiError(
+      "conflict",
+      `This conversation has ${invitation.max} invitations waiting: cancel some before inviting more`,
+    );
+  }
   if (invitation.error === "already_member") {
     throw new ApiError("conflict", "That email is already a member of this conversation", { field: "email" });
   }

@@ -464,7 +464,8 @@ function endedBeforeAnswer(ctx: ChatContext, clientSignal: AbortSignal, e: unkno
     finish(ctx, { ...NOTHING, status: "cancelled" });
     return new ApiError("provider_error", "The client closed the request", undefined, ctx.headers);
   }
-  markBroken(ctx.attempts, e); // a non-streamed answer whose body broke after its headers
+  // a non-streamed answer whose body broke after its headers (our time limit is not its failure)
+  if (e !== OUT_OF_TIME) markBroken(ctx.attempts, e);
   finish(ctx, NOTHING);
   return providerApiError(e, ctx.headers);
 }

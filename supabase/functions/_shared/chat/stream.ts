@@ -209,7 +209,7 @@ export function chatStream(
   // words stay in our logs, as for errors before the stream: they can quote the request or
   // credentials.
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: unknown) => {
-    markBroken(ctx.attempts, e);
+    if (e !== OUT_OF_TIME) markBroken(ctx.attempts, e); // our time limit is not the provider's failure
     end("error");
     hooks.abortUpstream();
     iterator.return?.().catch(() => {});

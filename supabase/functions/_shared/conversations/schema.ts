@@ -17,14 +17,18 @@ export const NewMember = z.strictObject({
 export const Uuid = z.uuid();
 
 /** `GET /conversations` query: a page of my conversations, most recently active first. */
-export const ConversationsQuery = z.strictObject({
+// Query strings: other parameters (a cache-buster, say) are ignored, as before paging.
+export const ConversationsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(200),
   // the nextCursor of the previous page: its last conversation's activity time (µs) and id
-  before: z.string().regex(/^\d{1,17}\.[0-9a-fA-F-]{36}$/, "a nextCursor from the previous page").optional(),
+  before: z.string().regex(
+    /^\d{1,17}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+    "a nextCursor from the previous page",
+  ).optional(),
 });
 
 /** `GET /conversations/:id/messages` query: the newest messages, or those before a message. */
-export const MessagesQuery = z.strictObject({
+export const MessagesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(200),
   before: z.uuid().optional(),
 });
