@@ -46,6 +46,9 @@ grant select, insert, update, delete on public.retired_request_totals, public.re
 create function private.retire_user_metrics() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
+  -- His requests first, locked: one ending as he is deleted is waited for (and then counted as
+  -- ended), one ending after waits for the deletion and finds its request gone.
+  perform 1 from public.requests where user_id = old.id order by id for update;
   insert into public.retired_request_totals as t
     (provider, model, outcome, requests, cost, input_tokens, output_tokens, retries)
   select r.provider, r.model,
