@@ -207,4 +207,96 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "account edges: hidden characters in names, a default model outside the plan, times by instant, big sums",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("edges");
+    const patch = async (body: unknown) => {
+      const res = await call(user, "", { method: "PATCH", body: JSON.stringify(body) });
+      return { status: res.status, body: await res.json() };
+    };
+    for (const displayName of ["Ana\u202e nimda", "zero\u200bwidth", "bell\u0007"]) {
+      const refused = await patch({ displayName });
+      assert.equal(refused.status, 400, JSON.stringify(displayName));
+      assert.match(refused.body.error.message, /control or invisible characters/);
+    }
+    const notInPlan = await patch({ defaultModel: "claude-opus-4-1", smartRouter: false });
+    assert.equal(notInPlan.status, 400, "a free user's default must be a model of the free plan");
+    assert.match(notInPlan.body.error.message, /not available on the free plan/);
+    assert.equal((await patch({ defaultModel: "gpt-4o-mini" })).status, 200);
+    const [profile] =
+      await database()`select display_name, default_model from public.profiles where id = ${user.id}`;
+    assert.equal(profile.default_model, "gpt-4o-mini");
+
+    // from/to are instants, whatever their offsets
+    const usage = async (query: string) => (await call(user, `/usage?${query}`)).status;
+    const q = (from: string, to: string) => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+    assert.equal(
+      await usage(q("2026-01-01T10:00:00+05:00", "2026-01-01T06:00:00Z")),
+      200,
+      "05:00Z before 06:00Z",
+    );
+    assert.equal(
+      await usage(q("2026-01-01T06:00:00Z", "2026-01-01T10:00:00+05:00")),
+      400,
+      "06:00Z after 05:00Z",
+    );
+    assert.equal(await usage(q("2026-01-01T06:00:00Z", "2026-01-01T06:00:00.5Z")), 200);
+
+    // token sums beyond 32 bits
+    await chat(user, { messages: [{ role: "user", content: "count me" }], model: "gpt-4o-mini" });
+    await chat(user, { messages: [{ role: "user", content: "and me" }], model: "gpt-4o-mini" });
+    await settled(user.id);
+    await database()`update public.usage_records set input_tokens = 1200000000 where user_id = ${user.id}`;
+    const big = await call(user, "/usage?groupBy=model");
+    assert.equal(big.status, 200);
+    const report = await big.json();
+    assert.equal(report.totals.inputTokens, 2_400_000_000);
+    assert.equal(report.groups[0].inputTokens, 2_400_000_000);
+  },
+});
+
+Deno.test({
+  name:
+    "API keys: at most 50 at once; a malformed id is a 404; a revoked key is forgotten at its first refusal",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("keys-edges");
+    const create = (name: string) => call(user, "/keys", { method: "POST", body: JSON.stringify({ name }) });
+    const first = await (await create("first")).json();
+    for (let i = 1; i < 50; i++) assert.equal((await create(`k${i}`)).status, 201);
+    const over = await create("one too many");
+    assert.equal(over.status, 409);
+    assert.match((await over.json()).error.message, /50 API keys/);
+    for (const id of ["-".repeat(36), "a".repeat(36)]) {
+      const res = await call(user, `/keys/${id}`, { method: "DELETE" });
+      assert.equal(res.status, 404, id);
+      await res.body?.cancel();
+    }
+
+    const completions = (body: string) =>
+      fetch(functionsUrl("openai/chat/completions"), {
+        method: "POST",
+        headers: { authorization: `Bearer ${first.key}`, "content-type": "application/json" },
+        body,
+      });
+    const ask = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
+    const ok = await completions(ask);
+    assert.equal(ok.status, 200, "the key works (and this instance now knows it)");
+    await ok.body?.cancel();
+    const revoked = await call(user, `/keys/${first.id}`, { method: "DELETE" });
+    assert.equal(revoked.status, 200);
+    await revoked.body?.cancel();
+    const refused = await completions(ask);
+    assert.equal(refused.status, 401, "admission refuses the revoked key");
+    await refused.body?.cancel();
+    const garbage = await completions("{not json");
+    assert.equal(garbage.status, 401, "then it is unknown again: refused before its body is read");
+    await garbage.body?.cancel();
+    await settled(user.id);
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

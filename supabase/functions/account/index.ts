@@ -10,6 +10,8 @@ import { decimalJson } from "../_shared/money.ts";
 import { AccountPatch, NewApiKey, UsageQuery } from "../_shared/account/schema.ts";
 import { newApiKey } from "../_shared/auth/api-keys.ts";
 import { asKnownUser, knownUserQuota } from "../_shared/auth/known-user.ts";
+import { isUuid } from "../_shared/auth/verify.ts";
+import { findModel } from "../_shared/catalog/index.ts";
 
 const app = createApp("account");
 const EARLIEST_TIMESTAMP = Date.parse("0001-01-01T00:00:00Z");
@@ -59,6 +61,16 @@ app.get("/", requireUser, async (c) => {
 app.patch("/", requireUser, async (c) => {
   const user = c.get("user");
   const patch = await readJson(c.req.raw, AccountPatch);
+  if (patch.defaultModel) {
+    // a default the plan does not allow would be passed over for the router without a word
+    const { tier } = await knownUserQuota(user.sub);
+    if (!(findModel(patch.defaultModel)!.tiers as readonly string[]).includes(tier)) {
+      const message = `${patch.defaultModel} is not available on the ${tier} plan`;
+      throw new ApiError("invalid_request", `Invalid request: defaultModel: ${message}`, [
+        { field: "defaultModel", message },
+      ]);
+    }
+  }
   // As the user, so RLS and the column grants decide what may change.
   await asUser(user, (sql) => {
     const set: Record<string, unknown> = {};
@@ -98,8 +110,8 @@ app.get("/usage", requireUser, async (c) => {
       where ${inRange}
       order by created_at desc limit ${q.limit}`;
     const [totals] = await sql`
-      select count(*)::int as requests, coalesce(sum(input_tokens), 0)::int as input_tokens,
-             coalesce(sum(output_tokens), 0)::int as output_tokens, coalesce(sum(cost), 0)::text as cost
+      select count(*)::int as requests, coalesce(sum(input_tokens), 0)::float8 as input_tokens,
+             coalesce(sum(output_tokens), 0)::float8 as output_tokens, coalesce(sum(cost), 0)::text as cost
       from public.usage_records
       where ${inRange}`;
     const key = q.groupBy === "model"
@@ -107,8 +119,8 @@ app.get("/usage", requireUser, async (c) => {
       : sql`to_char(created_at at time zone 'utc', 'YYYY-MM-DD')`;
     const groups = q.groupBy
       ? await sql`
-          select ${key} as key, count(*)::int as requests, sum(input_tokens)::int as input_tokens,
-                 sum(output_tokens)::int as output_tokens, sum(cost)::text as cost
+          select ${key} as key, count(*)::int as requests, sum(input_tokens)::float8 as input_tokens,
+                 sum(output_tokens)::float8 as output_tokens, sum(cost)::text as cost
           from public.usage_records
           where ${inRange}
           group by 1 order by 1`
@@ -135,6 +147,9 @@ app.get("/usage", requireUser, async (c) => {
 
 // ---- API keys (managed with a signed-in session; a key cannot manage keys) --------------------
 
+/** Active keys a user may hold at once (each is a standing credential to watch over). */
+const MAX_KEYS = 50;
+
 app.post("/keys", requireUser, async (c) => {
   const user = c.get("user");
   const body = await readJson(c.req.raw, NewApiKey);
@@ -142,8 +157,19 @@ app.post("/keys", requireUser, async (c) => {
   const { key, prefix, hash } = await newApiKey();
   const [row] = await asKnownUser(db()`
     insert into public.api_keys (user_id, name, prefix, key_hash, monthly_budget)
-    values (${user.sub}, ${body.name}, ${prefix}, ${hash}, ${body.monthlyBudgetUsd ?? null})
+    select ${user.sub}, ${body.name}, ${prefix}, ${hash}, ${body.monthlyBudgetUsd ?? null}
+    where (select count(*) from public.api_keys where user_id = ${user.sub} and revoked_at is null) < ${MAX_KEYS}
     returning id, name, prefix, monthly_budget::text as monthly_budget, created_at`);
+  if (!row) {
+    throw new ApiError(
+      "conflict",
+      `You have ${MAX_KEYS} API keys: revoke one before creating another`,
+      undefined,
+      {
+        ...userContextHeaders(quota),
+      },
+    );
+  }
   return c.json({ ...presentKey({ ...row, period_spend: "0" }), key }, 201, userContextHeaders(quota));
 });
 
@@ -164,7 +190,7 @@ app.delete("/keys/:id", requireUser, async (c) => {
   const user = c.get("user");
   const id = c.req.param("id");
   const quota = await knownUserQuota(user.sub);
-  const rows = /^[0-9a-f-]{36}$/i.test(id)
+  const rows = isUuid(id)
     ? await db()`update public.api_keys set revoked_at = now()
                  where id = ${id} and user_id = ${user.sub} and revoked_at is null returning id`
     : [];

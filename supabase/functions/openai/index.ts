@@ -8,7 +8,7 @@ import { ApiError as Refusal } from "../_shared/http/errors.ts";
 import { parse } from "../_shared/http/validate.ts";
 import { bearerToken, verifyAccessToken } from "../_shared/auth/verify.ts";
 import { hashApiKey, isApiKey } from "../_shared/auth/api-keys.ts";
-import { checkApiKey } from "../_shared/auth/known-key.ts";
+import { checkApiKey, forgetApiKey } from "../_shared/auth/known-key.ts";
 import { idempotencyKey } from "../_shared/http/idempotency.ts";
 import { prepareChat, respond } from "../_shared/chat/pipeline.ts";
 import { CompletionRequest, toChatBody } from "../_shared/openai/schema.ts";
@@ -81,6 +81,9 @@ app.post("/chat/completions", requireCaller, async (c) => {
     idempotencyKey: idempotencyKey(c.req.raw),
     store: false,
     timing,
+  }).catch((e) => {
+    if (keyHash && e instanceof Refusal && e.code === "unauthorized") forgetApiKey(keyHash);
+    throw e;
   });
   timing.mark("admit");
   const includeUsage = request.stream_options?.include_usage ?? false;

@@ -3,8 +3,16 @@
 import { z } from "zod";
 import { findModel, isChatModel } from "../catalog/index.ts";
 
+/**
+ * Characters a name must not hold: control characters, and the invisible ones that reorder or hide
+ * text (bidi overrides, zero-width), with which one member could pass for another in a list.
+ */
+export const HIDDEN_CHARACTERS = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+
 export const AccountPatch = z.strictObject({
-  displayName: z.string().trim().min(1).max(80).nullable().optional(),
+  displayName: z.string().trim().min(1).max(80)
+    .refine((name) => !HIDDEN_CHARACTERS.test(name), "must not contain control or invisible characters")
+    .nullable().optional(),
   avatarUrl: z.url({ protocol: /^https?$/ }).max(2000).nullable().optional(),
   smartRouter: z.boolean().optional(),
   defaultModel: z.string().nullable().optional().refine(
@@ -18,7 +26,10 @@ export const UsageQuery = z.strictObject({
   to: z.iso.datetime({ offset: true }).optional(),
   groupBy: z.enum(["day", "model"]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-}).refine((q) => !q.from || !q.to || q.from < q.to, { message: "from must be before to", path: ["from"] });
+}).refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
+  message: "from must be before to",
+  path: ["from"],
+});
 
 export const NewApiKey = z.strictObject({
   name: z.string().trim().min(1).max(100),

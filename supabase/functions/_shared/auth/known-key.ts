@@ -28,3 +28,8 @@ export function checkApiKey(keyHash: string): Promise<void> {
   if (seen !== undefined && Date.now() - seen < KNOWN_FOR_MS) return Promise.resolve();
   return resolve(keyHash);
 }
+
+/** Admission refused the key (revoked since it was seen valid): this instance forgets it at once. */
+export function forgetApiKey(keyHash: string): void {
+  known.delete(keyHash);
+}
