@@ -29,10 +29,10 @@ begin
 
   -- Stored only while its requester is still a member: an answer that arrives after its
   -- requester was removed is billed to him, but adds nothing to the others' conversation.
-  -- (the member row is held until this commits: a removal waits, and comes after the answer)
+  -- (read without a lock: a row lock is a write on every settlement, and a removal committing in
+  -- the same instant as the answer may as well come after it)
   if r.conversation_id is not null and p_content is not null and exists (
     select 1 from public.conversation_members where conversation_id = r.conversation_id and user_id = r.user_id
-    for key share
   ) then
     insert into public.messages (id, conversation_id, user_id, role, content, model, request_id, cost,
                                  input_tokens, output_tokens, status, created_at)
