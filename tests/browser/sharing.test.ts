@@ -508,3 +508,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "an invitation that arrives while the sign-in's list is loading stays on the list",
+  ...opts,
+  fn: async () => {
+    const browser = await launch();
+    const ana = await newUser("ana-early");
+    try {
+      // Ben's first list of invitations (at sign-in) is held until after the live one has shown.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let first = true;
+      const ben = await signedUp(browser, "ben-early", {}, async (context) => {
+        await context.route("**/functions/v1/conversations/invitations", async (route) => {
+          if (!first) return await route.continue();
+          first = false;
+          const response = await route.fetch(); // as it was then: none
+          await held;
+          await route.fulfill({ response });
+        });
+      });
+      await ben.page.locator("#connection").getByText("Live").waitFor();
+      const { id } = await api(ana, "POST", "conversations", { title: "Early bird" });
+      await api(ana, "POST", `conversations/${id}/members`, { email: ben.email });
+      const accept = ben.page.getByRole("button", { name: "Accept the invitation to Early bird" });
+      await accept.waitFor();
+      release();
+      await new Promise((r) => setTimeout(r, 500)); // the held, older answer arrives
+      assert.equal(await accept.count(), 1, "the older, empty answer did not replace the list");
+      await acceptInvitation(ben.page, "Early bird");
+      noPageErrors(ben);
+    } finally {
+      await browser.close();
+      await closeDatabase();
+    }
+  },
+});

@@ -15,7 +15,8 @@ export interface Invitation {
 
 let api: Api;
 let opened: (conversationId: string) => Promise<void>;
-/** Bumped on sign-out: a list still loading for the previous account is dropped. */
+/** Bumped by every load and on sign-out: only the latest load's answer is shown (two loads in
+ *  flight, at sign-in and on an `invitation` event, may answer out of order). */
 let generation = 0;
 
 export function initInvitations(theApi: Api, open: (conversationId: string) => Promise<void>) {
@@ -23,15 +24,24 @@ export function initInvitations(theApi: Api, open: (conversationId: string) => P
   opened = open;
 }
 
-export async function loadInvitations() {
-  const started = generation;
-  const { data } = await api.get<{ data: Invitation[] }>("conversations/invitations");
-  if (started === generation) render(data);
+/** The latest load: a superseded one is done when this one is. */
+let latestLoad: Promise<void> = Promise.resolve();
+
+export function loadInvitations(): Promise<void> {
+  const started = ++generation;
+  const load = (async () => {
+    const { data } = await api.get<{ data: Invitation[] }>("conversations/invitations");
+    if (started !== generation) return latestLoad;
+    render(data);
+  })();
+  latestLoad = load;
+  return load;
 }
 
 /** Signed out: none shown (and none still loading) until the next account's. */
 export function resetInvitations() {
   generation++;
+  latestLoad = Promise.resolve();
   render([]);
 }
 

@@ -12,7 +12,8 @@ let select: (id: string | null) => void;
 const PAGE_SIZE = 50;
 /** Where the next page starts (the server's nextCursor), or null when all are listed. */
 let nextCursor: string | null = null;
-/** Bumped on sign-out: a list still loading for the previous account is dropped. */
+/** Bumped by every reload and on sign-out: only the latest one's answer is shown (reloads on
+ *  events and after actions may answer out of order; the previous account's never). */
 let generation = 0;
 
 function page(before: string | null) {
@@ -20,21 +21,28 @@ function page(before: string | null) {
   return api.get<{ data: Conversation[]; nextCursor: string | null }>(`conversations?${query}`);
 }
 
+/** The latest reload: a superseded one is done when this one is (its callers then see the list). */
+let latestLoad: Promise<void> = Promise.resolve();
+
 /** Reloads the list from the top, as many pages as were shown (a change must not shorten it). */
-export async function loadConversations() {
-  const started = generation;
-  const wanted = Math.max(state.conversations.length, 1);
-  const list: Conversation[] = [];
-  let cursor: string | null = null;
-  do {
-    const p = await page(cursor);
-    if (started !== generation) return;
-    for (const c of p.data) if (!list.some((x) => x.id === c.id)) list.push(c);
-    cursor = p.nextCursor;
-  } while (cursor && list.length < wanted);
-  nextCursor = cursor;
-  state.conversations = list;
-  emit("conversations", list);
+export function loadConversations(): Promise<void> {
+  const started = ++generation;
+  const load = (async () => {
+    const wanted = Math.max(state.conversations.length, 1);
+    const list: Conversation[] = [];
+    let cursor: string | null = null;
+    do {
+      const p = await page(cursor);
+      if (started !== generation) return latestLoad;
+      for (const c of p.data) if (!list.some((x) => x.id === c.id)) list.push(c);
+      cursor = p.nextCursor;
+    } while (cursor && list.length < wanted);
+    nextCursor = cursor;
+    state.conversations = list;
+    emit("conversations", list);
+  })();
+  latestLoad = load;
+  return load;
 }
 
 /** The next page, below the ones shown. */
@@ -55,6 +63,7 @@ async function loadMore() {
 /** Signed out: no list (and none still loading) until the next account's. */
 export function resetConversations() {
   generation++;
+  latestLoad = Promise.resolve();
   nextCursor = null;
   state.conversations = [];
   emit("conversations", []);
