@@ -299,4 +299,43 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "GET /account/usage by API key: each record names its key; filtered and grouped by key",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("usage-keys");
+    const key = await (await call(user, "/keys", { method: "POST", body: JSON.stringify({ name: "sdk" }) }))
+      .json();
+    const viaKey = await fetch(functionsUrl("openai/chat/completions"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "by key" }] }),
+    });
+    assert.equal(viaKey.status, 200);
+    await viaKey.body?.cancel();
+    await chat(user, { messages: [{ role: "user", content: "by session" }], model: "gpt-4o-mini" });
+    await settled(user.id);
+
+    const all = await (await call(user, "/usage?groupBy=key")).json();
+    assert.deepEqual(
+      all.records.map((r: { apiKeyId: string | null }) => r.apiKeyId).sort(),
+      [key.id, null].sort(),
+      "each record names the key it was asked with (null: a signed-in session)",
+    );
+    assert.deepEqual(all.groups.map((g: { key: string | null; requests: number }) => [g.key, g.requests]), [
+      [key.id, 1],
+      [null, 1],
+    ]);
+    const mine = await (await call(user, `/usage?keyId=${key.id}`)).json();
+    assert.equal(mine.totals.requests, 1);
+    assert.equal(mine.records[0].apiKeyId, key.id);
+    const other = await newUser("usage-keys-other");
+    const theirs = await (await call(other, `/usage?keyId=${key.id}`)).json();
+    assert.equal(theirs.totals.requests, 0, "another user's key shows nothing of it");
+    const bad = await call(user, "/usage?keyId=sdk");
+    assert.equal(bad.status, 400);
+    await bad.body?.cancel();
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

@@ -101,11 +101,13 @@ app.get("/usage", requireUser, async (c) => {
   const from = q.from ?? null;
   const to = q.to ?? null;
   const { records, totals, groups } = await asUser(user, async (sql) => {
+    const keyId = q.keyId?.toLowerCase() ?? null;
     const inRange = sql`(${from}::timestamptz is null or created_at >= ${from}::timestamptz)
-                    and (${to}::timestamptz is null or created_at < ${to}::timestamptz)`;
+                    and (${to}::timestamptz is null or created_at < ${to}::timestamptz)
+                    and (${keyId}::uuid is null or api_key_id = ${keyId}::uuid)`;
     const records = await sql`
       select request_id, model, provider, input_tokens, output_tokens, cost::text as cost, status,
-             latency_ms, price_version, created_at
+             latency_ms, price_version, api_key_id, created_at
       from public.usage_records
       where ${inRange}
       order by created_at desc limit ${q.limit}`;
@@ -114,8 +116,11 @@ app.get("/usage", requireUser, async (c) => {
              coalesce(sum(output_tokens), 0)::float8 as output_tokens, coalesce(sum(cost), 0)::text as cost
       from public.usage_records
       where ${inRange}`;
+    // by key: the key's id, or null for what was asked with a signed-in session
     const key = q.groupBy === "model"
       ? sql`model`
+      : q.groupBy === "key"
+      ? sql`api_key_id`
       : sql`to_char(created_at at time zone 'utc', 'YYYY-MM-DD')`;
     const groups = q.groupBy
       ? await sql`

@@ -24,7 +24,9 @@ export const AccountPatch = z.strictObject({
 export const UsageQuery = z.strictObject({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
-  groupBy: z.enum(["day", "model"]).optional(),
+  groupBy: z.enum(["day", "model", "key"]).optional(),
+  /** Only what this API key of mine spent. */
+  keyId: z.uuid().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 }).refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
   message: "from must be before to",
