@@ -4,6 +4,7 @@
 
 import type { Api } from "./api.ts";
 import { $, el } from "./state.ts";
+import { latestLoads } from "./latest-load.ts";
 
 export interface Invitation {
   id: string;
@@ -15,33 +16,24 @@ export interface Invitation {
 
 let api: Api;
 let opened: (conversationId: string) => Promise<void>;
-/** Bumped by every load and on sign-out: only the latest load's answer is shown (two loads in
- *  flight, at sign-in and on an `invitation` event, may answer out of order). */
-let generation = 0;
+/** Loads of my invitations (at sign-in, on each `invitation` event): the latest one's is shown. */
+const loads = latestLoads();
 
 export function initInvitations(theApi: Api, open: (conversationId: string) => Promise<void>) {
   api = theApi;
   opened = open;
 }
 
-/** The latest load: a superseded one is done when this one is. */
-let latestLoad: Promise<void> = Promise.resolve();
-
 export function loadInvitations(): Promise<void> {
-  const started = ++generation;
-  const load = (async () => {
+  return loads.start(async (current) => {
     const { data } = await api.get<{ data: Invitation[] }>("conversations/invitations");
-    if (started !== generation) return latestLoad;
-    render(data);
-  })();
-  latestLoad = load;
-  return load;
+    if (current()) render(data);
+  });
 }
 
 /** Signed out: none shown (and none still loading) until the next account's. */
 export function resetInvitations() {
-  generation++;
-  latestLoad = Promise.resolve();
+  loads.reset();
   render([]);
 }
 

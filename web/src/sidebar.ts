@@ -4,6 +4,7 @@
 
 import type { Api } from "./api.ts";
 import { $, type Conversation, el, emit, on, state } from "./state.ts";
+import { latestLoads } from "./latest-load.ts";
 
 let api: Api;
 let select: (id: string | null) => void;
@@ -12,45 +13,38 @@ let select: (id: string | null) => void;
 const PAGE_SIZE = 50;
 /** Where the next page starts (the server's nextCursor), or null when all are listed. */
 let nextCursor: string | null = null;
-/** Bumped by every reload and on sign-out: only the latest one's answer is shown (reloads on
- *  events and after actions may answer out of order; the previous account's never). */
-let generation = 0;
+/** Reloads of the list: the latest one's answer is shown (latest-load.ts). */
+const loads = latestLoads();
 
 function page(before: string | null) {
   const query = `limit=${PAGE_SIZE}` + (before ? `&before=${encodeURIComponent(before)}` : "");
   return api.get<{ data: Conversation[]; nextCursor: string | null }>(`conversations?${query}`);
 }
 
-/** The latest reload: a superseded one is done when this one is (its callers then see the list). */
-let latestLoad: Promise<void> = Promise.resolve();
-
 /** Reloads the list from the top, as many pages as were shown (a change must not shorten it). */
 export function loadConversations(): Promise<void> {
-  const started = ++generation;
-  const load = (async () => {
+  return loads.start(async (current) => {
     const wanted = Math.max(state.conversations.length, 1);
     const list: Conversation[] = [];
     let cursor: string | null = null;
     do {
       const p = await page(cursor);
-      if (started !== generation) return latestLoad;
+      if (!current()) return;
       for (const c of p.data) if (!list.some((x) => x.id === c.id)) list.push(c);
       cursor = p.nextCursor;
     } while (cursor && list.length < wanted);
     nextCursor = cursor;
     state.conversations = list;
     emit("conversations", list);
-  })();
-  latestLoad = load;
-  return load;
+  });
 }
 
 /** The next page, below the ones shown. */
 async function loadMore() {
   if (!nextCursor) return;
-  const started = generation;
+  const current = loads.stamp();
   const p = await page(nextCursor);
-  if (started !== generation) return;
+  if (!current()) return;
   const list = [
     ...state.conversations,
     ...p.data.filter((c) => !state.conversations.some((x) => x.id === c.id)),
@@ -62,8 +56,7 @@ async function loadMore() {
 
 /** Signed out: no list (and none still loading) until the next account's. */
 export function resetConversations() {
-  generation++;
-  latestLoad = Promise.resolve();
+  loads.reset();
   nextCursor = null;
   state.conversations = [];
   emit("conversations", []);

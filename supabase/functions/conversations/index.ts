@@ -49,6 +49,21 @@ const camel = (row: Record<string, unknown>) =>
 
 const queryOf = (c: Context<AppEnv>) => Object.fromEntries(new URL(c.req.url).searchParams);
 
+/**
+ * My conversations as my list shows them: with my role, the member count, and the paging cursor
+ * (its activity time in µs and id). Read as the user; callers add a where clause.
+ */
+const myConversations = (sql: postgres.TransactionSql, userId: string) =>
+  sql`
+    select c.id, c.title, c.owner_id, c.created_at, c.updated_at, m.role,
+           (select count(*)::int from public.conversation_members x where x.conversation_id = c.id) as members,
+           (extract(epoch from c.updated_at) * 1000000)::bigint::text || '.' || c.id as cursor
+    from public.conversations c
+    join public.conversation_members m on m.conversation_id = c.id and m.user_id = ${userId}`;
+
+/** A row of myConversations as the API shows it. */
+const listed = ({ cursor: _, ...row }: postgres.Row) => camel(row);
+
 app.get("/", requireUser, async (c) => {
   const { user, quota } = await caller(c);
   const { limit, before } = parse(ConversationsQuery, queryOf(c));
@@ -57,11 +72,7 @@ app.get("/", requireUser, async (c) => {
   const [micros, afterId] = before?.split(".") ?? [];
   const rows = await asUser(user, (sql) =>
     sql`
-    select c.id, c.title, c.owner_id, c.created_at, c.updated_at, m.role,
-           (select count(*)::int from public.conversation_members x where x.conversation_id = c.id) as members,
-           (extract(epoch from c.updated_at) * 1000000)::bigint::text || '.' || c.id as cursor
-    from public.conversations c
-    join public.conversation_members m on m.conversation_id = c.id and m.user_id = ${user.sub}
+    ${myConversations(sql, user.sub)}
     ${
       before
         ? sql`where (c.updated_at, c.id) < (timestamptz 'epoch' +
@@ -72,7 +83,7 @@ app.get("/", requireUser, async (c) => {
     limit ${limit + 1}`);
   const page = rows.slice(0, limit);
   const nextCursor = rows.length > limit ? page.at(-1)!.cursor : null;
-  return reply(c, quota, { data: page.map(({ cursor: _, ...row }) => camel(row)), nextCursor });
+  return reply(c, quota, { data: page.map(listed), nextCursor });
 });
 
 app.post("/", requireUser, async (c) => {
@@ -267,15 +278,12 @@ app.post("/invitations/:invitationId/accept", requireUser, async (c) => {
   const [{ accepted }] = await db()`select public.accept_invitation(${user.sub}, ${id}) as accepted`;
   if (!accepted) throw new ApiError("not_found", "Invitation not found");
   // now a member: the conversation as my list shows it, read as me
-  const [conversation] = await asUser(user, (sql) =>
-    sql`
-    select c.id, c.title, c.owner_id, c.created_at, c.updated_at, m.role,
-           (select count(*)::int from public.conversation_members x where x.conversation_id = c.id) as members
-    from public.conversations c
-    join public.conversation_members m on m.conversation_id = c.id and m.user_id = ${user.sub}
-    where c.id = ${accepted}`);
+  const [conversation] = await asUser(
+    user,
+    (sql) => sql`${myConversations(sql, user.sub)} where c.id = ${accepted}`,
+  );
   if (!conversation) throw new ApiError("not_found", "Invitation not found");
-  return reply(c, quota, camel(conversation));
+  return reply(c, quota, listed(conversation));
 });
 
 /** The invitee declines, or the conversation's owner cancels. */

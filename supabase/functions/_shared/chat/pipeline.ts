@@ -44,6 +44,7 @@ import { env } from "../env.ts";
 import type { ChatRequest } from "./schema.ts";
 import { watchBytes } from "../providers/sse.ts";
 import {
+  callBroke,
   chatStream,
   newToolCallId,
   OUT_OF_TIME,
@@ -53,7 +54,7 @@ import {
 } from "./stream.ts";
 import { type AnswerFormat, briefFormat } from "./format.ts";
 import { connect } from "./connect.ts";
-import { type Attempt, errorClassOf, markBroken } from "../observability/attempts.ts";
+import { type Attempt, errorClassOf } from "../observability/attempts.ts";
 import { log } from "../observability/log.ts";
 
 /** Fallback models tried after the chosen one, at most. */
@@ -464,8 +465,7 @@ function endedBeforeAnswer(ctx: ChatContext, clientSignal: AbortSignal, e: unkno
     finish(ctx, { ...NOTHING, status: "cancelled" });
     return new ApiError("provider_error", "The client closed the request", undefined, ctx.headers);
   }
-  // a non-streamed answer whose body broke after its headers (our time limit is not its failure)
-  if (e !== OUT_OF_TIME) markBroken(ctx.attempts, e);
+  callBroke(ctx.attempts, e); // a non-streamed answer whose body broke after its headers
   finish(ctx, NOTHING);
   return providerApiError(e, ctx.headers);
 }

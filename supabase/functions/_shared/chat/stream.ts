@@ -2,7 +2,7 @@
 // arrive (pull-based, so a slow client slows the provider read instead of filling memory).
 
 import { chargeFor } from "../worst-case.ts";
-import { markBroken } from "../observability/attempts.ts";
+import { type Attempt, markBroken } from "../observability/attempts.ts";
 import {
   ProviderError,
   type ProviderEvent,
@@ -99,6 +99,11 @@ export function requestDeadline(ctx: ChatContext): number {
 
 /** What ends a request that reached requestDeadline (one error for all: no stack per request). */
 export const OUT_OF_TIME = new ProviderError("timeout", "The answer reached the time limit of a request");
+
+/** The answering call broke after it began (markBroken), unless our own time limit ended it. */
+export function callBroke(attempts: Attempt[], e: unknown): void {
+  if (e !== OUT_OF_TIME) markBroken(attempts, e);
+}
 
 export function chatStream(
   ctx: ChatContext,
@@ -209,7 +214,7 @@ export function chatStream(
   // words stay in our logs, as for errors before the stream: they can quote the request or
   // credentials.
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: unknown) => {
-    if (e !== OUT_OF_TIME) markBroken(ctx.attempts, e); // our time limit is not the provider's failure
+    callBroke(ctx.attempts, e);
     end("error");
     hooks.abortUpstream();
     iterator.return?.().catch(() => {});
