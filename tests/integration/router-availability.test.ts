@@ -1,7 +1,8 @@
 // The router when the models that could serve a request cannot answer now (their provider's
 // circuit is open): 503 provider_unavailable with Retry-After, not the plan's 403; and a user who
-// turned the router off is still answered by their default model, admission deciding. Through
-// the OpenAI surface, whose reasoning_effort "minimal" only gpt-5 (OpenAI) takes.
+// turned the router off is still answered by their default model, admission deciding, also
+// through an API key with a monthly budget. Through the OpenAI surface, whose reasoning_effort
+// "minimal" only gpt-5 (OpenAI) takes.
 
 import assert from "node:assert/strict";
 import { closeDatabase, database, functionsUrl, newUser, settled, type TestUser } from "../support/users.ts";
@@ -9,10 +10,11 @@ import { clearFaults, setFaults } from "../support/simulator.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
-function complete(user: TestUser, body: Record<string, unknown>) {
+function complete(user: TestUser | { apiKey: string }, body: Record<string, unknown>) {
+  const bearer = "apiKey" in user ? user.apiKey : user.accessToken;
   return fetch(functionsUrl("openai/chat/completions"), {
     method: "POST",
-    headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
     body: JSON.stringify({ messages: [{ role: "user", content: "Say hi" }], ...body }),
   });
 }
@@ -32,6 +34,13 @@ Deno.test({
     });
     assert.equal(patched.status, 200);
     await patched.body?.cancel();
+    const created = await fetch(functionsUrl("account/keys"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${off.accessToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "budgeted", monthlyBudgetUsd: 5 }),
+    });
+    assert.equal(created.status, 201);
+    const budgeted = { apiKey: (await created.json()).key as string };
 
     const minimal = { reasoning_effort: "minimal" };
     await setFaults({ mode: "server_error", count: "always", model: "gpt-5" });
@@ -59,9 +68,21 @@ Deno.test({
       const answer = await byDefault.json();
       assert.equal(byDefault.status, 503, JSON.stringify(answer));
       assert.match(answer.error.message, /circuit/);
+      // The same through an API key with a budget: the budget is checked against the default
+      // model's worst case, not against the router's empty list (that refused it).
+      const byKey = await complete(budgeted, { model: "auto", ...minimal });
+      const keyAnswer = await byKey.json();
+      assert.equal(byKey.status, 503, JSON.stringify(keyAnswer));
+      assert.match(keyAnswer.error.message, /circuit/);
       await settled(off.id);
-      const rows = await database()`select model from public.requests where user_id = ${off.id}`;
-      assert.deepEqual(rows.map((r) => r.model), ["gpt-5"], "admitted for the default model");
+      const rows = await database()`
+        select model, api_key_id is not null as by_key from public.requests where user_id = ${off.id}
+        order by admitted_at`;
+      assert.deepEqual(
+        rows.map((r) => `${r.model} ${r.by_key}`),
+        ["gpt-5 false", "gpt-5 true"],
+        "admitted for the default model, with the token and with the key",
+      );
     } finally {
       await clearFaults();
     }

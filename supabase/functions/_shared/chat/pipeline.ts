@@ -339,11 +339,9 @@ export async function prepareChat(
       return { kind: "stored", answer: { result: admission.replay!, routing: null, cached: false, headers } };
     }
     if (admission.code === "rate_limited") headers["Retry-After"] = String(admission.retryAfter ?? 60);
-    // Nothing to choose from, and no default model to answer instead. (An API key with a budget
-    // is checked against the candidates' worst cases first: with none, that check refuses too.)
-    const keyBudget = admission.code === "quota_exceeded" &&
-      (admission.details as { keyId?: string } | undefined)?.keyId !== undefined;
-    if (noModel && (admission.code === "model_not_allowed" || keyBudget)) throw noModel(headers);
+    // Nothing to choose from, and no default model to answer instead. (An API key's budget
+    // refuses only a model admission could have picked: the default model, over the budget.)
+    if (noModel && admission.code === "model_not_allowed") throw noModel(headers);
     throw new ApiError(admission.code, admission.message, admission.details, headers);
   }
 
