@@ -155,7 +155,30 @@ Deno.test({
     assert.equal(limited.records.length, 1);
     assert.equal(limited.totals.requests, 3, "totals ignore the page size");
 
-    for (const bad of ["?groupBy=week", "?limit=0", "?from=yesterday", "?surprise=1"]) {
+    assert.equal(all.nextCursor, null, "one page holds them all");
+
+    // Pages: the next one starts after the previous one's last record, ties in time included
+    // (settlements written in one statement share their time), and totals stay whole.
+    await database()`update public.usage_records set created_at = '2026-11-20T10:00:00.123456Z'
+                     where user_id = ${user.id}`;
+    const whole = await (await call(user, "/usage")).json();
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const r = await (await call(user, `/usage?limit=1${cursor ? `&before=${cursor}` : ""}`)).json();
+      assert.equal(r.totals.requests, 3, "totals are the range's, not the page's");
+      seen.push(...r.records.map((x: { requestId: string }) => x.requestId));
+      cursor = r.nextCursor;
+      if (!cursor) break;
+    }
+    assert.equal(cursor, null, "the last page says so");
+    assert.deepEqual(
+      seen,
+      whole.records.map((x: { requestId: string }) => x.requestId),
+      "every record once, in the same order as one page",
+    );
+    assert.equal(new Set(seen).size, 3);
+    for (const bad of ["?groupBy=week", "?limit=0", "?from=yesterday", "?surprise=1", "?before=12.x"]) {
       const r = await call(user, `/usage${bad}`);
       assert.equal(r.status, 400, bad);
       await r.body?.cancel();

@@ -7,6 +7,7 @@ import { ApiError } from "../_shared/http/errors.ts";
 import { type QuotaSnapshot, userContextHeaders } from "../_shared/http/user-context.ts";
 import { asUser, db } from "../_shared/db.ts";
 import { decimalJson } from "../_shared/money.ts";
+import { cursorOf, olderThan, pageOf } from "../_shared/http/keyset.ts";
 import { AccountPatch, NewApiKey, UsageQuery } from "../_shared/account/schema.ts";
 import { newApiKey } from "../_shared/auth/api-keys.ts";
 import { asKnownUser, knownUserQuota } from "../_shared/auth/known-user.ts";
@@ -100,17 +101,18 @@ app.get("/usage", requireUser, async (c) => {
   }
   const from = q.from ?? null;
   const to = q.to ?? null;
-  const { records, totals, groups } = await asUser(user, async (sql) => {
+  const { page, nextCursor, totals, groups } = await asUser(user, async (sql) => {
     const keyId = q.keyId?.toLowerCase() ?? null;
     const inRange = sql`(${from}::timestamptz is null or created_at >= ${from}::timestamptz)
                     and (${to}::timestamptz is null or created_at < ${to}::timestamptz)
                     and (${keyId}::uuid is null or api_key_id = ${keyId}::uuid)`;
-    const records = await sql`
+    const rows = await sql`
       select request_id, model, provider, input_tokens, output_tokens, cost::text as cost, status,
-             latency_ms, price_version, api_key_id, created_at
+             latency_ms, price_version, api_key_id, created_at,
+             ${cursorOf(sql, sql`created_at`, sql`request_id`)} as cursor
       from public.usage_records
-      where ${inRange}
-      order by created_at desc limit ${q.limit}`;
+      where ${inRange} and ${olderThan(sql, sql`created_at`, sql`request_id`, q.before)}
+      order by created_at desc, request_id desc limit ${q.limit + 1}`;
     const [totals] = await sql`
       select count(*)::int as requests, coalesce(sum(input_tokens), 0)::float8 as input_tokens,
              coalesce(sum(output_tokens), 0)::float8 as output_tokens, coalesce(sum(cost), 0)::text as cost
@@ -130,7 +132,7 @@ app.get("/usage", requireUser, async (c) => {
           where ${inRange}
           group by 1 order by 1`
       : [];
-    return { records, totals, groups };
+    return { ...pageOf(rows, q.limit), totals, groups };
   });
   const money = <T extends { cost: string }>(r: T) => ({ ...r, cost: decimalJson(r.cost) });
   const camel = (r: Record<string, unknown>) =>
@@ -139,7 +141,8 @@ app.get("/usage", requireUser, async (c) => {
     );
   return c.json(
     {
-      records: records.map((r) => camel(money(r as unknown as { cost: string }))),
+      records: page.map((r) => camel(money(r as unknown as { cost: string }))),
+      nextCursor,
       totals: camel(money(totals as unknown as { cost: string })),
       ...(q.groupBy
         ? { groupBy: q.groupBy, groups: groups.map((g) => camel(money(g as unknown as { cost: string }))) }

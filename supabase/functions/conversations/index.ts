@@ -9,6 +9,7 @@ import { type QuotaSnapshot, userContextHeaders } from "../_shared/http/user-con
 import { asUser, db } from "../_shared/db.ts";
 import { asKnownUser, knownUserQuota } from "../_shared/auth/known-user.ts";
 import { decimalJson } from "../_shared/money.ts";
+import { cursorOf, olderThan, pageOf } from "../_shared/http/keyset.ts";
 import {
   ConversationPatch,
   ConversationsQuery,
@@ -57,7 +58,7 @@ const myConversations = (sql: postgres.TransactionSql, userId: string) =>
   sql`
     select c.id, c.title, c.owner_id, c.created_at, c.updated_at, m.role,
            (select count(*)::int from public.conversation_members x where x.conversation_id = c.id) as members,
-           (extract(epoch from c.updated_at) * 1000000)::bigint::text || '.' || c.id as cursor
+           ${cursorOf(sql, sql`c.updated_at`, sql`c.id`)} as cursor
     from public.conversations c
     join public.conversation_members m on m.conversation_id = c.id and m.user_id = ${userId}`;
 
@@ -67,23 +68,14 @@ const listed = ({ cursor: _, ...row }: postgres.Row) => camel(row);
 app.get("/", requireUser, async (c) => {
   const { user, quota } = await caller(c);
   const { limit, before } = parse(ConversationsQuery, queryOf(c));
-  // Keyset paging on (updated_at, id): exact to the microsecond (a JSON date would round it to
-  // the millisecond and skip or repeat conversations at a page's edge).
-  const [micros, afterId] = before?.split(".") ?? [];
   const rows = await asUser(user, (sql) =>
     sql`
     ${myConversations(sql, user.sub)}
-    ${
-      before
-        ? sql`where (c.updated_at, c.id) < (timestamptz 'epoch' +
-                                           (${micros} || ' microseconds')::interval, ${afterId.toLowerCase()}::uuid)`
-        : sql``
-    }
+    where ${olderThan(sql, sql`c.updated_at`, sql`c.id`, before)}
     order by c.updated_at desc, c.id desc
     limit ${limit + 1}`);
-  const page = rows.slice(0, limit);
-  const nextCursor = rows.length > limit ? page.at(-1)!.cursor : null;
-  return reply(c, quota, { data: page.map(listed), nextCursor });
+  const { page, nextCursor } = pageOf(rows, limit);
+  return reply(c, quota, { data: page.map(camel), nextCursor });
 });
 
 app.post("/", requireUser, async (c) => {

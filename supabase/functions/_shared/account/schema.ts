@@ -1,6 +1,7 @@
 // Bodies and queries of the account endpoints, validated at the boundary.
 
 import { z } from "zod";
+import { KeysetCursor } from "../http/keyset.ts";
 import { findModel, isChatModel } from "../catalog/index.ts";
 
 /**
@@ -28,6 +29,8 @@ export const UsageQuery = z.strictObject({
   /** Only what this API key of mine spent. */
   keyId: z.uuid().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  /** The records after the previous page's last one (its nextCursor); totals and groups stay whole. */
+  before: KeysetCursor.optional(),
 }).refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
   message: "from must be before to",
   path: ["from"],

@@ -1,6 +1,7 @@
 // Bodies of the conversation endpoints, validated at the boundary.
 
 import { z } from "zod";
+import { KeysetCursor } from "../http/keyset.ts";
 
 export const NewConversation = z.strictObject({
   title: z.string().trim().min(1).max(200).optional(),
@@ -20,11 +21,7 @@ export const Uuid = z.uuid();
 // Query strings: other parameters (a cache-buster, say) are ignored, as before paging.
 export const ConversationsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(200),
-  // the nextCursor of the previous page: its last conversation's activity time (µs) and id
-  before: z.string().regex(
-    /^\d{1,17}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-    "a nextCursor from the previous page",
-  ).optional(),
+  before: KeysetCursor.optional(),
 });
 
 /** `GET /conversations/:id/messages` query: the newest messages, or those before a message. */
