@@ -336,6 +336,44 @@ Deno.test({
 });
 
 Deno.test({
+  name: "answers that begin and then break count as failures: the circuit opens (it saw only good headers)",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("breaker-broken");
+    await database()`select public.set_user_tier(${user.id}, 'enterprise')`;
+    const ask = () =>
+      chat(user, { messages: [{ role: "user", content: "x" }], stream: true, fallback: false });
+    await fault({ mode: "cut_stream", afterTokens: 2, count: "always" });
+    try {
+      let skipped: Response | undefined;
+      for (let i = 0; i < 7 && !skipped; i++) {
+        const r = await ask();
+        if (r.status === 503) skipped = r;
+        else {
+          assert.equal(r.status, 200, "each answer begins (headers, then a few tokens)");
+          const got = await events(r);
+          assert.ok(got.some((e) => "error" in e), "and breaks");
+        }
+      }
+      assert.ok(skipped, "the circuit opened within the threshold (5) of broken answers");
+      assert.match((await skipped.json()).error.message, /circuit/);
+    } finally {
+      await clearFaults();
+    }
+    await settled(user.id);
+    const broken = await database()`select count(*)::int as n from public.provider_attempts a
+                                    join public.requests r on r.id = a.request_id
+                                    where r.user_id = ${user.id} and a.outcome = 'stream_error'`;
+    assert.ok(broken[0].n >= 1, "logged as stream_error");
+    await new Promise((r) => setTimeout(r, 3200)); // NEXUS_BREAKER_OPEN_MS in the test stack
+    const probe = await ask();
+    assert.equal(probe.status, 200);
+    assert.ok(!(await events(probe)).some((e) => "error" in e), "a whole answer: the circuit closes");
+    await settled(user.id);
+  },
+});
+
+Deno.test({
   name: "Idempotency-Key: a retry replays the answer and is charged once; in flight 409; another body 409",
   ...opts,
   fn: async () => {

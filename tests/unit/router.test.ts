@@ -282,7 +282,7 @@ Deno.test("a provider whose circuit is open is never chosen", () => {
   assert.ok(rerouted >= 4, "most requests go to another provider");
 });
 
-Deno.test("the default availability skips a provider whose breaker is open", () => {
+Deno.test("the default availability skips a provider whose breaker is open", async () => {
   // Configure every provider for this test only, then open one real breaker.
   const keys = [
     "OPENAI",
@@ -306,15 +306,17 @@ Deno.test("the default availability skips a provider whose breaker is open", () 
     const before = decide(request);
     assert.ok(before.chosen);
     const provider = before.chosen.model.provider;
-    const breaker = breakerFor(provider, { threshold: 1, openMs: 60_000 });
-    breaker.failure();
+    const breaker = breakerFor(provider, { threshold: 1, openMs: 50 });
+    while (breaker.state === "closed") breaker.failure(breaker.allows()!);
     try {
       assert.equal(breaker.state, "open");
       const during = decide(request);
       assert.ok(during.ranked.every((r) => r.model.provider !== provider));
       assert.ok(during.chosen);
     } finally {
-      breaker.success();
+      // closed again the only way there is: a probe, once the circuit half-opens, that succeeds
+      while (breaker.state === "open") await new Promise((r) => setTimeout(r, 10));
+      breaker.success(breaker.allows()!);
     }
     assert.equal(decide(request).chosen?.model.id, before.chosen.model.id, "back once it closes");
   } finally {

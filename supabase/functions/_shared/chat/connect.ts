@@ -14,10 +14,19 @@ import { recordBreakerOpening } from "../observability/recorder.ts";
 
 /** A provider asking to wait longer than this is treated as down for this request: fall back. */
 const MAX_RETRY_WAIT_MS = 5_000;
+/** A timer may fire this much before its time (delays are whole milliseconds). */
+const TIMER_SLACK_MS = 2;
 
 export interface Connection {
   model: ChatModel;
   response: Response;
+  /**
+   * Tells the provider's breaker how the answer ended, once: "ok" (whole), "failed" (the
+   * provider broke it after it began), "unknown" (the client left, or our own time limit).
+   * Only a probe is judged by its headers; other calls count when their answer ends, so a
+   * provider that starts answers and then breaks them opens its circuit too.
+   */
+  ended(how: "ok" | "failed" | "unknown"): void;
 }
 
 /**
@@ -58,10 +67,13 @@ export async function connect(
       onOpen: () => recordBreakerOpening(model.provider),
     });
     for (let attempt = 1; attempt <= env.providerMaxAttempts; attempt++) {
-      if (!breaker.allows()) {
+      // Out of time is the request's end, not the next provider's failure: no call, no blame.
+      if (performance.now() >= deadline) return noTimeLeft(lastError);
+      const permit = breaker.allows();
+      if (!permit) {
         // Report the provider's own failure if this request saw one; else that it was skipped.
         if (attempt === 1) {
-          lastError = new ProviderError("unavailable", `${model.provider} is failing; its circuit is open`);
+          lastError ??= new ProviderError("unavailable", `${model.provider} is failing; its circuit is open`);
           note(model, "circuit_open", performance.now());
         }
         break;
@@ -69,19 +81,31 @@ export async function connect(
       const started = performance.now();
       try {
         const response = await callProvider(request(model), stream, signal, deadline);
-        breaker.success();
+        if (permit.probe) breaker.success(permit);
         note(model, "ok", started, response.status);
-        return { model, response };
+        let told = false;
+        const ended = (how: "ok" | "failed" | "unknown") => {
+          if (told) return;
+          told = true;
+          if (how === "ok") breaker.success(permit);
+          else if (how === "failed") breaker.failure(permit);
+          else breaker.abandon(permit);
+        };
+        return { model, response, ended };
       } catch (e) {
         if (signal.aborted || !(e instanceof ProviderError)) {
-          breaker.abandon();
+          breaker.abandon(permit);
           throw e;
+        }
+        if (e.kind === "timeout" && performance.now() >= deadline - TIMER_SLACK_MS) {
+          breaker.abandon(permit); // the wait was cut by the request's time limit, not the provider
+          return noTimeLeft(lastError ?? e);
         }
         note(model, outcomeOf(e), started, e.status);
         lastError = e;
         // A 4xx is the provider answering (it works; it refused this request): a probe succeeded.
-        if (e.kind !== "error" || e.status === undefined || e.status >= 500) breaker.failure();
-        else breaker.success();
+        if (e.kind !== "error" || e.status === undefined || e.status >= 500) breaker.failure(permit);
+        else breaker.success(permit);
         if (!retryable(e)) break;
         if (attempt === env.providerMaxAttempts) break;
         const wait = backoffDelay(attempt, e.retryAfterSeconds);
@@ -91,4 +115,10 @@ export async function connect(
     }
   }
   throw lastError ?? new ProviderError("unavailable", "No provider is available");
+}
+
+/** The request's time is up: its last provider failure if it had one, else a timeout. */
+function noTimeLeft(lastError: unknown): never {
+  throw lastError ??
+    new ProviderError("timeout", "The request reached its time limit before a provider answered");
 }

@@ -53,7 +53,7 @@ import {
   toolCallTexts,
 } from "./stream.ts";
 import { type AnswerFormat, briefFormat } from "./format.ts";
-import { connect } from "./connect.ts";
+import { connect, type Connection } from "./connect.ts";
 import { type Attempt, errorClassOf } from "../observability/attempts.ts";
 import { log } from "../observability/log.ts";
 
@@ -91,6 +91,8 @@ export interface ChatContext {
   startedAt: number;
   /** The provider calls made so far (the provider-attempt log). */
   attempts: Attempt[];
+  /** Tells the answering provider's breaker how its answer ended (set once connected). */
+  providerEnded?: Connection["ended"];
 }
 
 /** An answer that needs no provider: a cache hit or an idempotent replay. */
@@ -407,9 +409,19 @@ export async function prepareChat(
 
 /** Ends an admitted request exactly once: settled for what was produced, or released. */
 function finish(ctx: ChatContext, outcome: StreamOutcome): void {
-  const produced = outcome.text.length > 0 || outcome.outputTokens > 0 || outcome.toolCalls.length > 0;
-  // the failed attempt's class (a call that broke after its start was marked so: markBroken)
-  const errorClass = outcome.status === "error" ? errorClassOf(ctx.attempts) ?? "stream_error" : null;
+  // The answering call's last word: a break after it began was marked on it (markBroken);
+  // still "ok" and not complete, it ended by the client's leaving or our own time limit.
+  const broke = ctx.attempts.at(-1)?.outcome !== "ok";
+  ctx.providerEnded?.(outcome.status === "complete" ? "ok" : broke ? "failed" : "unknown");
+  // A provider that answered in full was paid for the prompt even when it said nothing (a
+  // content filter, an empty reply): settled, so what the client was shown is what is recorded.
+  const produced = outcome.text.length > 0 || outcome.outputTokens > 0 || outcome.toolCalls.length > 0 ||
+    outcome.status === "complete";
+  // the failed attempt's class (a call that broke after its start was marked so: markBroken);
+  // a request our own time limit ended blames no provider
+  const errorClass = outcome.status === "error"
+    ? (broke ? errorClassOf(ctx.attempts) : null) ?? "time_limit"
+    : null;
   const trail = { attempts: ctx.attempts, errorClass };
   if (!produced) {
     const reason = outcome.status === "cancelled"
@@ -420,6 +432,7 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
     inBackground(untilDatabaseAnswers(() => release(ctx.requestId, reason, trail)));
     return;
   }
+  const said = outcome.text.length > 0 || outcome.toolCalls.length > 0;
   const settlement = {
     requestId: ctx.requestId,
     messageId: ctx.messageId,
@@ -430,8 +443,11 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
     priceVersion: priceVersion(ctx.model),
     latencyMs: performance.now() - ctx.startedAt,
     status: outcome.status,
-    content: outcome.text,
-    cacheHash: outcome.status === "complete" && wholeAnswer(outcome.finishReason) ? ctx.cacheHash : undefined,
+    // an answer of nothing is billed, not stored as a message nor cached
+    content: said ? outcome.text : null,
+    cacheHash: said && outcome.status === "complete" && wholeAnswer(outcome.finishReason)
+      ? ctx.cacheHash
+      : undefined,
     cacheTtlSeconds: env.cacheTtlSeconds,
   };
   inBackground(untilDatabaseAnswers(() => settle(settlement, trail)));
@@ -442,7 +458,7 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
  * cached, since a replay says the answer stopped naturally.
  */
 function wholeAnswer(finishReason: string | null): boolean {
-  return finishReason === null || /^(stop|end_turn|complete|stop_sequence)$/i.test(finishReason);
+  return finishReason !== null && /^(stop|end_turn|complete|stop_sequence)$/i.test(finishReason);
 }
 
 /** Usage as billed: the provider's report when it gave one, else an estimate of what was produced. */
@@ -548,6 +564,7 @@ export async function respond(
       ctx.routing.reason = `${ctx.model.id} was unavailable; answered by ${connection.model.id}`;
       ctx.model = connection.model;
     }
+    ctx.providerEnded = connection.ended;
     upstream = connection.response;
   } catch (e) {
     throw endedBeforeAnswer(ctx, clientSignal, e);

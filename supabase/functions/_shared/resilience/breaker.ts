@@ -1,7 +1,8 @@
 // A circuit breaker per provider, per function instance: after `threshold` consecutive failures
 // the provider is skipped for `openMs`, then one probe request is let through (half-open); its
 // success closes the circuit, its failure opens it again. Skipping a provider that is down
-// saves each request the retries' wait and sends it straight to a fallback.
+// saves each request the retries' wait and sends it straight to a fallback. A call's success
+// or failure is reported with the permit it was given (see Permit).
 
 export type BreakerState = "closed" | "open" | "half_open";
 
@@ -12,11 +13,24 @@ export interface BreakerPolicy {
   onOpen?: () => void;
 }
 
+/**
+ * Leave to call the provider, from allows(): how the call went is reported with it. A call that
+ * began before the circuit last opened no longer counts (its news is older than the opening),
+ * and only the holder of the half-open probe decides the probe.
+ */
+export interface Permit {
+  /** The opening the call began after (0: none yet). */
+  readonly epoch: number;
+  /** Whether this call is the half-open probe (until its success decides it). */
+  probe: boolean;
+}
+
 export class CircuitBreaker {
   #failures = 0;
   #openedAt = 0;
   #state: BreakerState = "closed";
   #probing = false;
+  #epoch = 0;
   openings = 0;
 
   constructor(readonly policy: BreakerPolicy, private now: () => number = Date.now) {}
@@ -33,42 +47,43 @@ export class CircuitBreaker {
     return this.state === "open" ? Math.max(0, this.policy.openMs - (this.now() - this.#openedAt)) : 0;
   }
 
-  /** Whether a request may go to the provider now (in half-open, only one probe at a time). */
-  allows(): boolean {
+  /** Leave to call the provider now, or null (open; or half-open with its one probe out). */
+  allows(): Permit | null {
     const state = this.state;
-    if (state === "closed") return true;
+    if (state === "closed") return { epoch: this.#epoch, probe: false };
     if (state === "half_open" && !this.#probing) {
       this.#probing = true;
-      return true;
+      return { epoch: this.#epoch, probe: true };
     }
-    return false;
+    return null;
   }
 
-  success(): void {
+  /** The provider answered: a probe closes the circuit, any answer ends the run of failures. */
+  success(permit: Permit): void {
+    if (permit.epoch !== this.#epoch) return;
+    if (permit.probe) this.#probing = permit.probe = false; // decided: later news counts as any call's
     this.#failures = 0;
-    this.#probing = false;
     this.#state = "closed";
   }
 
   /**
-   * A call that ended without saying whether the provider works (the client left, or it failed
-   * on our side): a half-open probe is released, so another request may probe instead.
+   * A call that ended without saying whether the provider works (the client left, our own time
+   * limit, a failure on our side): a half-open probe is given back, so another request may probe.
    */
-  abandon(): void {
-    this.#probing = false;
+  abandon(permit: Permit): void {
+    if (permit.probe && permit.epoch === this.#epoch) this.#probing = false;
   }
 
-  failure(): void {
-    this.#probing = false;
+  failure(permit: Permit): void {
+    if (permit.epoch !== this.#epoch) return;
     this.#failures++;
-    if (this.#state === "half_open" || this.#failures >= this.policy.threshold) {
-      const opening = this.#state !== "open";
+    if (permit.probe || this.#failures >= this.policy.threshold) {
       this.#state = "open";
       this.#openedAt = this.now();
-      if (opening) {
-        this.openings++;
-        this.policy.onOpen?.();
-      }
+      this.#epoch++; // calls still out began before this opening: their news no longer counts
+      this.#probing = false;
+      this.openings++;
+      this.policy.onOpen?.();
     }
   }
 }
