@@ -1,7 +1,11 @@
 // Runs one Supabase Edge Function the way the edge runtime does: the function module calls
 // `Deno.serve(handler)` and the runtime owns the listener. Here the listener is a loopback port
 // of the OS's choosing, announced on stdout for the functions host, and `EdgeRuntime.waitUntil`
-// keeps background work (metering) alive until it finishes, including across a shutdown.
+// keeps background work (metering) alive until it finishes, including across a shutdown. A
+// shutdown is announced to the function first with `beforeunload`, as the runtime announces a
+// worker's retirement (its wall-clock, CPU or memory limit, or termination), and background
+// work then has a bounded grace (NEXUS_WORKER_GRACE_MS, default 10 s): the runtime kills what
+// is still pending with the worker.
 //
 // usage: deno run … function-runner.ts <path/to/index.ts>
 
@@ -42,9 +46,15 @@ const realServe = Deno.serve.bind(Deno);
   return server;
 };
 
+let stopping = false;
 async function shutdown() {
-  await server?.shutdown();
-  await Promise.allSettled([...pending]);
+  if (stopping) return;
+  stopping = true;
+  dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "termination" } }));
+  const grace = Number(Deno.env.get("NEXUS_WORKER_GRACE_MS") ?? 10_000);
+  const timeUp = new Promise((r) => setTimeout(r, grace));
+  await Promise.race([server?.shutdown(), timeUp]);
+  await Promise.race([Promise.allSettled([...pending]), timeUp]);
   Deno.exit(0);
 }
 Deno.addSignalListener("SIGTERM", shutdown);

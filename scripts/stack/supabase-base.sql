@@ -197,18 +197,24 @@ grant execute on function realtime.topic() to anon, authenticated, service_role;
 -- authenticated and service_role). What a caller may broadcast is what RLS on realtime.messages
 -- lets them insert, with realtime.topic() set to the topic as for a client's broadcast: members
 -- on their conversation's channel, anon and strangers nowhere. The product's own broadcasts come
--- from SECURITY DEFINER triggers owned by postgres, which RLS does not restrict.
+-- from SECURITY DEFINER triggers owned by postgres, which RLS does not restrict. As Supabase's
+-- current definition, a payload without an "id" gains the message's id (so clients see one in
+-- every payload on hosted projects, and here too).
 create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true)
 returns void
 language plpgsql security invoker set search_path = '' as $$
+declare
+  generated_id uuid := pg_catalog.gen_random_uuid();
 begin
   begin
     perform set_config('realtime.topic', topic, true);
-    insert into realtime.messages (payload, event, topic, private, extension)
-    values (payload, event, topic, private, 'broadcast');
+    insert into realtime.messages (id, payload, event, topic, private, extension)
+    values (generated_id,
+            case when payload ? 'id' then payload else jsonb_set(payload, '{id}', to_jsonb(generated_id)) end,
+            event, topic, private, 'broadcast');
   exception when others then
     -- As on Supabase: a failed broadcast must never fail the caller's transaction.
-    raise warning 'realtime.send: %', sqlerrm;
+    raise warning 'WarnSendingBroadcastMessage: %', sqlerrm;
   end;
 end
 $$;

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { chatStream, type StreamOutcome } from "../../supabase/functions/_shared/chat/stream.ts";
+import { billedUsage } from "../../supabase/functions/_shared/chat/pipeline.ts";
 import { briefFormat } from "../../supabase/functions/_shared/chat/format.ts";
 import { openaiFormat } from "../../supabase/functions/_shared/openai/format.ts";
 import { chatContext } from "../support/chat-context.ts";
@@ -304,4 +305,50 @@ Deno.test("text deltas are written as JSON.stringify would write them, in both f
   // A fallback model answering: its id, not the first one's.
   const other = { ...ctx, model: findModel("gpt-4o") as ChatModel };
   assert.equal(JSON.parse(dataOf(format.delta(other, "x"))).model, "gpt-4o");
+});
+
+Deno.test("a usage report that cannot be billed: the answer is billed on the estimate and ends once", async () => {
+  const usage = (outputTokens: number): ProviderEvent => ({
+    type: "usage",
+    usage: { inputTokens: 3, outputTokens },
+  });
+  const ends: StreamOutcome[] = [];
+  const body = chatStream(
+    context(),
+    briefFormat,
+    true,
+    (async function* () {
+      yield text("Hi");
+      yield usage(1.5); // an odd OpenAI-compatible server
+    })(),
+    {
+      onEnd: (o) => ends.push(o),
+      abortUpstream: () => {},
+      // the pipeline's own rule (below) estimates such reports; a hook that throws must not lose the ending
+      billedUsage: (reported) => {
+        if (reported) throw new RangeError("not an integer");
+        return { inputTokens: 10, outputTokens: 1 };
+      },
+    },
+  );
+  const events = await Array.fromAsync(body.pipeThrough(new TextDecoderStream()));
+  assert.match(events.join(""), /\[DONE\]/);
+  assert.equal(ends.length, 1, "ended once");
+  assert.deepEqual([ends[0].status, ends[0].inputTokens, ends[0].outputTokens], ["complete", 10, 1]);
+});
+
+Deno.test("the pipeline bills a provider's sound usage report as it is, and estimates an unsound one", () => {
+  const ctx = context();
+  const sound = { inputTokens: 12, outputTokens: 3, cachedInputTokens: 2 };
+  assert.deepEqual(billedUsage(ctx, sound, ["abc"]), sound);
+  for (const odd of [1.5, -1, Number.MAX_VALUE, NaN]) {
+    assert.deepEqual(billedUsage(ctx, { inputTokens: 12, outputTokens: odd }, ["abcd"]), {
+      inputTokens: 10, // the context's prompt count
+      outputTokens: 1,
+    }, String(odd));
+  }
+  assert.deepEqual(
+    billedUsage(ctx, { inputTokens: 12, outputTokens: 3, reasoningTokens: 0.5 }, [""]).inputTokens,
+    10,
+  );
 });

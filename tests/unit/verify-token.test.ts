@@ -110,3 +110,23 @@ Deno.test("a verified token is remembered until it expires, and then refused", a
     Date.now = realNow;
   }
 });
+
+Deno.test("NEXUS_JWT_ISSUER: Auth's own issuer(s) instead of <SUPABASE_URL>/auth/v1", async () => {
+  const custom = "https://auth.example.com/auth/v1";
+  Deno.env.set("NEXUS_JWT_ISSUER", ` ${custom} , http://kong:8000/auth/v1`);
+  try {
+    const claims = await verifyAccessToken(await sign({ ...good, sub: crypto.randomUUID(), iss: custom }));
+    assert.equal(claims.iss, custom, "a listed issuer is accepted");
+    await verifyAccessToken(
+      await sign({ ...good, sub: crypto.randomUUID(), iss: "http://kong:8000/auth/v1" }),
+    );
+    await rejects(await sign({ ...good, sub: crypto.randomUUID() }), "SUPABASE_URL's issuer no longer is");
+    await rejects(
+      await sign({ ...good, sub: crypto.randomUUID(), iss: "https://evil.example/auth/v1" }),
+      "others",
+    );
+  } finally {
+    Deno.env.delete("NEXUS_JWT_ISSUER");
+  }
+  await verifyAccessToken(await sign({ ...good, sub: crypto.randomUUID() }));
+});

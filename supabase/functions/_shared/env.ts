@@ -35,6 +35,16 @@ export const env = {
     } catch { /* not JSON: no new-style keys */ }
     return keys;
   },
+  /**
+   * The issuers whose access tokens are accepted: NEXUS_JWT_ISSUER (comma-separated), else
+   * `<SUPABASE_URL>/auth/v1`. Auth takes its issuer from its own configuration, which is not
+   * always the URL the functions see: `supabase start` and self-hosted Docker give functions an
+   * internal SUPABASE_URL, a custom domain changes the public one.
+   */
+  get jwtIssuers(): string[] {
+    const listed = (Deno.env.get("NEXUS_JWT_ISSUER") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    return listed.length ? listed : [`${this.supabaseUrl}/auth/v1`];
+  },
   /** Optional: the JWKS inline (local stack), else fetched from the project's Auth and cached. */
   get jwks(): string | undefined {
     return Deno.env.get("SUPABASE_JWKS") || undefined;

@@ -80,7 +80,7 @@ async function verifyUncached(token: string): Promise<UserClaims> {
     throw unauthorized("Malformed access token");
   }
   const options = {
-    issuer: `${env.supabaseUrl}/auth/v1`,
+    issuer: env.jwtIssuers,
     audience: "authenticated",
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
     currentDate: new Date(Date.now()), // one clock for the cache and the check

@@ -429,7 +429,7 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
       : outcome.status === "error"
       ? "provider_error"
       : "no_output";
-    inBackground(untilDatabaseAnswers(() => release(ctx.requestId, reason, trail)));
+    inBackground(untilDatabaseAnswers(() => release(ctx.requestId, reason, trail), endingWindow(ctx)));
     return;
   }
   const said = outcome.text.length > 0 || outcome.toolCalls.length > 0;
@@ -450,7 +450,19 @@ function finish(ctx: ChatContext, outcome: StreamOutcome): void {
       : undefined,
     cacheTtlSeconds: env.cacheTtlSeconds,
   };
-  inBackground(untilDatabaseAnswers(() => settle(settlement, trail)));
+  inBackground(untilDatabaseAnswers(() => settle(settlement, trail), endingWindow(ctx)));
+}
+
+/** Age at which release_stale_requests() releases a request still admitted (its default). */
+const STALE_AFTER_MS = 15 * 60_000;
+
+/**
+ * How long an ending keeps trying through a database outage: until a minute before the sweeper
+ * would release the request as abandoned (an ending after that changes nothing), at least the
+ * two minutes of a restart. (An instance the platform retires takes its endings with it.)
+ */
+function endingWindow(ctx: ChatContext): number {
+  return Math.max(120_000, STALE_AFTER_MS - 60_000 - (performance.now() - ctx.startedAt));
 }
 
 /**
@@ -461,13 +473,23 @@ function wholeAnswer(finishReason: string | null): boolean {
   return finishReason !== null && /^(stop|end_turn|complete|stop_sequence)$/i.test(finishReason);
 }
 
-/** Usage as billed: the provider's report when it gave one, else an estimate of what was produced. */
-function billedUsage(ctx: ChatContext, reported: Usage | null, produced: string[]): Usage {
-  return reported ?? {
+/**
+ * Usage as billed: the provider's report when it gave a sound one, else an estimate of what was
+ * produced. A report of fractions, negatives or huge numbers (an odd OpenAI-compatible server)
+ * cannot be priced exactly: estimated instead of failing the settlement.
+ */
+export function billedUsage(ctx: ChatContext, reported: Usage | null, produced: string[]): Usage {
+  if (reported && Object.values(reported).every((n) => n === undefined || isTokenCount(n))) return reported;
+  if (reported) {
+    log.warn("provider reported unusable usage", { provider: ctx.model.provider, usage: reported });
+  }
+  return {
     inputTokens: ctx.promptTokens(ctx.model),
     outputTokens: produced.reduce((n, t) => n + estimateTokens(t), 0),
   };
 }
+
+const isTokenCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
 
 /**
  * A request that ends before any answer: released, as what it is. A client that left is

@@ -186,8 +186,25 @@ export function chatStream(
       });
     });
 
-  const end = (status: StreamOutcome["status"]): StreamOutcome => {
-    const usage = hooks.billedUsage(reported, [text, refusal, reasoning, ...toolCallTexts(tools.calls)]);
+  // Ends the request once. Marked ended first: whatever happens computing the bill, no timer
+  // or cut may end it again (an exception there must not escape a timer and kill the instance).
+  const end = (status: StreamOutcome["status"]): StreamOutcome | null => {
+    if (ended) return null;
+    ended = true;
+    clearTimeout(timer);
+    clearTimeout(deadlineTimer);
+    inFlight.delete(cutNow);
+    const produced = [text, refusal, reasoning, ...toolCallTexts(tools.calls)];
+    let usage: Usage, cost: string;
+    try {
+      usage = hooks.billedUsage(reported, produced);
+      cost = chargeFor(ctx, usage);
+    } catch (e) {
+      // the provider's report could not be billed: the estimate is, and the request still ends
+      log.error("billing the provider's usage report failed: estimated", { error: String(e) });
+      usage = hooks.billedUsage(null, produced);
+      cost = chargeFor(ctx, usage);
+    }
     const outcome = {
       status,
       text: text + refusal, // what is stored: a refusal is the model's reply
@@ -197,15 +214,9 @@ export function chatStream(
       outputTokens: usage.outputTokens,
       cachedInputTokens: usage.cachedInputTokens,
       reasoningTokens: usage.reasoningTokens,
-      cost: chargeFor(ctx, usage),
+      cost,
     };
-    if (!ended) {
-      ended = true;
-      clearTimeout(timer);
-      clearTimeout(deadlineTimer);
-      inFlight.delete(cutNow);
-      hooks.onEnd(outcome);
-    }
+    hooks.onEnd(outcome);
     return outcome;
   };
 
@@ -242,8 +253,13 @@ export function chatStream(
   let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
   const cutNow = () => {
     if (ended) return;
-    if (waiting) waiting.fail(OUT_OF_TIME); // the pull in progress ends the stream
-    else if (streamController) fail(streamController, OUT_OF_TIME);
+    try {
+      if (waiting) waiting.fail(OUT_OF_TIME); // the pull in progress ends the stream
+      else if (streamController) fail(streamController, OUT_OF_TIME);
+    } catch (e) {
+      // runs from a timer or beforeunload: a throw here would end the whole instance
+      log.error("cutting a stream failed", { error: String(e) });
+    }
   };
   const deadlineTimer = setTimeout(cutNow, requestDeadline(ctx) - performance.now());
   inFlight.add(cutNow);
@@ -264,6 +280,7 @@ export function chatStream(
           const next = await nextEvent();
           if (next.done) {
             const outcome = end("complete");
+            if (!outcome) return; // ended meanwhile (time limit, client gone)
             for (
               const chunk of format.end(ctx, {
                 ...outcome,
