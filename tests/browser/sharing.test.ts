@@ -3,7 +3,7 @@
 // invited alike, listed as invited and can be cancelled), invited users seeing the invitation
 // live and accepting it, the member list with who is here now, several people typing at once, the owner removing a member
 // (who loses it live), a member's forged `message` broadcasts (neither shown nor sent to the model),
-// and the connection indicator through a dropped Realtime socket.
+// the connection indicator through a dropped Realtime socket, and catching up after such a gap.
 
 import assert from "node:assert/strict";
 import type { WebSocketRoute } from "playwright-core";
@@ -457,6 +457,86 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 300)); // the old room's close arrives after the click
       assert.equal(await page.locator("#connection").getAttribute("data-state"), "connected");
       noPageErrors(client);
+    } finally {
+      await browser.close();
+      await closeDatabase();
+    }
+  },
+});
+
+Deno.test({
+  name: "after a Realtime gap the page catches up: the messages and invitations of meanwhile",
+  ...opts,
+  fn: async () => {
+    const browser = await launch();
+    const ana = await newUser("ana-gap");
+    const chat = async (content: string, conversationId?: string) => {
+      const res = await fetch(functionsUrl("chat"), {
+        method: "POST",
+        headers: { authorization: `Bearer ${ana.accessToken}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "gpt-4o-mini",
+          stream: false,
+          conversationId,
+          messages: [{ role: "user", content }],
+        }),
+      });
+      assert.equal(res.status, 200);
+      return (await res.json()).conversationId as string;
+    };
+    const invite = async (conversationId: string, email: string) => {
+      const res = await fetch(functionsUrl(`conversations/${conversationId}/members`), {
+        method: "POST",
+        headers: { authorization: `Bearer ${ana.accessToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ email }),
+      });
+      assert.equal(res.status, 201);
+      await res.body?.cancel();
+    };
+    try {
+      // Ben's websocket goes through the test: it can cut it, and keep him offline for a while.
+      const sockets: { page: WebSocketRoute; server: WebSocketRoute }[] = [];
+      let offline = false;
+      const ben = await signedUp(
+        browser,
+        "ben-gap",
+        {},
+        (context) =>
+          context.routeWebSocket(/\/realtime\/v1\/websocket/, (ws) => {
+            if (offline) return void ws.close({ code: 4000, reason: "test: still offline" });
+            sockets.push({ page: ws, server: ws.connectToServer() });
+          }),
+      );
+      const { page } = ben;
+      const indicator = page.getByRole("status").filter({ has: page.locator("#connection-text") });
+      const trip = await chat("Plan the trip while I am around");
+      await invite(trip, ben.email);
+      await acceptInvitation(page, "Plan the trip while I am around");
+      await page.locator("#messages li.assistant").first().waitFor();
+      await indicator.getByText("Live").waitFor();
+
+      // The connection drops and stays down while Ana writes in the room and invites Ben again.
+      offline = true;
+      const dropped = sockets.at(-1)!;
+      await dropped.server.close();
+      await dropped.page.close({ code: 1001, reason: "test: network drop" });
+      await indicator.getByText("Reconnecting…").waitFor();
+      await chat("While you were away: Lisbon it is", trip);
+      await settled(ana.id);
+      const other = await chat("Another plan, for later");
+      await invite(other, ben.email);
+      offline = false;
+
+      // Back: what was said and offered meanwhile is there, once, in order.
+      await indicator.getByText("Live").waitFor({ timeout: 30_000 }); // supabase-js backs off up to 10 s
+      await page.locator("#messages li.user.other").getByText("While you were away: Lisbon it is").waitFor();
+      await page.locator("#messages li.assistant").nth(1).waitFor();
+      await page.getByRole("region", { name: "Invitations" })
+        .getByRole("button", { name: "Accept the invitation to Another plan, for later" }).waitFor();
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(await page.locator("#messages li.assistant").count(), 2, "no duplicates");
+      assert.equal(await page.locator("#messages li.user").count(), 2);
+      noPageErrors(ben);
     } finally {
       await browser.close();
       await closeDatabase();

@@ -115,7 +115,29 @@ const realtime = createRealtime(supabase, {
   onInvitation() {
     loadInvitations().catch(() => {});
   },
+  onResumed({ conversationId }) {
+    if (conversationId === null) {
+      refreshAccount();
+      loadConversations().catch(() => {});
+      loadInvitations().catch(() => {});
+    } else if (sameId(conversationId, state.current)) {
+      loadMembers().catch(() => {});
+      catchUp(state.current!).catch(() => {});
+    }
+  },
 });
+
+/**
+ * The messages of the open conversation stored while its channel was lost, shown in order as
+ * if their events had come (those already shown are skipped).
+ */
+async function catchUp(conversationId: string) {
+  await historyReady;
+  const page = await api.get<HistoryPage>(`conversations/${conversationId}/messages?limit=${HISTORY_PAGE}`);
+  for (const m of page.messages) {
+    if (!hasMessage(m.id)) arrivals = arrivals.then(() => showStored(conversationId, m.id, m.userId));
+  }
+}
 
 /** Ids compare whatever their case (the database's uuids are lowercase; a payload's may not be). */
 function sameId(a: unknown, b: string | null | undefined) {

@@ -41,6 +41,13 @@ export interface RealtimeHandlers {
   onMembersChanged(e: { userId: string; removed: boolean }): void;
   /** Someone invited me to a conversation (the handler reads my invitations). */
   onInvitation(): void;
+  /**
+   * A channel is back after a gap (the connection dropped and supabase-js rejoined): what was
+   * broadcast meanwhile is lost (Realtime keeps nothing for us; a hosted project may also drop
+   * broadcasts over its limits), so the handler reads again what the channel would have told.
+   * `conversationId` is the room's; null for my user channel.
+   */
+  onResumed(e: { conversationId: string | null }): void;
 }
 
 export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandlers) {
@@ -82,12 +89,23 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
     };
   }
 
-  /** Subscribes a channel, counting it in the indicator until it is let go of. */
-  function hold(channel: RealtimeChannel, onStatus?: (status: string) => void) {
+  /**
+   * Subscribes a channel, counting it in the indicator until it is let go of; `onResumed` when it
+   * is subscribed again after it was lost.
+   */
+  function hold(channel: RealtimeChannel, onResumed: () => void, onStatus?: (status: string) => void) {
     statuses.set(channel, "JOINING");
     const update = track(channel);
+    let joined = false;
+    let lost = false;
     channel.subscribe((status) => {
+      if (!statuses.has(channel)) return; // let go of
       update(status);
+      if (status === "SUBSCRIBED") {
+        if (joined && lost) onResumed();
+        joined = true;
+        lost = false;
+      } else if (joined) lost = true;
       onStatus?.(status);
     });
     return channel;
@@ -122,7 +140,7 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
         .on("broadcast", { event: "conversation_added" }, changed(false))
         .on("broadcast", { event: "conversation_removed" }, changed(true))
         .on("broadcast", { event: "invitation" }, () => handlers.onInvitation());
-      hold(userChannel);
+      hold(userChannel, () => handlers.onResumed({ conversationId: null }));
       typingTimer = setInterval(emitTyping, 1_000);
     },
 
@@ -187,7 +205,9 @@ export function createRealtime(supabase: SupabaseClient, handlers: RealtimeHandl
           { event: "member_removed" },
           ({ payload }) => handlers.onMembersChanged({ ...(payload as { userId: string }), removed: true }),
         );
-      hold(channel, async (status) => {
+      hold(channel, () => {
+        if (channel === room) handlers.onResumed({ conversationId });
+      }, async (status) => {
         if (status === "SUBSCRIBED" && channel === room) {
           await channel.track({ userId: self.id, displayName: self.name, typing: typingTracked });
         }
