@@ -649,7 +649,7 @@ export function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): P
         type: "message",
         role: "assistant",
         content: contentOf(gen),
-        stop_reason: gen.stopReason,
+        stop_reason: fault?.mode === "early_end" ? null : gen.stopReason,
         stop_sequence: gen.stopSequence,
         usage,
       };
@@ -684,6 +684,7 @@ export function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): P
     const perChunk = pacing.msPerToken > 0 && pacing.msPerToken < 10 ? Math.ceil(10 / pacing.msPerToken) : 1;
     const breakAt = fault ? fault.afterTokens : Infinity;
     let streamErrored = false;
+    let endedEarly = false;
 
     async function* faultTail(signal: AbortSignal): AsyncGenerator<string> {
       if (fault?.mode === "cut_stream") throw new CutStream();
@@ -695,6 +696,8 @@ export function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): P
         streamErrored = true;
         yield event({ type: "error", error: OVERLOADED });
       }
+      // early_end: the body ends here, in good order, without message_delta or message_stop.
+      if (fault?.mode === "early_end") endedEarly = true;
     }
 
     async function* frames(signal: AbortSignal): AsyncGenerator<string> {
@@ -770,7 +773,7 @@ export function startAnthropicSimulator(opts: AnthropicSimulatorOptions = {}): P
 
     const stream = ctx.stream(
       frames,
-      stats.streamStarted(() => streamErrored, () => [gen.promptTokens, gen.outputTokens]),
+      stats.streamStarted(() => streamErrored, () => [gen.promptTokens, gen.outputTokens], () => endedEarly),
     );
     return new Response(stream, {
       headers: baseHeaders(requestId, {

@@ -24,7 +24,8 @@
 // the id Cohere adds). Faults: rate_limit → 429 + retry-after; server_error → 500;
 // unavailable and overloaded → 503 (Cohere has no separate "overloaded" status); cut_stream → the connection drops after afterTokens content-deltas (no
 // message-end); stall → no more events, connection left open; stream_error → message-end with
-// finish_reason ERROR and an `error` message (non-streaming: 500).
+// finish_reason ERROR and an `error` message (non-streaming: 500); early_end → the body ends
+// cleanly after afterTokens content-deltas, with no message-end (non-streaming: finish_reason null).
 //
 // Keys: any non-empty Bearer key, or only `apiKey` when that option is given (so a test can send
 // a wrong one). Pacing: the options, or per request the headers x-simulator-latency-ms and
@@ -435,7 +436,7 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
             }],
           }
           : { role: "assistant", content: [{ type: "text", text: gen.text }] },
-        finish_reason: gen.finishReason,
+        finish_reason: fault?.mode === "early_end" ? null : gen.finishReason,
         usage: usageOf(gen),
       };
       stats.active++;
@@ -466,6 +467,7 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
     const total = gen.pieces.length;
     const breakAt = fault ? Math.min(fault.afterTokens, total) : total;
     let streamErrored = false;
+    let endedEarly = false;
 
     async function* frames(signal: AbortSignal): AsyncGenerator<string> {
       await sleep(pacing.firstTokenLatencyMs, signal);
@@ -515,6 +517,10 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
         });
         return;
       }
+      if (fault?.mode === "early_end") { // closed in good order, before content-end and message-end
+        endedEarly = true;
+        return;
+      }
       yield sseEvent({ type: "content-end", index: 0 });
       yield sseEvent({
         type: "message-end",
@@ -524,7 +530,7 @@ export function startCohereSimulator(opts: CohereSimulatorOptions = {}): Promise
 
     const stream = ctx.stream(
       frames,
-      stats.streamStarted(() => streamErrored, () => [gen.billedInput, outputOf(gen)]),
+      stats.streamStarted(() => streamErrored, () => [gen.billedInput, outputOf(gen)], () => endedEarly),
     );
     return new Response(stream, {
       headers: baseHeaders({ "content-type": "text/event-stream", "cache-control": "no-cache" }),

@@ -28,6 +28,11 @@
 //                 the client's timeout fires; that request is released when the simulator closes)
 //   stream_error  send afterTokens tokens, then an error event in the stream, then end it
 //                 (non-streaming: 500, like server_error)
+//   early_end     send afterTokens tokens, then end the body cleanly with no finish reason, no
+//                 end-of-stream marker and no error, as a proxy or a provider's worker that
+//                 closes the connection in good order does: only the missing finish tells that
+//                 the answer is not whole (non-streaming: the whole answer's JSON without its
+//                 finish reason)
 //   overloaded    the provider's "overloaded" answer where it has its own (Anthropic: 529
 //                 overloaded_error); retry-after only if retryAfterSeconds is given. Simulators of
 //                 providers without one should answer as for unavailable.
@@ -51,6 +56,7 @@ export const FAULT_MODES = [
   "stall",
   "stream_error",
   "overloaded",
+  "early_end",
 ] as const;
 export type FaultMode = typeof FAULT_MODES[number];
 
@@ -119,13 +125,17 @@ export interface StatsSnapshot {
   byStatus: Record<string, number>;
   /** Faults applied, by mode. */
   faults: Record<string, number>;
-  /** Streamed responses: started, completed (end marker sent), cut, stalled, errored, aborted by the client. */
+  /**
+   * Streamed responses: started, completed (end marker sent), cut, stalled, errored, ended early
+   * (closed cleanly before the finish: early_end), aborted by the client.
+   */
   streams: {
     started: number;
     completed: number;
     cut: number;
     stalled: number;
     errored: number;
+    endedEarly: number;
     aborted: number;
   };
   /** Streams or delayed responses still running. */
@@ -143,7 +153,7 @@ export class SimulatorStats {
       requests: 0,
       byStatus: {},
       faults: {},
-      streams: { started: 0, completed: 0, cut: 0, stalled: 0, errored: 0, aborted: 0 },
+      streams: { started: 0, completed: 0, cut: 0, stalled: 0, errored: 0, endedEarly: 0, aborted: 0 },
       active: 0,
       tokens: { prompt: 0, completion: 0 },
     };
@@ -174,16 +184,22 @@ export class SimulatorStats {
 
   /**
    * Counts a streamed answer starting now; the callback returned (ctx.stream's onEnd) counts how
-   * it ended: completed with its tokens, unless an error event was sent in it, or cut, errored,
-   * aborted. `tokens` gives the billed [prompt, completion] tokens once it completed.
+   * it ended: completed with its tokens, unless an error event was sent in it or it was closed
+   * before its finish (`endedEarly`), or cut, errored, aborted. `tokens` gives the billed
+   * [prompt, completion] tokens once it completed.
    */
-  streamStarted(errored: () => boolean, tokens: () => [number, number]): (end: StreamEnd) => void {
+  streamStarted(
+    errored: () => boolean,
+    tokens: () => [number, number],
+    endedEarly: () => boolean = () => false,
+  ): (end: StreamEnd) => void {
     this.stream("started");
     this.active++;
     return (end) => {
       this.active--;
       if (end === "completed") {
         if (errored()) this.stream("errored");
+        else if (endedEarly()) this.stream("endedEarly");
         else {
           this.stream("completed");
           this.tokens(...tokens());

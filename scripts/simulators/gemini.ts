@@ -29,7 +29,8 @@
 // Faults (control.ts), in Google's shapes: rate_limit → 429 RESOURCE_EXHAUSTED with RetryInfo and
 // retry-after; server_error → 500 INTERNAL; unavailable and overloaded → 503 UNAVAILABLE ("The
 // model is overloaded"); cut_stream, stall as in control.ts; stream_error → a
-// `data: {"error":{"code":500,…,"status":"INTERNAL"}}` event, then the end of the body.
+// `data: {"error":{"code":500,…,"status":"INTERNAL"}}` event, then the end of the body;
+// early_end → the body ends cleanly with no finishReason (non-streaming: the candidate without one).
 // `afterTokens` counts output tokens, thoughts included.
 //
 // Standalone: deno run -A scripts/simulators/gemini.ts --port 1234 --tps 80 --first-token-ms 200
@@ -567,6 +568,7 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
         });
       case "cut_stream":
       case "stall":
+      case "early_end":
         return undefined; // these act on the body
       default: // unavailable, and overloaded: Gemini's overload answer is this same 503
         return apiError(
@@ -638,8 +640,9 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
       if (gen.thoughts.length) parts.push({ text: gen.thoughts.join(""), thought: true });
       if (functionCall) parts.push(functionCall);
       if (gen.pieces.length || !parts.length) parts.push({ text: gen.pieces.join("") });
+      const finishReason = fault?.mode === "early_end" ? undefined : gen.finishReason;
       const response = {
-        candidates: [{ content: { parts, role: "model" }, finishReason: gen.finishReason, index: 0 }],
+        candidates: [{ content: { parts, role: "model" }, finishReason, index: 0 }],
         usageMetadata: usageMetadata(gen, answerTokens, gen.thoughts.length),
         modelVersion: model,
         responseId: id,
@@ -698,6 +701,7 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
       });
     };
     let streamErrored = false;
+    let endedEarly = false;
 
     async function* frames(signal: AbortSignal): AsyncGenerator<string> {
       await sleep(pacing.firstTokenLatencyMs, signal);
@@ -730,6 +734,8 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
       if (fault?.mode === "stream_error") {
         streamErrored = true;
         yield frame({ error: { code: 500, message: INTERNAL_MESSAGE, status: "INTERNAL" } });
+      } else if (fault?.mode === "early_end") {
+        endedEarly = true; // the body ends in good order, with no chunk carrying a finishReason
       } else if (!finished) {
         // No answer tokens to carry the finish reason (all thinking, or an empty answer).
         yield chunk({ text: "" }, sent, gen.finishReason);
@@ -739,7 +745,7 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
 
     const stream = ctx.stream(
       frames,
-      stats.streamStarted(() => streamErrored, () => [gen.promptTokens, outputTokens]),
+      stats.streamStarted(() => streamErrored, () => [gen.promptTokens, outputTokens], () => endedEarly),
     );
     return new Response(stream, {
       headers: headers({

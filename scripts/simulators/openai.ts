@@ -878,6 +878,9 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
           system_fingerprint: SYSTEM_FINGERPRINT,
         }
         : flavorCompletion(flavor, gen, id, created, body.model);
+      if (fault?.mode === "early_end") {
+        (completion.choices as { finish_reason: unknown }[])[0].finish_reason = null;
+      }
       stats.active++;
       try {
         if (fault?.mode === "stall") {
@@ -1021,6 +1024,7 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
     const perChunk = pacing.msPerToken > 0 && pacing.msPerToken < 10 ? Math.ceil(10 / pacing.msPerToken) : 1;
     const breakAt = fault ? Math.min(fault.afterTokens, tokens.length) : tokens.length;
     let streamErrored = false;
+    let endedEarly = false;
 
     async function* frames(signal: AbortSignal): AsyncGenerator<string> {
       // Hidden reasoning takes its time before the first token, as it does for real.
@@ -1047,6 +1051,10 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
       if (fault?.mode === "stream_error") {
         streamErrored = true;
         yield `data: ${JSON.stringify({ error: SERVER_ERROR })}\n\n`;
+        return;
+      }
+      if (fault?.mode === "early_end") { // closed in good order: no finish, no usage, no [DONE]
+        endedEarly = true;
         return;
       }
       const usage = flavorUsage(flavor, gen);
@@ -1081,7 +1089,7 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
 
     const stream = ctx.stream(
       frames,
-      stats.streamStarted(() => streamErrored, () => [gen.promptTokens, output]),
+      stats.streamStarted(() => streamErrored, () => [gen.promptTokens, output], () => endedEarly),
     );
     return new Response(stream, {
       headers: baseHeaders({

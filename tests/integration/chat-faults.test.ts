@@ -530,4 +530,65 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "a stream that ends cleanly before its finish reason is a provider error: billed as produced, never complete, never cached",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("early-end");
+    await database()`select public.set_user_tier(${user.id}, 'enterprise')`;
+    // Each wire format, its body closed in good order after a few tokens, with no finish.
+    const cases = [
+      { provider: "openai", model: "gpt-4o-mini", apiModel: "gpt-4o-mini" },
+      { provider: "perplexity", model: "sonar", apiModel: "sonar" },
+      { provider: "gemini", model: "gemini-2.0-flash", apiModel: "gemini-2.0-flash" },
+      { provider: "anthropic", model: "claude-haiku-4-5", apiModel: "claude-haiku-4-5-20251001" },
+      { provider: "cohere", model: "command-r7b", apiModel: "command-r7b-12-2024" },
+    ];
+    for (const c of cases) {
+      // temperature 0: a whole answer to this request would be cached
+      const ask = () =>
+        chat(user, {
+          model: c.model,
+          fallback: false,
+          temperature: 0,
+          messages: [{ role: "user", content: `end early, ${c.provider}` }],
+        });
+      await setFaults({ mode: "early_end", afterTokens: 4, count: 1, model: c.apiModel }, c.provider);
+      try {
+        const got = await events(await ask());
+        const text = got.filter((e) => "delta" in e).map((e) => e.delta).join("");
+        assert.ok(text.length > 0, `${c.provider}: text arrived before the end`);
+        const error = got.find((e) => "error" in e)?.error as { code: string };
+        assert.equal(error?.code, "provider_error", `${c.provider}: ${JSON.stringify(got.at(-2))}`);
+        assert.ok(!got.some((e) => "cost" in e), `${c.provider}: no completion event`);
+        assert.deepEqual(got.at(-1), { done: true });
+      } finally {
+        await clearFaults(c.provider);
+      }
+      await settled(user.id);
+      const [usage] = await database()`
+        select u.status, u.output_tokens from public.usage_records u join public.requests r on r.id = u.request_id
+        where r.user_id = ${user.id} and r.model = ${c.model} order by u.created_at desc limit 1`;
+      assert.equal(usage.status, "error", `${c.provider}: billed as broken, not complete`);
+      assert.ok(usage.output_tokens > 0, `${c.provider}: billed for what was produced`);
+
+      // Not cached: the same request again goes to the provider and gets the whole answer.
+      const before = await simulatorRequests(c.provider);
+      const again = await ask();
+      assert.equal(again.headers.get("x-cache"), null, `${c.provider}: not served from the cache`);
+      const whole = await events(again);
+      assert.ok(whole.some((e) => "cost" in e), `${c.provider}: the retry is answered whole`);
+      assert.equal(await simulatorRequests(c.provider) - before, 1, c.provider);
+      await settled(user.id);
+    }
+    const cached = await database()`select model from public.response_cache where user_id = ${user.id}`;
+    assert.deepEqual(
+      cached.map((r) => r.model).sort(),
+      cases.map((c) => c.model).sort(),
+      "only the whole answers were cached",
+    );
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

@@ -426,6 +426,35 @@ Deno.test("cut_stream: the SDK's stream iteration throws after the first tokens,
   });
 });
 
+Deno.test("early_end: the stream closes in good order after the first tokens, with no finish_reason", async () => {
+  await withSim(async (sim, client) => {
+    const full = (await client.chat.completions.create({ model: MODEL, messages: HELLO })).choices[0].message
+      .content!;
+    await setFaults(sim, { mode: "early_end", afterTokens: 3 });
+    const stream = await client.chat.completions.create({
+      model: MODEL,
+      messages: HELLO,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    // The SDK sees a clean end: nothing but the missing finish tells the answer is not whole.
+    const chunks = await collect(stream);
+    assert.equal(joinDeltas(chunks), tokenize(full).slice(0, 3).join(""));
+    assert.ok(chunks.every((c) => !c.choices[0]?.finish_reason), "no finish_reason");
+    assert.ok(chunks.every((c) => !c.usage), "no usage");
+    const s = await statsWhen(sim, (s) => s.streams.endedEarly === 1);
+    assert.equal(s.streams.endedEarly, 1);
+    assert.equal(s.streams.completed, 0, "not counted as completed");
+    assert.equal(s.faults.early_end, 1);
+
+    // Non-streaming: the whole answer's JSON, its finish_reason null.
+    await setFaults(sim, { mode: "early_end" });
+    const whole = await client.chat.completions.create({ model: MODEL, messages: HELLO });
+    assert.equal(whole.choices[0].message.content, full);
+    assert.equal(whole.choices[0].finish_reason, null);
+  });
+});
+
 Deno.test("stream_error: an error event mid-stream makes the SDK throw APIError", async () => {
   await withSim(async (sim, client) => {
     await setFaults(sim, { mode: "stream_error", afterTokens: 2 });

@@ -205,7 +205,8 @@ function sseBody(steps: [number, string][]): ReadableStream<Uint8Array> {
 
 const chunk = (text: string) =>
   `data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}]}\n\n`;
-const DONE = "data: [DONE]\n\n";
+/** The end of a whole answer: its finish reason, then [DONE]. */
+const DONE = `data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`;
 
 /** Streams an OpenAI-style body through the real adapter, watching its bytes as the pipeline does. */
 async function streamed(body: ReadableStream<Uint8Array>, modelId = "gpt-4o-mini") {

@@ -5,7 +5,11 @@
 import assert from "node:assert/strict";
 import { geminiAdapter } from "../../supabase/functions/_shared/providers/gemini/adapter.ts";
 import { collect } from "../../supabase/functions/_shared/providers/sse.ts";
-import { type Completion, ProviderError } from "../../supabase/functions/_shared/providers/types.ts";
+import {
+  type Completion,
+  ProviderError,
+  type ProviderEvent,
+} from "../../supabase/functions/_shared/providers/types.ts";
 import type { ChatModel } from "../../supabase/functions/_shared/catalog/index.ts";
 import { chunkedStream, fixtureText, manifest, type ManifestEntry, sseBody } from "../support/fixtures.ts";
 
@@ -118,13 +122,25 @@ const textChunk = (text: string, extra: Record<string, unknown> = {}) => ({
   candidates: [{ content: { parts: [{ text }], role: "model" }, index: 0, ...extra }],
 });
 
-Deno.test("a stream that ends early keeps its last usage and has no finish reason", async () => {
+Deno.test("a stream that ends cleanly before a finishReason is broken: its text and last usage, then an error", async () => {
   const body = data({ ...textChunk("Hel"), usageMetadata: { promptTokenCount: 4, totalTokenCount: 4 } }) +
     data({ ...textChunk("lo"), usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 2 } });
-  const got = await collect(adapter.parseStream(chunkedStream(body, 3)));
+  const seen: ProviderEvent[] = [];
+  const err = await (async () => {
+    for await (const e of adapter.parseStream(chunkedStream(body, 3))) seen.push(e);
+  })().then(() => undefined, (e) => e);
+  assert.ok(err instanceof ProviderError, `not a whole answer: ${err}`);
+  assert.equal(err.kind, "error");
+  // What came before the end is still read, and Gemini's running usage billed.
+  const got = await collect((async function* () {
+    yield* seen;
+  })());
   assert.equal(got.text, "Hello");
   assert.equal(got.finishReason, null);
   assert.deepEqual(got.usage, { inputTokens: 4, outputTokens: 2, cachedInputTokens: 0, reasoningTokens: 0 });
+  // The same body with its finishReason is whole.
+  const whole = body + data({ ...textChunk("", { finishReason: "STOP" }) });
+  assert.equal((await collect(adapter.parseStream(chunkedStream(whole, 3)))).finishReason, "STOP");
 });
 
 Deno.test("cached and tool-use prompt tokens: all input, the cached ones also reported apart", () => {

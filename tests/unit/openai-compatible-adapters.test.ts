@@ -405,13 +405,14 @@ Deno.test("<think> opening the content is reasoning, however the deltas cut the 
   const mid = local.localAdapter.parseResponse({ choices: [{ message: { content: "Use <think> tags." } }] });
   assert.equal(mid.text, "Use <think> tags.");
   assert.equal(mid.reasoning, null);
+  const stop = `data: {"choices":[{"delta":{},"finish_reason":"length"}]}\n\n`;
   const short = await collect(groq.groqAdapter.parseStream(chunkedStream(
-    `data: {"choices":[{"delta":{"content":"<thi"}}]}\n\ndata: {"choices":[{"delta":{"content":"nk>cut off"}}]}\n\n`,
+    `data: {"choices":[{"delta":{"content":"<thi"}}]}\n\ndata: {"choices":[{"delta":{"content":"nk>cut off"}}]}\n\n${stop}`,
   )));
   assert.equal(short.reasoning, "cut off");
   assert.equal(short.text, "");
   const tiny = await collect(
-    groq.groqAdapter.parseStream(chunkedStream(`data: {"choices":[{"delta":{"content":"<"}}]}\n\n`)),
+    groq.groqAdapter.parseStream(chunkedStream(`data: {"choices":[{"delta":{"content":"<"}}]}\n\n${stop}`)),
   );
   assert.equal(tiny.text, "<");
   // Providers without the flag leave the content alone.
@@ -430,6 +431,42 @@ Deno.test("a chunk whose tool call has no index takes its position", async () =>
     name: "g",
     arguments: "[]",
   }]);
+});
+
+/** A recorded stream's chunks (the JSON of each data: line, [DONE] left out), in order. */
+function recordedChunks(entry: ManifestEntry): Record<string, unknown>[] {
+  return fixtureText(entry).split(/\r?\n/).flatMap((line) => {
+    const data = entry.file.endsWith(".sse") ? (line.startsWith("data: ") ? line.slice(6) : "") : line.trim();
+    return data && data !== "[DONE]" ? [JSON.parse(data)] : [];
+  });
+}
+
+Deno.test("a stream that ends cleanly before its finish_reason is a provider error, [DONE] or not", async () => {
+  // Every recorded OpenAI-format stream, cut cleanly just before the chunk with its finish reason.
+  const streams = manifest().filter((e) => e.wireFormat === "openai-chat" && e.streaming && e.finishReason);
+  assert.ok(streams.length >= 15, `found ${streams.length}`);
+  for (const e of streams) {
+    const adapter = REPLAYED[e.provider] ?? openai.openaiAdapter();
+    const chunks = recordedChunks(e);
+    const at = chunks.findIndex((c) =>
+      (c.choices as { finish_reason?: string | null }[] | undefined)?.[0]?.finish_reason
+    );
+    assert.ok(at > 0, `${e.file}: a finish reason after some output`);
+    const before = chunks.slice(0, at).map((c) => `data: ${JSON.stringify(c)}\n\n`).join("");
+    for (const body of [before, before + "data: [DONE]\n\n"]) {
+      const seen: ProviderEvent[] = [];
+      const err = await (async () => {
+        for await (const x of adapter.parseStream(chunkedStream(body, 5))) seen.push(x);
+      })().then(() => undefined, (x) => x);
+      assert.ok(err instanceof ProviderError, `${e.file}: ${err}`);
+      assert.equal(err.kind, "error");
+      assert.ok(!seen.some((x) => x.type === "finish"), e.file);
+      assert.ok(
+        seen.some((x) => x.type !== "usage" && x.type !== "citations"),
+        `${e.file}: its output was read`,
+      );
+    }
+  }
 });
 
 Deno.test("more cache hits than prompt tokens: input counts both (cached stays a subset)", () => {

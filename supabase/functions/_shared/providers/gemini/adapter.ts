@@ -221,7 +221,7 @@ export const geminiAdapter: ProviderAdapter = {
   },
 
   async *parseStream(body): AsyncIterable<ProviderEvent> {
-    const state: ParseState = { toolCalls: 0 };
+    const state: ParseState = { toolCalls: 0, finished: false };
     let usage: GeminiUsageMetadata | undefined;
     for await (const message of sseMessages(body)) {
       if (message.data.trim() === "") continue;
@@ -235,6 +235,9 @@ export const geminiAdapter: ProviderAdapter = {
       if (chunk.usageMetadata) usage = chunk.usageMetadata;
     }
     if (usage) yield { type: "usage", usage: normalizeGeminiUsage(usage) };
+    // A body that ends before any finishReason was cut (the running usage above is still what
+    // Gemini counted so far): a broken stream, never a whole answer.
+    if (!state.finished) throw new ProviderError("error", "gemini stream ended before a finishReason");
   },
 
   parseResponse(json): Completion {
@@ -248,7 +251,7 @@ export const geminiAdapter: ProviderAdapter = {
       usage: body.usageMetadata ? normalizeGeminiUsage(body.usageMetadata) : null,
     };
     const calls: ToolCall[] = [];
-    for (const e of chunkEvents(body, { toolCalls: 0 })) {
+    for (const e of chunkEvents(body, { toolCalls: 0, finished: false })) {
       switch (e.type) {
         case "text":
           out.text += e.text;
@@ -278,6 +281,8 @@ export const geminiAdapter: ProviderAdapter = {
 interface ParseState {
   /** Function calls seen so far (each gets the next tool-call index). */
   toolCalls: number;
+  /** Whether a finishReason has come: the only sign that a streamed answer is whole. */
+  finished: boolean;
 }
 
 function errorKind(code: number | undefined): ProviderError["kind"] {
@@ -319,5 +324,8 @@ function* chunkEvents(chunk: GeminiResponse, state: ParseState): Iterable<Provid
     if (uri && !urls.includes(uri)) urls.push(uri);
   }
   if (urls.length) yield { type: "citations", urls };
-  if (candidate.finishReason) yield { type: "finish", reason: candidate.finishReason };
+  if (candidate.finishReason) {
+    state.finished = true;
+    yield { type: "finish", reason: candidate.finishReason };
+  }
 }

@@ -9,6 +9,11 @@
 // A refusal (Structured Outputs: `refusal` beside content, in deltas and messages) becomes answer
 // text: the provider events have no refusal of their own, and dropping it would leave an empty
 // answer that looks like success.
+//
+// A stream is whole only once a finish_reason has come: a body that ends before one (a proxy or
+// a provider's worker closing the connection in good order, with or without `data: [DONE]`) is a
+// broken stream, a ProviderError, never a complete answer to store and cache. Perplexity's sonar
+// streams end without [DONE], after their finish chunk: that is fine.
 
 import type {
   AdapterFeatures,
@@ -418,6 +423,8 @@ interface StreamState {
   urls: Set<string>;
   lastUsage: string | undefined;
   think: ThinkSplitter | undefined;
+  /** Whether a finish_reason has come: the only sign that the answer is whole. */
+  finished: boolean;
 }
 
 export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdapter {
@@ -466,7 +473,10 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
         };
       }
     }
-    if (choice?.finish_reason) yield { type: "finish", reason: choice.finish_reason };
+    if (choice?.finish_reason) {
+      state.finished = true;
+      yield { type: "finish", reason: choice.finish_reason };
+    }
     const raw = usageOf(chunk, usageLocations);
     if (raw) {
       // Some providers (Perplexity) repeat a running total on every chunk: report changes only.
@@ -516,6 +526,7 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
         urls: new Set(),
         lastUsage: undefined,
         think: flavor.thinkTags ? new ThinkSplitter() : undefined,
+        finished: false,
       };
       for await (const message of sseMessages(body)) {
         if (message.data === "[DONE]") break;
@@ -528,6 +539,7 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
         yield* chunkEvents(chunk, state);
       }
       if (state.think) yield* asEvents(state.think.flush());
+      if (!state.finished) throw new ProviderError("error", "provider stream ended before a finish_reason");
     },
 
     parseResponse(json): Completion {
