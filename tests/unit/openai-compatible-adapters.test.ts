@@ -433,6 +433,36 @@ Deno.test("a chunk whose tool call has no index takes its position", async () =>
   }]);
 });
 
+Deno.test("tool calls without index, one whole call per chunk, stay apart; pieces without id join the current call", async () => {
+  const chunk = (calls: unknown[], finish: string | null = null) =>
+    `data: ${
+      JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: calls }, finish_reason: finish }] })
+    }\n\n`;
+  // As some local servers stream them: each call complete in its own chunk, no index.
+  const whole = chunk([{ id: "call_1", type: "function", function: { name: "get_time", arguments: "{}" } }]) +
+    chunk([{
+      id: "call_2",
+      type: "function",
+      function: { name: "get_weather", arguments: '{"city":"Oslo"}' },
+    }]) +
+    chunk([], "tool_calls") + "data: [DONE]\n\n";
+  const got = await collect(local.localAdapter.parseStream(chunkedStream(whole, 3)));
+  assert.deepEqual(got.toolCalls, [
+    { id: "call_1", name: "get_time", arguments: "{}" },
+    { id: "call_2", name: "get_weather", arguments: '{"city":"Oslo"}' },
+  ]);
+  // A call in pieces without index: its id first, then argument pieces without id; then another.
+  const pieces = chunk([{ id: "a", function: { name: "f", arguments: "" } }]) +
+    chunk([{ function: { arguments: '{"x":' } }]) + chunk([{ function: { arguments: "1}" } }]) +
+    chunk([{ id: "a", function: { arguments: "" } }]) +
+    chunk([{ id: "b", function: { name: "g", arguments: "{}" } }], "tool_calls");
+  const joined = await collect(local.localAdapter.parseStream(chunkedStream(pieces, 4)));
+  assert.deepEqual(joined.toolCalls, [
+    { id: "a", name: "f", arguments: '{"x":1}' },
+    { id: "b", name: "g", arguments: "{}" },
+  ]);
+});
+
 /** A recorded stream's chunks (the JSON of each data: line, [DONE] left out), in order. */
 function recordedChunks(entry: ManifestEntry): Record<string, unknown>[] {
   return fixtureText(entry).split(/\r?\n/).flatMap((line) => {

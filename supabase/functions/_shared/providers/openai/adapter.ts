@@ -425,6 +425,29 @@ interface StreamState {
   think: ThinkSplitter | undefined;
   /** Whether a finish_reason has come: the only sign that the answer is whole. */
   finished: boolean;
+  /** Tool calls started so far: the next call's index, for deltas that carry none. */
+  calls: number;
+  /** The call that deltas without index or id continue, and its id. */
+  current: { index: number; id: string | undefined } | undefined;
+}
+
+/**
+ * The index of a tool-call delta. OpenAI numbers calls (`index`) and sends a call's id only in
+ * its first delta. Some OpenAI-compatible servers (local ones) send calls without `index`, often
+ * one whole call per chunk: there, a delta whose id differs from the current call's starts a new
+ * call, and one without an id continues the current call (its argument pieces).
+ */
+function toolCallIndex(call: OpenAIToolCallDelta, state: StreamState): number {
+  const current = state.current;
+  let index = call.index;
+  if (index === undefined) {
+    const another = call.id !== undefined && current?.id !== undefined && call.id !== current.id;
+    index = current && !another ? current.index : state.calls;
+  }
+  state.calls = Math.max(state.calls, index + 1);
+  if (current?.index !== index) state.current = { index, id: call.id };
+  else if (call.id !== undefined) current.id = call.id;
+  return index;
 }
 
 export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdapter {
@@ -461,11 +484,11 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
         else yield* asEvents([piece]);
       }
       if (typeof delta.refusal === "string" && delta.refusal) yield { type: "refusal", text: delta.refusal };
-      for (const [position, call] of (delta.tool_calls ?? []).entries()) {
+      for (const call of delta.tool_calls ?? []) {
         yield {
           type: "tool_call",
           call: {
-            index: call.index ?? position,
+            index: toolCallIndex(call, state),
             id: call.id,
             name: call.function?.name,
             arguments: call.function?.arguments,
@@ -527,6 +550,8 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
         lastUsage: undefined,
         think: flavor.thinkTags ? new ThinkSplitter() : undefined,
         finished: false,
+        calls: 0,
+        current: undefined,
       };
       for await (const message of sseMessages(body)) {
         if (message.data === "[DONE]") break;
