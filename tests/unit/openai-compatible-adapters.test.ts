@@ -645,6 +645,36 @@ for (const r of REQUESTS) {
   });
 }
 
+Deno.test("user content of text parts only is sent as one string; with an image, as parts", () => {
+  const sent = (adapter: ProviderAdapter, content: ChatMessage["content"]) =>
+    JSON.parse(
+      adapter.buildRequest(
+        {
+          model: chatModel("groq", "llama-3.3-70b-versatile"),
+          messages: [{ role: "user", content }] as ChatMessage[],
+          maxOutputTokens: 10,
+        },
+        { baseUrl: groq.defaultBaseUrl, apiKey: "k" },
+        true,
+      ).init.body as string,
+    ).messages[0].content;
+  // Groq's text-only models refuse a list: 400 "messages[1].content must be a string".
+  for (
+    const adapter of [groq.groqAdapter, openai.openaiAdapter(), mistral.mistralAdapter, local.localAdapter]
+  ) {
+    assert.equal(
+      sent(adapter, [{ type: "text", text: "What is " }, { type: "text", text: "2+2?" }]),
+      "What is 2+2?",
+    );
+    assert.equal(sent(adapter, "plain"), "plain");
+  }
+  const image = { type: "image" as const, url: "https://example.com/cat.png" };
+  assert.deepEqual(sent(groq.groqAdapter, [{ type: "text", text: "What is this?" }, image]), [
+    { type: "text", text: "What is this?" },
+    { type: "image_url", image_url: { url: "https://example.com/cat.png" } },
+  ]);
+});
+
 Deno.test("local: no API key, no Authorization header; everyone else always sends one", () => {
   const req = { model: chatModel("local", "llama3.2"), messages: [], maxOutputTokens: 1 };
   const none = local.localAdapter.buildRequest(req, { baseUrl: local.defaultBaseUrl, apiKey: "" }, true);

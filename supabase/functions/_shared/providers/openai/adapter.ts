@@ -24,7 +24,7 @@ import type {
   ProviderRequest,
   Usage,
 } from "../types.ts";
-import { functionCalls, ProviderError, samplingOf } from "../types.ts";
+import { functionCalls, ProviderError, samplingOf, textOf } from "../types.ts";
 import { sseMessages } from "../sse.ts";
 
 /** The root the official `openai` SDK uses. */
@@ -191,7 +191,10 @@ const sameId = (id: string) => id;
 
 /**
  * A message in Chat Completions terms: parts as text/image_url, tool calls as function calls
- * (their ids, and the ids tool results answer, through `toolCallId`).
+ * (their ids, and the ids tool results answer, through `toolCallId`). User content of text parts
+ * only is sent as one string (the parts joined, as textOf reads and counts them): text-only models
+ * of some providers refuse a list of parts (Groq: 400 "messages[1].content must be a string"), and
+ * every provider takes a string.
  */
 export function toOpenAIMessage(
   m: ChatMessage,
@@ -203,8 +206,8 @@ export function toOpenAIMessage(
     case "user":
       return {
         role: "user",
-        content: typeof m.content === "string"
-          ? m.content
+        content: typeof m.content === "string" || m.content.every((p) => p.type === "text")
+          ? textOf(m.content)
           : m.content.map((p) =>
             p.type === "text"
               ? { type: "text", text: p.text }
