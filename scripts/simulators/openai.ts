@@ -59,7 +59,9 @@ export interface OpenAISimulatorOptions extends SimulatorOptions {
  *   (with include_usage) in a final choices:[] chunk.
  * - `perplexity`: every chunk carries `citations` and `search_results` and a running `usage`
  *   total (no stream_options needed); the last chunk's object is "chat.completion.done" and the
- *   stream ends without `data: [DONE]`; the answer has [n] citation markers.
+ *   stream ends without `data: [DONE]`; the answer has [n] citation markers; after the
+ *   (optional) leading system messages, user and assistant turns must alternate, starting with
+ *   the user's, or it answers 400 as Perplexity does (see perplexityTurnsError).
  * - `mistral`: `max_tokens` only, and unknown fields (max_completion_tokens, stream_options, …)
  *   are rejected with 422 extra_forbidden; usage always on the finish chunk; magistral models
  *   think in typed content chunks ({"type":"thinking","thinking":[{"type":"text",…}]}) that
@@ -703,6 +705,27 @@ function toolAndImageError(body: ChatBody): Response | undefined {
   return undefined;
 }
 
+/**
+ * Perplexity's 400 for turns that do not alternate, in its words and shape ({"error": {"message",
+ * "type": "invalid_message", "code": 400}}): system messages only before the others, then user
+ * (or tool) and assistant turns in turn, the user's first.
+ */
+function perplexityTurnsError(messages: ChatMessage[]): Response | undefined {
+  const first = messages.findIndex((m) => m.role !== "system" && m.role !== "developer");
+  const rest = first < 0 ? [] : messages.slice(first);
+  const alternating = rest.every((m, i) =>
+    i % 2 === 0 ? m.role === "user" || m.role === "tool" : m.role === "assistant"
+  );
+  if (alternating) return undefined;
+  return json({
+    error: {
+      message: "After the (optional) system message(s), user and assistant roles should be alternating.",
+      type: "invalid_message",
+      code: 400,
+    },
+  }, 400);
+}
+
 /** Mistral's 422 for request fields it does not know (pydantic's extra_forbidden), if any. */
 function mistralExtraFields(raw: Record<string, unknown>): Response | undefined {
   const extra = Object.keys(raw).filter((k) => !MISTRAL_PARAMS.has(k));
@@ -823,7 +846,8 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
         "unsupported_value",
       );
     }
-    const misuse = toolAndImageError(body);
+    const misuse = toolAndImageError(body) ??
+      (flavor === "perplexity" ? perplexityTurnsError(body.messages) : undefined);
     if (misuse) return misuse;
     if (body.stream_options != null && !body.stream) {
       return invalidRequest(

@@ -118,6 +118,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "Perplexity answers a conversation whose turns do not alternate (reshaped for its rule)",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("pplx-turns");
+    await database()`select public.set_user_tier(${user.id}, 'enterprise')`;
+    // Two user turns in a row, a system message in the middle, two assistant turns in a row:
+    // the simulated Perplexity, like Perplexity, answers such turns 400.
+    const res = await fetch(functionsUrl("chat"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "sonar",
+        stream: false,
+        fallback: false,
+        messages: [
+          { role: "user", content: "Here is some context." },
+          { role: "user", content: "And a question about it." },
+          { role: "system", content: "Be brief." },
+          { role: "assistant", content: "Noted." },
+          { role: "assistant", content: "Anything else?" },
+          { role: "user", content: "What is new today?" },
+        ],
+      }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.model, "sonar");
+    assert.match(body.content, /simulated/i);
+    await settled(user.id);
+  },
+});
+
+Deno.test({
   name: "Anthropic's 529 overloaded is retried, then answered",
   ...opts,
   fn: async () => {

@@ -269,6 +269,59 @@ Deno.test("perplexity: citations and a running usage total on every chunk, no [D
   });
 });
 
+Deno.test("perplexity: turns that do not alternate are a 400, as Perplexity answers; our adapter's are not", async () => {
+  await withSim("perplexity", async (sim, client) => {
+    const refusedTurns: OpenAI.Chat.ChatCompletionMessageParam[][] = [
+      [{ role: "user", content: "Hello!" }, { role: "user", content: "Anyone?" }],
+      [{ role: "user", content: "a" }, { role: "system", content: "late" }, { role: "user", content: "b" }],
+      [{ role: "system", content: "s" }, { role: "assistant", content: "Hi" }, {
+        role: "user",
+        content: "b",
+      }],
+      [{ role: "user", content: "a" }, { role: "assistant", content: "x" }, {
+        role: "assistant",
+        content: "y",
+      }, {
+        role: "user",
+        content: "b",
+      }],
+    ];
+    for (const messages of refusedTurns) {
+      const err = await client.chat.completions.create({ model: "sonar", messages }).catch((e) => e);
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+      assert.equal(err.status, 400);
+      assert.deepEqual(err.error, {
+        message: "After the (optional) system message(s), user and assistant roles should be alternating.",
+        type: "invalid_message",
+        code: 400,
+      });
+    }
+    const ok = await client.chat.completions.create({
+      model: "sonar",
+      messages: [
+        { role: "system", content: "s1" },
+        { role: "system", content: "s2" },
+        { role: "user", content: "a" },
+        { role: "assistant", content: "x" },
+        { role: "user", content: "b" },
+      ],
+    });
+    assert.equal(ok.choices[0].finish_reason, "stop");
+
+    // The same refused turns, sent by our adapter, are reshaped into turns Perplexity takes.
+    for (const messages of refusedTurns) {
+      const { url, init } = perplexityAdapter.buildRequest(
+        { model: chatModel("perplexity", "sonar"), messages: messages as never, maxOutputTokens: 50 },
+        { baseUrl: sim.url, apiKey: "k" },
+        true,
+      );
+      const res = await fetch(url, init);
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal((await collect(perplexityAdapter.parseStream(res.body!))).finishReason, "stop");
+    }
+  });
+});
+
 Deno.test("mistral: max_tokens only; stream_options and max_completion_tokens are 422s", async () => {
   await withSim("mistral", async (_sim, client) => {
     for (

@@ -675,6 +675,66 @@ Deno.test("user content of text parts only is sent as one string; with an image,
   ]);
 });
 
+Deno.test("Perplexity: system messages first, as one; same-role turns merged; the user's turn first", () => {
+  const sent = (messages: ChatMessage[]) =>
+    JSON.parse(
+      perplexity.perplexityAdapter.buildRequest(
+        { model: chatModel("perplexity", "sonar"), messages, maxOutputTokens: 10 },
+        { baseUrl: perplexity.defaultBaseUrl, apiKey: "k" },
+        true,
+      ).init.body as string,
+    ).messages;
+  const image = { type: "image" as const, url: "https://example.com/cat.png" };
+  assert.deepEqual(
+    sent([
+      { role: "user", content: "First." },
+      { role: "user", content: "Second." },
+      { role: "system", content: "Be brief." },
+      { role: "assistant", content: "One." },
+      { role: "assistant", content: "" },
+      { role: "assistant", content: "Two." },
+      { role: "system", content: "Cite sources." },
+      { role: "user", content: [{ type: "text", text: "Look:" }, image] },
+      { role: "user", content: "What is it?" },
+    ]),
+    [
+      { role: "system", content: "Be brief.\n\nCite sources." },
+      { role: "user", content: "First.\n\nSecond." },
+      { role: "assistant", content: "One.\n\nTwo." },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Look:" },
+          { type: "image_url", image_url: { url: "https://example.com/cat.png" } },
+          { type: "text", text: "What is it?" },
+        ],
+      },
+    ],
+  );
+  // A history that opens with the assistant's turn gets a user turn before it.
+  assert.deepEqual(sent([{ role: "assistant", content: "Hi, ask me." }, { role: "user", content: "Why?" }]), [
+    { role: "user", content: "(start of conversation)" },
+    { role: "assistant", content: "Hi, ask me." },
+    { role: "user", content: "Why?" },
+  ]);
+  // Other OpenAI-compatible providers get the messages as they are.
+  const plain = JSON.parse(
+    openai.openaiAdapter().buildRequest(
+      {
+        model: chatModel("openai", "gpt-4o-mini"),
+        messages: [{ role: "user", content: "a" }, { role: "system", content: "s" }, {
+          role: "user",
+          content: "b",
+        }],
+        maxOutputTokens: 10,
+      },
+      { baseUrl: openai.defaultBaseUrl, apiKey: "k" },
+      true,
+    ).init.body as string,
+  ).messages;
+  assert.deepEqual(plain.map((m: { role: string }) => m.role), ["user", "system", "user"]);
+});
+
 Deno.test("local: no API key, no Authorization header; everyone else always sends one", () => {
   const req = { model: chatModel("local", "llama3.2"), messages: [], maxOutputTokens: 1 };
   const none = local.localAdapter.buildRequest(req, { baseUrl: local.defaultBaseUrl, apiKey: "" }, true);

@@ -26,6 +26,7 @@ import type {
 } from "../types.ts";
 import { functionCalls, ProviderError, samplingOf, textOf } from "../types.ts";
 import { sseMessages } from "../sse.ts";
+import { alternatingTurns } from "./turns.ts";
 
 /** The root the official `openai` SDK uses. */
 export const defaultBaseUrl = "https://api.openai.com/v1";
@@ -142,6 +143,11 @@ export interface OpenAIFlavor {
   cachedTokensFields?: readonly CachedTokensField[];
   /** Send no Authorization header when the key is empty (local servers need none). */
   apiKeyOptional?: boolean;
+  /**
+   * The provider takes only alternating turns after one leading system message (Perplexity: 400
+   * "… user and assistant roles should be alternating"): the history is reshaped so (see turns.ts).
+   */
+  alternatingTurns?: boolean;
   /**
    * The tool call ids the provider accepts in the history, when not any string: "alnumLength9",
    * exactly 9 letters and digits (Mistral). Other ids are mapped to such ids (see alnum9Id).
@@ -521,7 +527,8 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
     buildRequest(req: ProviderRequest, endpoint, stream) {
       const body: Record<string, unknown> = {
         model: req.model.apiModel,
-        messages: req.messages.map((m) => toOpenAIMessage(m, toolCallId)),
+        messages: (flavor.alternatingTurns ? alternatingTurns(req.messages) : req.messages)
+          .map((m) => toOpenAIMessage(m, toolCallId)),
         [flavor.maxTokensParam]: req.maxOutputTokens,
         stream,
         ...openaiToolFields(req),

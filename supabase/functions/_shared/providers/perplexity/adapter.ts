@@ -9,7 +9,11 @@
 // - sonar-reasoning(-pro) answers open with a <think>…</think> block in the content: that is
 //   reasoning; reasoning tokens, when reported, are a top-level usage.reasoning_tokens and part
 //   of completion_tokens;
-// - the output budget is `max_tokens`.
+// - the output budget is `max_tokens`;
+// - after the (optional) system messages, user and assistant turns must alternate, starting with
+//   the user's (400 "After the (optional) system message(s), user and assistant roles should be
+//   alternating"): system messages are joined into one at the front and consecutive same-role
+//   turns merged (see openai/turns.ts).
 // Not representable in Usage and so not billed from here: per-request search fees, and
 // sonar-deep-research's citation_tokens / reasoning_tokens / num_search_queries, which are
 // priced apart from output tokens.
@@ -25,6 +29,7 @@ export const perplexityFlavor: OpenAIFlavor = {
   streamUsageOption: false,
   citations: true,
   thinkTags: true,
+  alternatingTurns: true,
   // Structured outputs take a JSON schema (or a regex); there is no plain JSON mode, and no tools.
   features: { responseFormats: ["json_schema"], toolChoices: [] },
 };
