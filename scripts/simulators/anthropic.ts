@@ -2,8 +2,9 @@
 // (https://docs.anthropic.com/en/api/messages), so the product runs with no API key.
 //
 //   POST /v1/messages                streaming (named SSE events, as in fixtures/providers/anthropic)
-//                                    and not; usage; max_tokens; stop_sequences; extended thinking;
-//                                    prompt caching (cache_control)
+//                                    and not; usage; max_tokens; stop_sequences (empty or
+//                                    whitespace-only ones are a 400, as Anthropic answers them);
+//                                    extended thinking; prompt caching (cache_control)
 //   POST /v1/messages/count_tokens   {"input_tokens": n}
 //   GET  /v1/models, /v1/models/{id} Anthropic's list shape
 //   /__simulator/…                   fault plan and counters (see control.ts)
@@ -293,6 +294,10 @@ function semanticError(body: MessagesBody): Response | undefined {
       }
     }
   }
+  for (const stop of body.stop_sequences ?? []) {
+    if (!stop) return invalidRequest("stop_sequences: each stop sequence must be non-empty");
+    if (!stop.trim()) return invalidRequest("stop_sequences: each stop sequence must contain non-whitespace");
+  }
   const pairing = toolPairingError(body);
   if (pairing) return pairing;
   const thinking = body.thinking;
@@ -480,7 +485,7 @@ function generate(body: MessagesBody, opts: AnthropicSimulatorOptions, cache: Se
   let stopSequence: string | null = null;
   let cut = text.length;
   for (const s of body.stop_sequences ?? []) {
-    const i = s ? text.indexOf(s) : -1;
+    const i = text.indexOf(s);
     if (i >= 0 && i < cut) [cut, stopSequence] = [i, s];
   }
   text = text.slice(0, cut);

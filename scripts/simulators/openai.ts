@@ -56,7 +56,8 @@ export interface OpenAISimulatorOptions extends SimulatorOptions {
  * - `xai`: grok-3-mini streams `reasoning_content`, grok-4 reasons without sending the text;
  *   completion_tokens does NOT include the reasoning tokens (reported apart,
  *   total = prompt + completion + reasoning); the prompt cache reports cached_tokens; usage
- *   (with include_usage) in a final choices:[] chunk.
+ *   (with include_usage) in a final choices:[] chunk; the reasoning models refuse `stop` with
+ *   xAI's 400 (see xaiArgumentError).
  * - `perplexity`: every chunk carries `citations` and `search_results` and a running `usage`
  *   total (no stream_options needed); the last chunk's object is "chat.completion.done" and the
  *   stream ends without `data: [DONE]`; the answer has [n] citation markers; after the
@@ -706,6 +707,19 @@ function toolAndImageError(body: ChatBody): Response | undefined {
 }
 
 /**
+ * xAI's 400 for an argument its reasoning models refuse (`stop`; "presencePenalty, frequencyPenalty
+ * and stop parameters are not supported by reasoning models", https://docs.x.ai/docs/guides/reasoning),
+ * in its shape: {"code", "error"}.
+ */
+function xaiArgumentError(body: ChatBody): Response | undefined {
+  if (body.stop == null || FLAVORS.xai.reasoning(body.model) === "none") return undefined;
+  return json({
+    code: "Client specified an invalid argument",
+    error: "Argument not supported on this model: stop",
+  }, 400);
+}
+
+/**
  * Perplexity's 400 for turns that do not alternate, in its words and shape ({"error": {"message",
  * "type": "invalid_message", "code": 400}}): system messages only before the others, then user
  * (or tool) and assistant turns in turn, the user's first.
@@ -847,7 +861,8 @@ export function startOpenAISimulator(opts: OpenAISimulatorOptions = {}): Promise
       );
     }
     const misuse = toolAndImageError(body) ??
-      (flavor === "perplexity" ? perplexityTurnsError(body.messages) : undefined);
+      (flavor === "perplexity" ? perplexityTurnsError(body.messages) : undefined) ??
+      (flavor === "xai" ? xaiArgumentError(body) : undefined);
     if (misuse) return misuse;
     if (body.stream_options != null && !body.stream) {
       return invalidRequest(

@@ -182,4 +182,42 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "stop that a provider refuses: xAI's reasoning models refuse any, Anthropic blank ones; refused by name, routed around",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("stop-providers");
+    await database()`select public.set_user_tier(${user.id}, 'enterprise')`;
+    const question = "List three colours, one per line.";
+    // xAI: "Argument not supported on this model: stop" from grok-3-mini and grok-4, not grok-3.
+    for (const model of ["grok-3-mini", "grok-4"]) {
+      const refused = await ask(user, question, { model, stop: ["END"], fallback: false });
+      assert.equal(refused.status, 400, `${model}: ${JSON.stringify(refused.body)}`);
+      assert.equal(refused.body.error.details.field, "stop");
+      assert.match(refused.body.error.message, new RegExp(`${model} does not support stop`));
+    }
+    const grok3 = await ask(user, question, { model: "grok-3", stop: ["END"], fallback: false });
+    assert.equal(grok3.status, 200, JSON.stringify(grok3.body));
+    // Anthropic: 400 "stop_sequences: each stop sequence must contain non-whitespace".
+    const blank = await ask(user, question, { model: "claude-haiku-4-5", stop: ["\n"], fallback: false });
+    assert.equal(blank.status, 400, JSON.stringify(blank.body));
+    assert.equal(blank.body.error.details.field, "stop");
+    assert.match(
+      blank.body.error.message,
+      /claude-haiku-4-5 does not support stop sequences of whitespace only/,
+    );
+    const visible = await ask(user, question, { model: "claude-haiku-4-5", stop: ["END"], fallback: false });
+    assert.equal(visible.status, 200, JSON.stringify(visible.body));
+    // Routed: no such model is chosen, nor kept as a fallback.
+    const routed = await ask(user, question, { routing: "best", stop: ["\n\n", " "] });
+    assert.equal(routed.status, 200, JSON.stringify(routed.body));
+    for (const id of [routed.body.model, ...routed.body.routing.candidates]) {
+      const m = findModel(id)!;
+      assert.ok(m.provider !== "anthropic" && !m.refusesStop && !m.fixedSampling, id);
+    }
+    await settled(user.id);
+  },
+});
+
 Deno.test({ name: "close the database pool", ...opts, fn: closeDatabase });

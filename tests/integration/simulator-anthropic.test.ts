@@ -242,6 +242,21 @@ Deno.test("max_tokens truncates (stop_reason max_tokens); stop_sequences end the
     assert.equal(stopped.stop_sequence, "Hello");
     assert.equal(textOf(stopped), full.slice(0, full.indexOf("Hello")));
     assert.equal(stopped.usage.output_tokens, tokenize(textOf(stopped)).length);
+
+    // Empty and whitespace-only stop sequences are refused, in Anthropic's words.
+    for (
+      const [stop_sequences, message] of [
+        [["END", ""], "stop_sequences: each stop sequence must be non-empty"],
+        [["END", "\n"], "stop_sequences: each stop sequence must contain non-whitespace"],
+        [[" \t"], "stop_sequences: each stop sequence must contain non-whitespace"],
+      ] as const
+    ) {
+      const err = await client.messages.create({ ...BASE, stop_sequences: [...stop_sequences] }).catch((e) =>
+        e
+      );
+      assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+      assert.deepEqual((err.error as { error?: unknown }).error, { type: "invalid_request_error", message });
+    }
   });
 });
 

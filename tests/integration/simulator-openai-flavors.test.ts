@@ -322,6 +322,24 @@ Deno.test("perplexity: turns that do not alternate are a 400, as Perplexity answ
   });
 });
 
+Deno.test("xai: the reasoning models refuse stop with a 400, as xAI answers; grok-3 takes it", async () => {
+  await withSim("xai", async (_sim, client) => {
+    for (const model of ["grok-3-mini", "grok-4-0709"]) {
+      const err = await client.chat.completions.create({ model, messages: HELLO, stop: ["END"] }).catch((e) =>
+        e
+      );
+      assert.ok(err instanceof OpenAI.BadRequestError, `${model}: ${err}`);
+      // xAI's error body is {"code","error"}: the SDK reads its `error`, the message.
+      assert.equal(err.status, 400);
+      assert.equal(err.error, "Argument not supported on this model: stop");
+      const ok = await client.chat.completions.create({ model, messages: HELLO });
+      assert.equal(ok.choices[0].finish_reason, "stop");
+    }
+    const grok3 = await client.chat.completions.create({ model: "grok-3", messages: HELLO, stop: ["said"] });
+    assert.equal(grok3.choices[0].finish_reason, "stop");
+  });
+});
+
 Deno.test("mistral: max_tokens only; stream_options and max_completion_tokens are 422s", async () => {
   await withSim("mistral", async (_sim, client) => {
     for (

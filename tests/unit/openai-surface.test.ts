@@ -449,14 +449,14 @@ Deno.test("a json_schema description is bounded like a tool's (it is prompt text
   assert.equal(ask("d".repeat(10_001)), false);
 });
 
-Deno.test("stop: a need the reasoning models that sample at fixed settings do not meet (they answer 400 to it)", () => {
+Deno.test("stop: a need the reasoning models that sample at fixed settings, and xAI's, do not meet (they answer 400 to it)", () => {
   const ask = [{ role: "user", content: "List three colours" }];
-  const needs = needsOf(map({ messages: ask, stop: "\n\n" }));
+  const needs = needsOf(map({ messages: ask, stop: "END" }));
   assert.deepEqual(needs, { tools: false, images: false, stop: true });
   assert.equal(needsOf(map({ messages: ask })).stop, undefined);
   for (const m of CHAT_MODELS) {
     const unmet = unmetNeedOf(m, needs);
-    if (m.fixedSampling) {
+    if (m.fixedSampling || m.refusesStop) {
       assert.deepEqual(unmet, {
         field: "stop",
         message: `Model ${m.id} does not support stop (stop sequences)`,
@@ -465,6 +465,11 @@ Deno.test("stop: a need the reasoning models that sample at fixed settings do no
     } else assert.equal(unmet, null, m.id);
   }
   assert.ok(["o1", "o3-mini", "gpt-5"].every((id) => model(id).fixedSampling));
+  // xAI: "Argument not supported on this model: stop" from its reasoning models only
+  assert.deepEqual(
+    CHAT_MODELS.filter((m) => m.provider === "xai" && unmetNeedOf(m, needs)).map((m) => m.id).sort(),
+    ["grok-3-mini", "grok-4"],
+  );
   // routed: those models are left out (the pipeline passes unmet needs as unavailability)
   const reasoning = decide({
     messages: [{ role: "user", content: "Prove that the square root of 2 is irrational, rigorously." }],
@@ -474,6 +479,36 @@ Deno.test("stop: a need the reasoning models that sample at fixed settings do no
   assert.ok(reasoning.ranked.every((r) => !r.model.fixedSampling));
   // other needs are still named as the model's
   assert.equal(unmetNeedOf(model("gpt-4o"), { ...needs, reasoningEffort: "low" })?.field, "model");
+});
+
+Deno.test("stop: a blank stop sequence is refused by name for Anthropic's models, which answer 400 to it; empty ones are invalid", () => {
+  const ask = [{ role: "user", content: "List three colours" }];
+  const blank = needsOf(map({ messages: ask, stop: ["END", "\n"] }));
+  assert.deepEqual(blank, { tools: false, images: false, stop: true, blankStop: true });
+  assert.equal(needsOf(map({ messages: ask, stop: ["\n\nHuman:"] })).blankStop, undefined);
+  for (const m of CHAT_MODELS.filter((m) => !m.fixedSampling && !m.refusesStop)) {
+    const unmet = unmetNeedOf(m, blank);
+    if (m.provider === "anthropic") {
+      assert.deepEqual(unmet, {
+        field: "stop",
+        message:
+          `Model ${m.id} does not support stop sequences of whitespace only (anthropic needs a non-whitespace character in each)`,
+      });
+    } else assert.equal(unmet, null, m.id);
+    assert.equal(unmetNeedOf(m, { ...blank, blankStop: undefined }), null, m.id);
+  }
+  // routed: Anthropic's models are left out
+  const decision = decide({
+    messages: [{ role: "user", content: "Write a short poem about the sea, one line per stanza." }],
+    isAvailable: (m) => !isShutDown(m) && unmetNeed(m as ChatModel, blank) === null,
+  });
+  assert.ok(decision.ranked.length > 0);
+  assert.ok(decision.ranked.every((r) => r.model.provider !== "anthropic"));
+  // An empty stop sequence is no stop sequence: refused as invalid, as /chat refuses it.
+  for (const stop of ["", ["END", ""]]) {
+    assert.equal(CompletionRequest.safeParse({ model: "gpt-4o", messages: ask, stop }).success, false);
+  }
+  assert.equal(CompletionRequest.safeParse({ model: "gpt-4o", messages: ask, stop: [" "] }).success, true);
 });
 
 Deno.test("the router reads the last user turn's images; a vision model is still needed for any image", () => {

@@ -109,6 +109,12 @@ export const ModelEntry = z.object({
    */
   fixedSampling: z.literal(true).optional(),
   /**
+   * The model refuses `stop` though it samples as asked (xAI's reasoning models answer 400
+   * "Argument not supported on this model: stop"): a request with stop sequences is not sent to it
+   * (fixedSampling models refuse `stop` too; see providers/capabilities.ts).
+   */
+  refusesStop: z.literal(true).optional(),
+  /**
    * The reasoning_effort values the model takes (its provider's docs); absent: it takes none, and a
    * request with one is not sent to it.
    */

@@ -77,7 +77,10 @@ export const CompletionRequest = z.object({
   top_p: z.number().gt(0).max(1).nullable().optional(),
   max_tokens: z.int().min(1).nullable().optional(),
   max_completion_tokens: z.int().min(1).nullable().optional(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+  // Empty stop sequences are refused, as /chat refuses them: a stop at "" has no meaning (Anthropic
+  // answers it 400 "each stop sequence must be non-empty"). Whitespace-only ones are valid and go
+  // to the models whose providers take them (see providers/capabilities.ts).
+  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullable().optional(),
   n: z.literal(1, "only n=1 is supported").nullable().optional(),
   user: z.string().max(256).optional(),
   tools: z.array(Tool).max(MAX_TOOLS).nullable().optional(),

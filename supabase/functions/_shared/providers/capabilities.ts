@@ -1,9 +1,11 @@
 // What a request asks of a model beyond plain text, and whether a model can give it: tools
 // (the catalog's `tools`), images (`vision`), a reasoning effort (the catalog's
 // `reasoningEfforts`), stop sequences (refused by models that sample at fixed settings, the
-// catalog's `fixedSampling`), a JSON mode, a tool_choice and one tool call at most (what the provider's
-// API honours, declared by its adapter). A model that cannot is refused with a message naming
-// the capability and the model, or skipped by the router, never called to fail or to ignore it.
+// catalog's `fixedSampling`, and by those that refuse `stop` anyway, its `refusesStop`; stop
+// sequences of whitespace only, by providers whose adapter declares `visibleStopsOnly`), a JSON
+// mode, a tool_choice and one tool call at most (what the provider's API honours, declared by its
+// adapter). A model that cannot is refused with a message naming the capability and the model, or
+// skipped by the router, never called to fail or to ignore it.
 
 import type { ChatModel } from "../catalog/index.ts";
 import { providerInfo } from "./registry.ts";
@@ -21,8 +23,10 @@ export interface RequestNeeds {
   /** At most one tool call per answer (parallel_tool_calls false, with tools offered). */
   oneToolCall?: true;
   reasoningEffort?: ReasoningEffort;
-  /** Stop sequences (OpenAI's reasoning models refuse `stop` with a 400). */
+  /** Stop sequences (OpenAI's and xAI's reasoning models refuse `stop` with a 400). */
   stop?: true;
+  /** A stop sequence of whitespace only, such as "\n" (Anthropic refuses it with a 400). */
+  blankStop?: true;
 }
 
 export function needsOf(req: {
@@ -49,6 +53,7 @@ export function needsOf(req: {
     ...(req.parallelToolCalls === false && req.tools?.length ? { oneToolCall: true as const } : {}),
     ...(req.reasoningEffort ? { reasoningEffort: req.reasoningEffort } : {}),
     ...(req.stop?.length ? { stop: true as const } : {}),
+    ...(req.stop?.some((s) => !s.trim()) ? { blankStop: true as const } : {}),
   };
 }
 
@@ -67,8 +72,15 @@ export function unmetNeedOf(
 ): { field: string; message: string } | null {
   const message = unmetModelNeed(model, needs);
   if (message) return { field: "model", message };
-  if (needs.stop && model.fixedSampling) {
+  if (needs.stop && (model.fixedSampling || model.refusesStop)) {
     return { field: "stop", message: `Model ${model.id} does not support stop (stop sequences)` };
+  }
+  if (needs.blankStop && providerInfo(model.provider).adapter.features.visibleStopsOnly) {
+    return {
+      field: "stop",
+      message:
+        `Model ${model.id} does not support stop sequences of whitespace only (${model.provider} needs a non-whitespace character in each)`,
+    };
   }
   return null;
 }

@@ -184,6 +184,11 @@ export interface AdapterFeatures {
    * a catalog test holds every model that lists some to an adapter that carries them).
    */
   reasoningEffort?: boolean;
+  /**
+   * Each stop sequence must hold a non-whitespace character (Anthropic: 400 "stop_sequences: each
+   * stop sequence must contain non-whitespace"): a request with a blank one is not sent to it.
+   */
+  visibleStopsOnly?: boolean;
 }
 
 /** A wire format, declaratively: how to build the HTTP request, how to read the answer. */

@@ -6,7 +6,9 @@
 // Grok 4's context window is capped at 128K here: xAI bills longer prompts at a higher rate, and
 // the single price below must be the one that applies. Lifecycle in 2026 not confirmed: grok-2-1212
 // is the brief's "Grok 2" and is old; re-check it is still served. Of these, only grok-3-mini takes
-// reasoning_effort ("low" or "high"); grok-4 refuses it.
+// reasoning_effort ("low" or "high"); grok-4 refuses it. The reasoning models (grok-3-mini, grok-4)
+// refuse `stop`, presence_penalty and frequency_penalty (400 "Argument not supported on this model:
+// stop"; https://docs.x.ai/docs/guides/reasoning): refusesStop.
 import type { ModelEntry } from "../schema.ts";
 
 const source = "https://docs.x.ai/docs/models";
@@ -60,6 +62,7 @@ export const xaiModels: ModelEntry[] = [
     apiModel: "grok-3-mini",
     capabilities: ["chat", "tools", "reasoning", "code"],
     reasoningEfforts: ["low", "high"],
+    refusesStop: true,
     contextWindow: 131_072,
     maxOutputTokens: 131_072,
     pricing: {
@@ -80,6 +83,7 @@ export const xaiModels: ModelEntry[] = [
     name: "Grok 4 (0709)",
     apiModel: "grok-4-0709",
     capabilities: ["chat", "vision", "tools", "reasoning", "code"],
+    refusesStop: true,
     imageInputTokens: GROK_IMAGE_TOKENS,
     contextWindow: 128_000,
     maxOutputTokens: 128_000,

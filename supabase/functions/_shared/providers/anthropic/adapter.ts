@@ -212,8 +212,14 @@ function streamError(type: string | undefined): ProviderError {
 export const defaultBaseUrl = "https://api.anthropic.com";
 
 export const anthropicAdapter: ProviderAdapter = {
-  // The Messages API has no JSON mode: response_format is refused before Anthropic is called.
-  features: { responseFormats: [], toolChoices: ["none", "required", "named"], parallelToolCalls: true },
+  // The Messages API has no JSON mode: response_format is refused before Anthropic is called, as
+  // are stop sequences of whitespace only ("\n"), which it answers 400 (see AdapterFeatures).
+  features: {
+    responseFormats: [],
+    toolChoices: ["none", "required", "named"],
+    parallelToolCalls: true,
+    visibleStopsOnly: true,
+  },
 
   buildRequest(req: ProviderRequest, endpoint, stream) {
     const body: Record<string, unknown> = {
