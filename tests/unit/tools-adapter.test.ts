@@ -12,6 +12,8 @@ import { openaiAdapter } from "../../supabase/functions/_shared/providers/openai
 import { anthropicAdapter } from "../../supabase/functions/_shared/providers/anthropic/adapter.ts";
 import { geminiAdapter } from "../../supabase/functions/_shared/providers/gemini/adapter.ts";
 import { cohereAdapter } from "../../supabase/functions/_shared/providers/cohere/adapter.ts";
+import { providerInfo } from "../../supabase/functions/_shared/providers/registry.ts";
+import { CompletionRequest, toChatBody } from "../../supabase/functions/_shared/openai/schema.ts";
 import type {
   ChatMessage,
   ProviderAdapter,
@@ -312,4 +314,46 @@ Deno.test("Cohere v2: tool_plan and tool_calls, tool messages, tools, tool_choic
   assert.equal(named.tool_choice, "REQUIRED");
   assert.equal(body(cohereAdapter, "command-a", { tools: TOOLS, toolChoice: "none" }).tool_choice, "NONE");
   assert.equal(body(cohereAdapter, "command-a", { tools: TOOLS, toolChoice: "auto" }).tool_choice, undefined);
+});
+
+Deno.test("a tool's strict reaches the providers that honour it (OpenAI, Mistral) and no other", () => {
+  // Parsed on the OpenAI surface, carried into the request.
+  const strictSchema = { ...SCHEMA, additionalProperties: false };
+  const request = toChatBody(CompletionRequest.parse({
+    model: "auto",
+    messages: [{ role: "user", content: "Weather in Paris?" }],
+    tools: [
+      { type: "function", function: { name: "get_weather", parameters: strictSchema, strict: true } },
+      { type: "function", function: { name: "get_time", strict: false } },
+      { type: "function", function: { name: "get_date", strict: null } },
+    ],
+  }));
+  assert.deepEqual(request.tools, [
+    { name: "get_weather", parameters: strictSchema, strict: true },
+    { name: "get_time", strict: false },
+    { name: "get_date" },
+  ]);
+  const models: Record<string, string> = {
+    openai: "gpt-4o",
+    mistral: "mistral-large-2",
+    anthropic: "claude-haiku-4-5",
+    gemini: "gemini-2.0-flash",
+    cohere: "command-r7b",
+    deepseek: "deepseek-chat",
+    xai: "grok-3",
+    groq: "llama-3.3-70b",
+    dashscope: "qwen-plus",
+  };
+  for (const [provider, model] of Object.entries(models)) {
+    assert.ok(findModel(model), model);
+    const sent: string = JSON.stringify(
+      body(providerInfo(provider).adapter, model, { tools: request.tools }),
+    );
+    const honours = provider === "openai" || provider === "mistral";
+    assert.equal(sent.includes('"strict":true'), honours, provider);
+    assert.equal(sent.includes('"strict":false'), honours, provider);
+  }
+  const openai = body(openaiAdapter(), "gpt-4o", { tools: request.tools });
+  assert.deepEqual(openai.tools[0].function, { name: "get_weather", parameters: strictSchema, strict: true });
+  assert.deepEqual(openai.tools[2].function, { name: "get_date" });
 });

@@ -291,6 +291,7 @@ export function toChatBody(req: CompletionRequest): ChatRequest {
       name: t.function.name,
       ...(t.function.description ? { description: t.function.description } : {}),
       ...(t.function.parameters ? { parameters: t.function.parameters } : {}),
+      ...(t.function.strict != null ? { strict: t.function.strict } : {}),
     }))
     : undefined;
   if (tools && new Set(tools.map((t) => t.name)).size !== tools.length) {

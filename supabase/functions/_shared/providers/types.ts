@@ -24,11 +24,17 @@ export type ChatMessage =
   | { role: "assistant"; content: string; toolCalls?: ToolCall[] }
   | { role: "tool"; content: string; toolCallId: string };
 
-/** A function the model may call; `parameters` is a JSON Schema for its arguments object. */
+/**
+ * A function the model may call; `parameters` is a JSON Schema for its arguments object. `strict`
+ * (OpenAI's Structured Outputs for function calling): the arguments must match the schema exactly;
+ * sent to the providers that honour it (OpenAI, Mistral: their flavors' strictTools), left out for
+ * the others.
+ */
 export interface ToolDefinition {
   name: string;
   description?: string;
   parameters?: Record<string, unknown>;
+  strict?: boolean;
 }
 
 /** Whether and which tool the model must call. */

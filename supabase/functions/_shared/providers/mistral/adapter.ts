@@ -10,7 +10,9 @@
 //   an empty name and the arguments);
 // - tool call ids must be exactly 9 letters and digits (400 "Tool call id was … but must be a-z,
 //   A-Z, 0-9, with a length of 9"): ours (call_…), Anthropic's (toolu_…) and OpenAI's are mapped
-//   to such ids in the requests (Mistral's own ids pass unchanged).
+//   to such ids in the requests (Mistral's own ids pass unchanged);
+// - a function tool's `strict` is honoured (its API's Function has name, description, strict,
+//   parameters), so it is sent.
 
 import { openaiAdapter, type OpenAIFlavor } from "../openai/adapter.ts";
 import type { ProviderAdapter } from "../types.ts";
@@ -23,6 +25,7 @@ export const mistralFlavor: OpenAIFlavor = {
   typedContentChunks: true,
   reasoningIncludedInCompletion: true,
   toolCallIds: "alnumLength9",
+  strictTools: true,
   features: {
     responseFormats: ["json_object", "json_schema"],
     toolChoices: ["none", "required", "named"],

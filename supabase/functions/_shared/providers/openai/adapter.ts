@@ -144,6 +144,11 @@ export interface OpenAIFlavor {
   /** Send no Authorization header when the key is empty (local servers need none). */
   apiKeyOptional?: boolean;
   /**
+   * It honours `strict` on a function tool (the arguments then match its schema exactly): sent
+   * where true; elsewhere left out, as an unknown field some providers refuse.
+   */
+  strictTools?: boolean;
+  /**
    * The provider takes only alternating turns after one leading system message (Perplexity: 400
    * "… user and assistant roles should be alternating"): the history is reshaped so (see turns.ts).
    */
@@ -162,6 +167,7 @@ const DEFAULT_CACHED_FIELDS: readonly CachedTokensField[] = ["prompt_tokens_deta
 /** OpenAI itself. */
 export const openaiFlavor: OpenAIFlavor = {
   maxTokensParam: "max_completion_tokens",
+  strictTools: true,
   features: {
     responseFormats: ["json_object", "json_schema"],
     toolChoices: ["none", "required", "named"],
@@ -232,8 +238,11 @@ export function toOpenAIMessage(
   }
 }
 
-/** tools, tool_choice and response_format as Chat Completions takes them (absent when unset). */
-export function openaiToolFields(req: ProviderRequest): Record<string, unknown> {
+/**
+ * tools, tool_choice and response_format as Chat Completions takes them (absent when unset); a
+ * tool's `strict` only where the provider honours it (`strictTools`).
+ */
+export function openaiToolFields(req: ProviderRequest, strictTools = false): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (req.tools?.length) {
     body.tools = req.tools.map((t) => ({
@@ -242,6 +251,7 @@ export function openaiToolFields(req: ProviderRequest): Record<string, unknown> 
         name: t.name,
         ...(t.description ? { description: t.description } : {}),
         ...(t.parameters ? { parameters: t.parameters } : {}),
+        ...(strictTools && t.strict !== undefined ? { strict: t.strict } : {}),
       },
     }));
   }
@@ -531,7 +541,7 @@ export function openaiAdapter(flavor: OpenAIFlavor = openaiFlavor): ProviderAdap
           .map((m) => toOpenAIMessage(m, toolCallId)),
         [flavor.maxTokensParam]: req.maxOutputTokens,
         stream,
-        ...openaiToolFields(req),
+        ...openaiToolFields(req, flavor.strictTools),
       };
       if (stream && flavor.streamUsageOption !== false) body.stream_options = { include_usage: true };
       const { temperature, topP } = samplingOf(req);
