@@ -26,9 +26,10 @@
 // the first match (STOP). Streams send up to TOKENS_PER_CHUNK tokens per chunk, each chunk with
 // the running usageMetadata; the last answer chunk carries finishReason.
 //
-// Faults (control.ts), in Google's shapes: rate_limit → 429 RESOURCE_EXHAUSTED with RetryInfo and
-// retry-after; server_error → 500 INTERNAL; unavailable and overloaded → 503 UNAVAILABLE ("The
-// model is overloaded"); cut_stream, stall as in control.ts; stream_error → a
+// Faults (control.ts), in Google's shapes: rate_limit → 429 RESOURCE_EXHAUSTED whose wait is the
+// body's RetryInfo.retryDelay (e.g. "17s"), with no Retry-After header, as Gemini answers; server_error
+// → 500 INTERNAL; unavailable and overloaded → 503 UNAVAILABLE ("The model is overloaded"), with a
+// RetryInfo when retryAfterSeconds is given; cut_stream, stall as in control.ts; stream_error → a
 // `data: {"error":{"code":500,…,"status":"INTERNAL"}}` event, then the end of the body;
 // early_end → the body ends cleanly with no finishReason (non-streaming: the candidate without one).
 // `afterTokens` counts output tokens, thoughts included.
@@ -527,6 +528,12 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
     });
   }
 
+  /** When to come back, as Google APIs say it: in the error's details, never in a header. */
+  const retryInfo = (seconds: number) => ({
+    "@type": "type.googleapis.com/google.rpc.RetryInfo",
+    retryDelay: `${seconds}s`,
+  });
+
   /** The error response a fault calls for, or undefined when it acts on the body instead. */
   function faultResponse(fault: Fault, model: string, streaming: boolean): Response | undefined {
     const retry = fault.retryAfterSeconds;
@@ -553,9 +560,9 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
                 url: "https://ai.google.dev/gemini-api/docs/rate-limits",
               }],
             },
-            { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${retry}s` },
+            retryInfo(retry ?? 0),
           ],
-        }, { "retry-after": String(retry) });
+        });
       case "stream_error": // without a stream, the error can only be the whole response
         return streaming ? undefined : apiError({ code: 500, message: INTERNAL_MESSAGE, status: "INTERNAL" });
       case "server_error":
@@ -571,14 +578,12 @@ export function startGeminiSimulator(opts: GeminiSimulatorOptions = {}): Promise
       case "early_end":
         return undefined; // these act on the body
       default: // unavailable, and overloaded: Gemini's overload answer is this same 503
-        return apiError(
-          {
-            code: 503,
-            message: "The model is overloaded. Please try again later. (simulated fault)",
-            status: "UNAVAILABLE",
-          },
-          retry !== undefined ? { "retry-after": String(retry) } : {},
-        );
+        return apiError({
+          code: 503,
+          message: "The model is overloaded. Please try again later. (simulated fault)",
+          status: "UNAVAILABLE",
+          ...(retry !== undefined ? { details: [retryInfo(retry)] } : {}),
+        });
     }
   }
 

@@ -257,6 +257,42 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "Gemini's 429 says when in its body (RetryInfo, no header): the wait is honoured before the retry, and passed on",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("gemini-retry");
+    await database()`select public.set_user_tier(${user.id}, 'enterprise')`;
+    const ask = () =>
+      chat(user, {
+        model: "gemini-2.0-flash",
+        messages: [{ role: "user", content: "when may I come back?" }],
+        stream: false,
+        fallback: false,
+      });
+    const rule = { mode: "rate_limit", model: "gemini-2.0-flash" };
+    try {
+      // A wait longer than a retry may take: 503 with the provider's own wait as Retry-After.
+      await setFaults({ ...rule, count: "always", retryAfterSeconds: 30 }, "gemini");
+      const busy = await ask();
+      assert.equal(busy.status, 503);
+      assert.equal((await busy.json()).error.code, "provider_unavailable");
+      assert.equal(busy.headers.get("retry-after"), "30", "RetryInfo's 30s, passed on");
+      // A short one: waited for (backoff alone would retry within 200 ms), then answered.
+      await setFaults({ ...rule, count: 1, retryAfterSeconds: 2 }, "gemini");
+      const started = performance.now();
+      const answered = await ask();
+      assert.equal(answered.status, 200);
+      await answered.body?.cancel();
+      assert.ok(performance.now() - started >= 2000, `retried after ${performance.now() - started} ms`);
+    } finally {
+      await clearFaults("gemini");
+    }
+    await settled(user.id);
+  },
+});
+
+Deno.test({
   name: "a model whose provider keeps failing falls back to a similar model the plan allows",
   ...opts,
   fn: async () => {

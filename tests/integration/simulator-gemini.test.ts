@@ -255,7 +255,7 @@ Deno.test("stopSequences end the answer before the first match", async () => {
   });
 });
 
-Deno.test("429 fault → ApiError 429 RESOURCE_EXHAUSTED with RetryInfo and retry-after; SDK retries only when told", async () => {
+Deno.test("429 fault → ApiError 429 RESOURCE_EXHAUSTED, its wait in RetryInfo (no retry-after header); SDK retries only when told", async () => {
   await withSim(async (sim, ai) => {
     await setFaults(sim, { mode: "rate_limit", retryAfterSeconds: 2 });
     const err = await ai.models.generateContent({ model: MODEL, contents: "Hello!" }).catch((e) => e);
@@ -268,7 +268,7 @@ Deno.test("429 fault → ApiError 429 RESOURCE_EXHAUSTED with RetryInfo and retr
       body.details?.some((d) => (d as Record<string, string>).retryDelay === "2s"),
       JSON.stringify(body.details),
     );
-    // The SDK does not expose headers on ApiError; the raw response has retry-after.
+    // As Gemini answers: the wait is only in the body, the raw response has no retry-after header.
     await setFaults(sim, { mode: "rate_limit", retryAfterSeconds: 3 });
     const raw = await fetch(`${sim.url}/v1beta/models/${MODEL}:generateContent`, {
       method: "POST",
@@ -276,9 +276,13 @@ Deno.test("429 fault → ApiError 429 RESOURCE_EXHAUSTED with RetryInfo and retr
       body: JSON.stringify({ contents: [{ parts: [{ text: "Hello!" }] }] }),
     });
     assert.equal(raw.status, 429);
-    assert.equal(raw.headers.get("retry-after"), "3");
+    assert.equal(raw.headers.get("retry-after"), null);
     assert.match(raw.headers.get("content-type") ?? "", /^application\/json/);
-    await raw.body?.cancel();
+    const details = (await raw.json()).error.details as Record<string, string>[];
+    assert.deepEqual(details.at(-1), {
+      "@type": "type.googleapis.com/google.rpc.RetryInfo",
+      retryDelay: "3s",
+    });
 
     // Streaming: the 429 comes before any chunk, when the stream is opened.
     await setFaults(sim, { mode: "rate_limit" });
@@ -319,8 +323,10 @@ Deno.test("500, 503 and overloaded faults → ApiError INTERNAL / UNAVAILABLE; m
       body: JSON.stringify({ contents: [{ parts: [{ text: "Hello!" }] }] }),
     });
     assert.equal(e2.status, 503);
-    assert.equal(e2.headers.get("retry-after"), "4");
-    await e2.body?.cancel();
+    assert.equal(e2.headers.get("retry-after"), null);
+    assert.deepEqual((await e2.json()).error.details, [
+      { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "4s" },
+    ]);
 
     // Gemini has no overload answer of its own: "overloaded" is the same 503.
     await setFaults(sim, { mode: "overloaded" });

@@ -6,6 +6,7 @@ import { env } from "../env.ts";
 import { providerEndpoint, providerInfo } from "./registry.ts";
 import { log, redactSecrets } from "../observability/log.ts";
 import { ProviderError, type ProviderRequest } from "./types.ts";
+import { retryAfterSeconds } from "./retry-after.ts";
 
 // A non-streamed answer's headers come with its last token: the wait for them grows with the
 // output budget, at the pace of a slow model (about 25 tokens/s).
@@ -47,7 +48,7 @@ export async function callProvider(
   // The provider's own words stay in our logs: they can quote credentials (e.g. a masked key).
   const detail = await res.text().catch(() => "");
   log.warn("provider error", { provider, status: res.status, detail: providerMessage(detail) });
-  const retryAfter = Number(res.headers.get("retry-after")) || undefined;
+  const retryAfter = retryAfterSeconds(res.headers, detail);
   const message = `${provider} answered ${res.status}`;
   if (res.status === 429 || res.status === 503 || res.status === 529) {
     throw new ProviderError("unavailable", message, res.status, retryAfter);
