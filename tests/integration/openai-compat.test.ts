@@ -133,6 +133,38 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "models.retrieve through the openai SDK: a listed model in OpenAI's shape; an unknown id is a 404 NotFoundError",
+  ...opts,
+  fn: async () => {
+    const user = await newUser("retrieve");
+    const { key } = await createKey(user, { name: "retrieve" });
+    const client = sdk(key);
+    const listed = [];
+    for await (const m of await client.models.list()) listed.push(m);
+    const model = await client.models.retrieve("gpt-4o-mini");
+    assert.deepEqual(model, listed.find((m) => m.id === "gpt-4o-mini"), "as the list has it");
+    assert.deepEqual(Object.keys(model).sort(), ["created", "id", "object", "owned_by"]);
+    assert.equal(model.object, "model");
+    assert.equal(model.owned_by, "OpenAI");
+    // A signed-in user's token works too, for every listed model.
+    const asUser = sdk(user.accessToken);
+    for (const m of listed.slice(0, 5)) assert.deepEqual(await asUser.models.retrieve(m.id), m);
+
+    const missing = await client.models.retrieve("gpt-9-imaginary").catch((e) => e);
+    assert.ok(missing instanceof OpenAI.NotFoundError, String(missing));
+    assert.equal(missing.status, 404);
+    assert.deepEqual(missing.error, {
+      message: "The model `gpt-9-imaginary` does not exist or you do not have access to it.",
+      type: "invalid_request_error",
+      param: null,
+      code: "model_not_found",
+    });
+    await assert.rejects(sdk("nx_not-a-real-key").models.retrieve("gpt-4o-mini"), OpenAI.AuthenticationError);
+  },
+});
+
+Deno.test({
   name: "errors raise the SDK's classes: 400, 401, 402 (quota and key budget), 429 with retry-after",
   ...opts,
   fn: async () => {

@@ -32,7 +32,13 @@ const TYPES: Record<number, string> = {
 
 /** Errors in OpenAI's shape, with statuses that make the SDKs raise the right classes. */
 function openaiError(e: ApiError) {
-  const details = e.details as { field?: string } | { field?: string }[] | undefined;
+  const details = e.details as { field?: string; model?: string } | { field?: string }[] | undefined;
+  // An unknown model on GET /models/:id, as OpenAI answers it (404 model_not_found, param null).
+  if (e.code === "not_found" && !Array.isArray(details) && details?.model !== undefined) {
+    return {
+      error: { message: e.message, type: "invalid_request_error", param: null, code: "model_not_found" },
+    };
+  }
   const param = Array.isArray(details) ? details[0]?.field ?? null : details?.field ?? null;
   return {
     error: {
@@ -97,19 +103,36 @@ app.post("/chat/completions", requireCaller, async (c) => {
   return await respond(prepared.ctx, c.req.raw.signal, timing, openaiFormat(includeUsage));
 });
 
+const CREATED = Math.floor(new Date("2025-01-01").getTime() / 1000);
+
+/** A model in OpenAI's shape. */
+const modelObject = (m: (typeof CHAT_MODELS)[number]) => ({
+  id: m.id,
+  object: "model",
+  created: CREATED,
+  owned_by: m.vendor,
+});
+
 app.get("/models", requireCaller, async (c) => {
   const keyHash = c.get("keyHash");
   if (keyHash) await checkApiKey(keyHash);
-  const created = Math.floor(new Date("2025-01-01").getTime() / 1000);
-  return c.json({
-    object: "list",
-    data: CHAT_MODELS.filter(servable).map((m) => ({
-      id: m.id,
-      object: "model",
-      created,
-      owned_by: m.vendor,
-    })),
-  });
+  return c.json({ object: "list", data: CHAT_MODELS.filter(servable).map(modelObject) });
+});
+
+// client.models.retrieve(id): one model of the list; any other id is a 404 in OpenAI's shape.
+app.get("/models/:id", requireCaller, async (c) => {
+  const keyHash = c.get("keyHash");
+  if (keyHash) await checkApiKey(keyHash);
+  const id = c.req.param("id");
+  const model = CHAT_MODELS.find((m) => m.id === id);
+  if (!model || !servable(model)) {
+    throw new Refusal(
+      "not_found",
+      `The model \`${id}\` does not exist or you do not have access to it.`,
+      { model: id },
+    );
+  }
+  return c.json(modelObject(model));
 });
 
 Deno.serve(app.fetch);
