@@ -624,6 +624,29 @@ Deno.test({
       cases.map((c) => c.model).sort(),
       "only the whole answers were cached",
     );
+
+    // Not streamed: the whole JSON answer, but without its finish reason, is answered and not cached.
+    const plain = () =>
+      chat(user, {
+        model: "gpt-4o-mini",
+        stream: false,
+        fallback: false,
+        temperature: 0,
+        messages: [{ role: "user", content: "no finish reason, not streamed" }],
+      });
+    await setFaults({ mode: "early_end", count: 1, model: "gpt-4o-mini" });
+    try {
+      const first = await plain();
+      assert.equal(first.status, 200);
+      assert.equal((await first.json()).finishReason, null);
+    } finally {
+      await clearFaults();
+    }
+    await settled(user.id);
+    const second = await plain();
+    assert.equal(second.headers.get("x-cache"), null, "an answer without a finish reason is not cached");
+    await second.body?.cancel();
+    await settled(user.id);
   },
 });
 
