@@ -288,6 +288,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "an answer of nothing (its reply cut at once by a stop sequence) is charged as shown, for its prompt",
+  ...opts,
+  fn: async () => {
+    // The simulated reply is the same for the same messages: learn it, then stop it at its start.
+    const messages = [{ role: "user" as const, content: "Say nothing at all" }];
+    const first = await newUser("empty-probe");
+    const probe = await (await chat(first, { messages, model: "gpt-4o-mini", stream: false })).json();
+    const stop = String(probe.content).slice(0, 4);
+    for (const stream of [true, false]) {
+      const user = await newUser(`empty-${stream}`);
+      const res = await chat(user, { messages, model: "gpt-4o-mini", stream, stop: [stop] });
+      assert.equal(res.status, 200);
+      const final = stream
+        ? (await sseEvents(res)).findLast((e) => e !== "[DONE]" && "cost" in e) as Record<string, unknown>
+        : await res.json();
+      const usage = final.usage as { inputTokens: number; outputTokens: number };
+      assert.equal(usage.outputTokens, 0, "nothing was said");
+      assert.ok(usage.inputTokens > 0 && Number(final.cost) > 0, "the prompt was paid for");
+      await settled(user.id);
+      const records =
+        await database()`select cost::text, status from public.usage_records where user_id = ${user.id}`;
+      assert.deepEqual(records.map((r) => ({ ...r })), [{
+        cost: cost(mini.pricing, usage),
+        status: "complete",
+      }], `stream: ${stream}: the cost shown is the cost recorded (the request was released, unbilled)`);
+      assert.equal(Number(records[0].cost), final.cost);
+      const stored =
+        await database()`select role from public.messages where user_id = ${user.id} or request_id in
+                                      (select id from public.requests where user_id = ${user.id})`;
+      assert.deepEqual(stored.map((m) => m.role), ["user"], "no empty answer is stored in the conversation");
+    }
+  },
+});
+
+Deno.test({
   name: "an answer is never charged more than the worst case it was admitted under",
   ...opts,
   fn: async () => {

@@ -6,6 +6,7 @@ import {
   soonestReopening,
 } from "../../supabase/functions/_shared/resilience/breaker.ts";
 import { connect } from "../../supabase/functions/_shared/chat/connect.ts";
+import { callProvider } from "../../supabase/functions/_shared/providers/call.ts";
 import { CHAT_MODELS } from "../../supabase/functions/_shared/catalog/index.ts";
 import { ProviderError } from "../../supabase/functions/_shared/providers/types.ts";
 
@@ -220,4 +221,43 @@ Deno.test("connect: a refusal (4xx) is what the client hears, not a fallback's o
       "xai circuit_open",
     ]);
   });
+});
+
+Deno.test("callProvider: an error whose body stalls after its headers ends at the time limit, not never", async () => {
+  let stalled: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    await req.body?.cancel();
+    return new Response(
+      new ReadableStream({
+        start(c) {
+          stalled = c;
+          c.enqueue(new TextEncoder().encode('{"error":{"message":"ove'));
+        },
+      }),
+      { status: 500 },
+    );
+  });
+  Deno.env.set("MISTRAL_BASE_URL", `http://127.0.0.1:${server.addr.port}`);
+  Deno.env.set("MISTRAL_API_KEY", "test");
+  try {
+    const model = modelOf("mistral");
+    const call = callProvider(
+      asking("hi")(model),
+      false,
+      new AbortController().signal,
+      performance.now() + 300,
+    );
+    let hang: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      call.then(() => "answered", (e: ProviderError) => `${e.kind} ${e.status}`),
+      new Promise((r) => hang = setTimeout(() => r("still waiting for the body"), 10_000)),
+    ]);
+    clearTimeout(hang);
+    assert.equal(outcome, "error 500", "the status is the error; the body is not waited for");
+  } finally {
+    stalled?.close();
+    Deno.env.delete("MISTRAL_BASE_URL");
+    Deno.env.delete("MISTRAL_API_KEY");
+    await server.shutdown();
+  }
 });

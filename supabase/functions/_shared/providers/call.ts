@@ -37,16 +37,27 @@ export async function callProvider(
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.any([signal, timeout.signal]) });
   } catch (e) {
+    clearTimeout(timer);
     if (timeout.signal.aborted) throw new ProviderError("timeout", `${provider} did not answer in time`);
     if (signal.aborted) throw e;
     throw new ProviderError("unavailable", `${provider} could not be reached`);
+  }
+  if (res.ok) {
+    clearTimeout(timer);
+    return res;
+  }
+
+  // An error's body is read under the same timer, and only so much of it: a provider (or a proxy)
+  // that sends an error's headers and then stalls must not hold the request, nor a half-open probe.
+  // Its own words stay in our logs: they can quote credentials (e.g. a masked key).
+  let detail = "";
+  try {
+    detail = await readUpTo(res.body, MAX_ERROR_BODY_BYTES);
+  } catch {
+    /* stalled or cut: the status says enough */
   } finally {
     clearTimeout(timer);
   }
-  if (res.ok) return res;
-
-  // The provider's own words stay in our logs: they can quote credentials (e.g. a masked key).
-  const detail = await res.text().catch(() => "");
   log.warn("provider error", { provider, status: res.status, detail: providerMessage(detail) });
   const retryAfter = retryAfterSeconds(res.headers, detail);
   const message = `${provider} answered ${res.status}`;
@@ -55,6 +66,28 @@ export async function callProvider(
   }
   if (res.status === 408 || res.status === 504) throw new ProviderError("timeout", message, res.status);
   throw new ProviderError("error", message, res.status);
+}
+
+/** An error body worth reading: providers' errors are a few hundred bytes. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** The text of a body, up to `max` bytes (the rest is left unread and the body cancelled). */
+async function readUpTo(body: ReadableStream<Uint8Array> | null, max: number): Promise<string> {
+  if (!body) return "";
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let read = 0;
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      read += r.value.length;
+      text += decoder.decode(r.value, { stream: true });
+      if (read >= max) break;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return text + decoder.decode();
 }
 
 function providerMessage(body: string): string {
