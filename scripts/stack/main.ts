@@ -16,6 +16,7 @@ import { discoverFunctions, FunctionsHost } from "./functions-host.ts";
 import { wireProviders } from "./providers.ts";
 import { serveWeb } from "./web-server.ts";
 import { createAuthService } from "./auth/service.ts";
+import { loadAuthSettings } from "./auth/config.ts";
 import { createRealtimeService } from "./realtime/service.ts";
 import { buildWeb } from "../../web/build.ts";
 import { type Cleanup, createShutdown } from "./shutdown.ts";
@@ -75,10 +76,18 @@ async function main() {
   const sql = connect(dbUrl, 8);
   cleanups.push({ name: "database pool", run: () => sql.end({ timeout: 5 }) });
 
-  // 3. Keys and the Auth stand-in.
+  // 3. Keys and the Auth stand-in, with config.toml's [auth] settings. Its emails (confirmation
+  // links) are kept in a mailbox on the API origin and shown here.
   const issuer = `${apiUrl}/auth/v1`;
   const keys = await loadProjectKeys(stateDir, issuer);
-  const auth = createAuthService({ sql, issuer, keys });
+  const authSettings = loadAuthSettings(join(ROOT, "supabase", "config.toml"));
+  const auth = createAuthService({
+    sql,
+    issuer,
+    keys,
+    ...authSettings,
+    onMail: (mail) => log(`email to ${mail.to}: ${mail.subject}: ${mail.actionLink}`),
+  });
   const realtime = createRealtimeService({ dbUrl, keys, issuer });
 
   // 4. Providers: real where a key is set, simulated otherwise.
@@ -114,6 +123,10 @@ async function main() {
     if (url.pathname.startsWith("/auth/v1/")) {
       if (req.method === "OPTIONS") return withCors(req, new Response(null, { status: 204 }));
       return withCors(req, await auth.fetch(req));
+    }
+    if (url.pathname === "/__mailbox") {
+      if (req.method === "OPTIONS") return withCors(req, new Response(null, { status: 204 }));
+      return withCors(req, auth.mailbox.handle(req, url));
     }
     if (url.pathname.startsWith("/realtime/v1/")) {
       if (req.method === "OPTIONS") return withCors(req, new Response(null, { status: 204 }));
@@ -160,6 +173,11 @@ async function main() {
     `  Anon key:          ${keys.anonKey}`,
     `  Service role key:  ${keys.serviceRoleKey}`,
     `  Simulated:         ${providers.simulated.join(", ") || "none"}`,
+    `  Email sign-ups:    ${
+      authSettings.confirmations
+        ? `confirmed by email (links printed here and at ${apiUrl}/__mailbox?email=…)`
+        : "confirmed at once (NEXUS_AUTH_CONFIRMATIONS=true to confirm by email)"
+    }`,
     `  Written to:        ${join(stateDir, "stack.json")}`,
     "Press Ctrl-C to stop.",
     "",

@@ -86,9 +86,14 @@ create table if not exists auth.users (
   banned_until timestamptz,
   deleted_at timestamptz,
   is_sso_user boolean not null default false,
-  is_anonymous boolean not null default false
+  is_anonymous boolean not null default false,
+  confirmation_token varchar(255),
+  confirmation_sent_at timestamptz
 );
 create unique index if not exists users_email_partial_key on auth.users (email) where is_sso_user = false;
+-- Added with email confirmations (a database made before them lacks these columns).
+alter table auth.users add column if not exists confirmation_token varchar(255);
+alter table auth.users add column if not exists confirmation_sent_at timestamptz;
 
 create table if not exists auth.identities (
   id uuid primary key default extensions.gen_random_uuid(),
@@ -127,6 +132,64 @@ create table if not exists auth.refresh_tokens (
   session_id uuid references auth.sessions (id) on delete cascade
 );
 create index if not exists refresh_tokens_session_id_revoked_idx on auth.refresh_tokens (session_id, revoked);
+
+-- How each session began (GoTrue's AMR claims: password, otp, email/signup, ...), for the
+-- access token's `amr`.
+create table if not exists auth.mfa_amr_claims (
+  session_id uuid not null references auth.sessions (id) on delete cascade,
+  created_at timestamptz not null,
+  updated_at timestamptz not null,
+  authentication_method text not null,
+  id uuid primary key,
+  unique (session_id, authentication_method)
+);
+
+-- The links of confirmation emails (GoTrue's one_time_tokens): a token hash per user and type.
+do $$
+begin
+  create type auth.one_time_token_type as enum (
+    'confirmation_token', 'reauthentication_token', 'recovery_token', 'email_change_token_new',
+    'email_change_token_current', 'phone_change_token');
+exception when duplicate_object then null;
+end
+$$;
+create table if not exists auth.one_time_tokens (
+  id uuid primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  token_type auth.one_time_token_type not null,
+  token_hash text not null check (char_length(token_hash) > 0),
+  relates_to text not null,
+  created_at timestamp without time zone not null default now(),
+  updated_at timestamp without time zone not null default now()
+);
+create index if not exists one_time_tokens_token_hash_hash_idx on auth.one_time_tokens using hash (token_hash);
+create index if not exists one_time_tokens_relates_to_hash_idx on auth.one_time_tokens using hash (relates_to);
+create unique index if not exists one_time_tokens_user_id_token_type_key on auth.one_time_tokens (user_id, token_type);
+
+-- PKCE: a sign-up whose client sent a code challenge gets an auth code when its link is followed
+-- (GoTrue's flow_state).
+do $$
+begin
+  create type auth.code_challenge_method as enum ('s256', 'plain');
+exception when duplicate_object then null;
+end
+$$;
+create table if not exists auth.flow_state (
+  id uuid primary key,
+  user_id uuid,
+  auth_code text,
+  code_challenge_method auth.code_challenge_method,
+  code_challenge text,
+  provider_type text not null,
+  provider_access_token text,
+  provider_refresh_token text,
+  created_at timestamptz,
+  updated_at timestamptz,
+  authentication_method text not null,
+  auth_code_issued_at timestamptz
+);
+create index if not exists idx_auth_code on auth.flow_state (auth_code);
+create index if not exists idx_user_id_auth_method on auth.flow_state (user_id, authentication_method);
 -- GoTrue's, for the Auth stand-in's lookups by user (identities of a user, logging a user out).
 create index if not exists identities_user_id_idx on auth.identities (user_id);
 create index if not exists sessions_user_id_idx on auth.sessions (user_id);

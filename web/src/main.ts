@@ -50,6 +50,14 @@ declare global {
 }
 
 const { supabaseUrl, supabaseKey } = globalThis.NEXUS_CONFIG;
+// A link from an Auth email that failed (used already, expired) comes back here with the error
+// in the fragment (#error=…&error_code=…&error_description=…): said on the sign-in form, and
+// taken out of the address before supabase-js reads it.
+const authLinkError = new URLSearchParams(location.hash.slice(1)).get("error_description");
+if (authLinkError !== null) {
+  $("auth-error").textContent = authLinkError;
+  globalThis.history.replaceState(globalThis.history.state, "", location.pathname + location.search);
+}
 const supabase = createClient(supabaseUrl, supabaseKey);
 const api = createApi(supabase, supabaseUrl, supabaseKey);
 const LAST_CONVERSATION = "nexus.lastConversation";

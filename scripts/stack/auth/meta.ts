@@ -1,6 +1,7 @@
 // The informational endpoints: GET /health, /settings and /.well-known/jwks.json, shaped as
 // GoTrue's (internal/api/api.go HealthCheck, settings.go, jwks.go) for this project's
-// configuration: email sign-ups with autoconfirm, no phone, no external providers.
+// configuration: email sign-ups (autoconfirmed unless confirmations are on), no phone, no
+// external providers.
 
 import type { ProjectKeys } from "../keys.ts";
 import { json } from "./http.ts";
@@ -42,12 +43,12 @@ const EXTERNAL_PROVIDERS = [
   "zoom",
 ];
 
-export function settings(): Response {
+export function settings(confirmations: boolean): Response {
   const external = Object.fromEntries(EXTERNAL_PROVIDERS.map((p) => [p, p === "email"]));
   return json({
     external,
     disable_signup: false,
-    mailer_autoconfirm: true,
+    mailer_autoconfirm: !confirmations,
     phone_autoconfirm: false,
     sms_provider: "",
     saml_enabled: false,

@@ -45,3 +45,18 @@ export const userUpdateBody = z.object({
   code_challenge: str,
   code_challenge_method: str,
 });
+
+/** POST /token?grant_type=pkce (PKCEGrantParams). */
+export const pkceGrantBody = z.object({
+  auth_code: str,
+  code_verifier: str,
+});
+
+/** POST /resend (ResendConfirmationParams). */
+export const resendBody = z.object({
+  type: str,
+  email: str,
+  phone: str,
+  code_challenge: str,
+  code_challenge_method: str,
+});

@@ -9,11 +9,15 @@ import type { ProjectKeys } from "../keys.ts";
 import { makeVerifier } from "./authenticate.ts";
 import type { AuthContext } from "./context.ts";
 import { AuthError, errorResponse, unexpectedFailure } from "./errors.ts";
+import { AUTH_DEFAULTS } from "./config.ts";
 import { logout } from "./logout.ts";
+import { type Mail, Mailbox } from "./mailbox.ts";
 import { health, jwks, settings } from "./meta.ts";
+import { resend } from "./resend.ts";
 import { signup } from "./signup.ts";
 import { token } from "./token.ts";
 import { getUser, updateUser } from "./user.ts";
+import { verify } from "./verify.ts";
 
 export interface AuthServiceOptions {
   sql: postgres.Sql;
@@ -26,10 +30,24 @@ export interface AuthServiceOptions {
   minPasswordLength?: number;
   /** [auth] refresh_token_reuse_interval; default 10 (Supabase's) */
   refreshTokenReuseIntervalSeconds?: number;
+  /** [auth] site_url; default the CLI's, http://127.0.0.1:3000 */
+  siteUrl?: string;
+  /** [auth] additional_redirect_urls; default the CLI's */
+  additionalRedirectUrls?: string[];
+  /** [auth.email] enable_confirmations; default false (autoconfirm, as this project's config) */
+  confirmations?: boolean;
+  /** [auth.email] max_frequency in seconds; default 1 (the CLI's) */
+  maxFrequencySeconds?: number;
+  /** [auth.email] otp_expiry in seconds; default 3600 (the CLI's) */
+  otpExpirySeconds?: number;
+  /** Called with every email sent (they are also kept in the service's mailbox). */
+  onMail?: (mail: Mail) => void;
 }
 
 export interface AuthService {
   fetch(req: Request): Promise<Response>;
+  /** The emails sent (GET /__mailbox on the API origin). */
+  mailbox: Mailbox;
 }
 
 const PREFIX = "/auth/v1";
@@ -42,27 +60,41 @@ type Handler = (ctx: AuthContext, req: Request, url: URL) => Promise<Response> |
 
 const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   "/health": { GET: () => health() },
-  "/settings": { GET: () => settings() },
+  "/settings": { GET: (ctx) => settings(ctx.confirmations) },
   "/.well-known/jwks.json": { GET: (ctx) => jwks(ctx.keys) },
   "/signup": { POST: signup },
   "/token": { POST: token },
+  "/verify": { GET: verify },
+  "/resend": { POST: resend },
   "/user": { GET: getUser, PUT: updateUser },
   "/logout": { POST: logout },
 };
 
 export function createAuthService(opts: AuthServiceOptions): AuthService {
+  const d = AUTH_DEFAULTS;
+  const mailbox = new Mailbox(opts.onMail);
   const ctx: AuthContext = {
     sql: opts.sql,
     issuer: opts.issuer,
     keys: opts.keys,
-    jwtExpirySeconds: opts.jwtExpirySeconds ?? 3600,
-    minPasswordLength: opts.minPasswordLength ?? 6,
-    refreshTokenReuseIntervalSeconds: opts.refreshTokenReuseIntervalSeconds ?? 10,
+    jwtExpirySeconds: opts.jwtExpirySeconds ?? d.jwtExpirySeconds,
+    minPasswordLength: opts.minPasswordLength ?? d.minPasswordLength,
+    refreshTokenReuseIntervalSeconds: opts.refreshTokenReuseIntervalSeconds ??
+      d.refreshTokenReuseIntervalSeconds,
     verify: makeVerifier(opts.keys),
+    redirects: {
+      siteUrl: opts.siteUrl ?? d.siteUrl,
+      additionalRedirectUrls: opts.additionalRedirectUrls ?? d.additionalRedirectUrls,
+    },
+    confirmations: opts.confirmations ?? d.confirmations,
+    maxFrequencySeconds: opts.maxFrequencySeconds ?? d.maxFrequencySeconds,
+    otpExpirySeconds: opts.otpExpirySeconds ?? d.otpExpirySeconds,
+    mailbox,
   };
   const knownKeys = new Set([opts.keys.anonKey, opts.keys.serviceRoleKey]);
 
   return {
+    mailbox,
     async fetch(req: Request): Promise<Response> {
       const url = new URL(req.url);
       if (!url.pathname.startsWith(`${PREFIX}/`)) return notFound();

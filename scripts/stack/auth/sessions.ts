@@ -17,11 +17,20 @@ import type { UserRow } from "./user-json.ts";
 
 const NIL_UUID = "00000000-0000-0000-0000-000000000000";
 
+/** An `amr` entry of the session's access tokens: how it was authenticated, and when (seconds). */
+export interface AmrEntry {
+  method: string;
+  timestamp: number;
+}
+
 export interface SessionRef {
   id: string;
-  /** When the session began (seconds): the `amr` password timestamp of its access tokens. */
-  createdAt: number;
+  /** Most recent first, as GoTrue orders them. */
+  amr: AmrEntry[];
 }
+
+/** How a session began, as GoTrue's AuthenticationMethod names it. */
+export type AuthenticationMethod = "password" | "otp" | "email/signup";
 
 export interface Grant {
   session: SessionRef;
@@ -47,16 +56,38 @@ async function insertRefreshToken(db: Db, userId: string, sessionId: string, par
   return token;
 }
 
-/** A new session with its first refresh token (a sign-in). Run inside a transaction. */
-export async function startSession(db: Db, userId: string, client: ClientInfo): Promise<Grant> {
+/**
+ * A new session with its first refresh token (a sign-in), and the claim of how it was
+ * authenticated (auth.mfa_amr_claims, the access tokens' `amr`). Run inside a transaction.
+ */
+export async function startSession(
+  db: Db,
+  userId: string,
+  client: ClientInfo,
+  method: AuthenticationMethod = "password",
+): Promise<Grant> {
   const [s] = await db<{ id: string; created: string }[]>`
     insert into auth.sessions (id, user_id, created_at, updated_at, aal, user_agent, ip)
     values (${crypto.randomUUID()}, ${userId}, now(), now(), 'aal1', ${client.userAgent}, ${client.ip}::inet)
     returning id, floor(extract(epoch from created_at))::bigint::text as created`;
+  await db`
+    insert into auth.mfa_amr_claims (id, session_id, created_at, updated_at, authentication_method)
+    values (${crypto.randomUUID()}, ${s.id}, now(), now(), ${method})`;
   const refreshToken = await insertRefreshToken(db, userId, s.id, null);
   await touchLastSignIn(db, userId);
-  return { session: { id: s.id, createdAt: Number(s.created) }, refreshToken };
+  return { session: { id: s.id, amr: [{ method, timestamp: Number(s.created) }] }, refreshToken };
 }
+
+/** The `amr` of the session aliased `s`, from its claims; a session older than the claims table
+ * began with a password. */
+const sessionAmr = (db: Db) =>
+  db`coalesce(
+    (select jsonb_agg(jsonb_build_object('method', c.authentication_method,
+                                         'timestamp', floor(extract(epoch from c.updated_at))::bigint)
+                      order by c.updated_at desc)
+     from auth.mfa_amr_claims c where c.session_id = s.id),
+    jsonb_build_array(jsonb_build_object('method', 'password',
+                                         'timestamp', floor(extract(epoch from s.created_at))::bigint)))`;
 
 interface TokenRow {
   id: string;
@@ -89,10 +120,9 @@ export async function refreshGrant(
     if (!peek) throw tokenNotFound();
 
     const [session] = peek.session_id
-      ? await tx<{ id: string; created: string; expired: boolean }[]>`
-          select id, floor(extract(epoch from created_at))::bigint::text as created,
-                 coalesce(not_after < now(), false) as expired
-          from auth.sessions where id = ${peek.session_id} for no key update`
+      ? await tx<{ id: string; amr: AmrEntry[]; expired: boolean }[]>`
+          select s.id, ${sessionAmr(tx)} as amr, coalesce(s.not_after < now(), false) as expired
+          from auth.sessions s where s.id = ${peek.session_id} for no key update of s`
       : [];
 
     const [row] = await tx<TokenRow[]>`
@@ -139,7 +169,7 @@ export async function refreshGrant(
       where id = ${session.id}`;
     return {
       userId: user.id,
-      grant: { session: { id: session.id, createdAt: Number(session.created) }, refreshToken: issued },
+      grant: { session: { id: session.id, amr: session.amr }, refreshToken: issued },
     };
   });
   if (outcome instanceof CommitThenFail) throw outcome.error;

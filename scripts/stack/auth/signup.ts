@@ -1,21 +1,38 @@
-// POST /signup (internal/api/signup.go) for email users with autoconfirm on, as the project
-// runs (supabase/config.toml: enable_confirmations = false): the user is created confirmed and
-// signed in at once, and the answer is a session. The checks run in GoTrue's order, so the
-// same bad request gets the same error.
+// POST /signup (internal/api/signup.go) for email users. The checks run in GoTrue's order, so the
+// same bad request gets the same error. Two modes, as [auth.email] enable_confirmations says:
+// - autoconfirm (the project's config.toml): the user is created confirmed and signed in at once,
+//   and the answer is a session; an address already registered is 422 `user_already_exists`;
+// - confirmations (hosted projects' default): the user is created unconfirmed, a confirmation
+//   email goes out (mailer.ts) and the answer is the user without a session. An address that is
+//   already registered and confirmed gets an answer shaped like a new user's (sanitizeUser), so
+//   the answer does not reveal it; one registered but unconfirmed gets a new email.
 
 import type { AuthContext } from "./context.ts";
 import { validateEmail } from "./email.ts";
-import { badRequest, unprocessable } from "./errors.ts";
+import { AuthError, badRequest, unprocessable } from "./errors.ts";
 import { clientInfo, json, readJsonBody } from "./http.ts";
+import { type FlowType, sendConfirmation } from "./mailer.ts";
 import { checkPasswordStrength, hashPassword } from "./passwords.ts";
+import { createFlowState, validatePkceParams } from "./pkce.ts";
+import { getReferrer } from "./redirect.ts";
 import { signupBody } from "./schemas.ts";
 import { startSession } from "./sessions.ts";
 import { sessionResponse } from "./tokens.ts";
-import { findIdentities, findUserByEmail, findUserById, insertEmailUser } from "./users.ts";
+import { sanitizedUserJson, userJson, type UserRow } from "./user-json.ts";
+import {
+  AUDIENCE,
+  confirmUser,
+  findIdentities,
+  findUserByEmail,
+  findUserById,
+  insertEmailUser,
+} from "./users.ts";
 
 const userExists = () => unprocessable("user_already_exists", "User already registered");
 
-export async function signup(ctx: AuthContext, req: Request): Promise<Response> {
+type SignupBody = ReturnType<typeof signupBody.parse>;
+
+export async function signup(ctx: AuthContext, req: Request, url: URL): Promise<Response> {
   const body = await readJsonBody(req, signupBody);
 
   if (body.email === "" && body.phone === "") {
@@ -30,50 +47,99 @@ export async function signup(ctx: AuthContext, req: Request): Promise<Response> 
       "Only an email address or phone number should be provided on signup.",
     );
   }
-  // PKCE only matters when a confirmation email is sent; with autoconfirm the session is
-  // returned directly, so only the parameters' form is checked, as GoTrue does.
   validatePkceParams(body.code_challenge_method, body.code_challenge);
   if (body.email === "") throw badRequest("phone_provider_disabled", "Phone signups are disabled");
   const email = validateEmail(body.email);
+  const flow: FlowType = body.code_challenge !== "" ? "pkce" : "implicit";
 
-  if (await findUserByEmail(ctx.sql, email)) throw userExists();
+  const existing = await findUserByEmail(ctx.sql, email);
+  if (existing) return await signupExisting(ctx, req, url, body, existing, flow);
 
   // Hash outside the transaction (it is the slow part), as GoTrue does.
   const passwordHash = await hashPassword(body.password);
-  const client = clientInfo(req);
-  let created;
+  const data = body.data ?? {};
+
+  if (!ctx.confirmations) {
+    let created;
+    try {
+      created = await ctx.sql.begin(async (tx) => {
+        const userId = await insertEmailUser(tx, { email, passwordHash, data, confirmed: true });
+        const grant = await startSession(tx, userId, clientInfo(req));
+        return { userId, grant };
+      });
+    } catch (e) {
+      // Lost a race with a concurrent signup for the same address.
+      if ((e as { code?: string }).code === "23505") throw userExists();
+      throw e;
+    }
+    return await answerWithSession(ctx, created.userId, created.grant);
+  }
+
+  const referrer = getReferrer(ctx.redirects, req, url);
+  let userId: string;
   try {
-    created = await ctx.sql.begin(async (tx) => {
-      const userId = await insertEmailUser(tx, { email, passwordHash, data: body.data ?? {} });
-      const grant = await startSession(tx, userId, client);
-      return { userId, grant };
+    userId = await ctx.sql.begin(async (tx) => {
+      const id = await insertEmailUser(tx, { email, passwordHash, data, confirmed: false });
+      if (flow === "pkce") {
+        await createFlowState(tx, id, "email", body.code_challenge_method, body.code_challenge);
+      }
+      await sendConfirmation(ctx, tx, { id, email }, flow, referrer);
+      return id;
     });
   } catch (e) {
-    // Lost a race with a concurrent signup for the same address.
-    if ((e as { code?: string }).code === "23505") throw userExists();
+    if ((e as { code?: string }).code === "23505") {
+      throw new AuthError(500, "unexpected_failure", "Database error saving new user");
+    }
     throw e;
   }
-
-  const user = await findUserById(ctx.sql, created.userId);
-  if (!user) throw new Error("user vanished right after signup");
-  const identities = await findIdentities(ctx.sql, user.id);
-  return json(await sessionResponse(ctx, user, identities, created.grant));
+  return await answerWithUser(ctx, userId);
 }
 
-/** GoTrue's validatePKCEParams: both or neither, and a challenge of 43 to 128 characters from
- * RFC 7636's alphabet. */
-function validatePkceParams(method: string, challenge: string): void {
-  if (method === "" && challenge === "") return;
-  if ((method === "") !== (challenge === "")) {
-    throw badRequest("validation_failed", "PKCE flow requires code_challenge_method and code_challenge");
+/** A sign-up for an address that already has an account (GoTrue does not touch its password). */
+async function signupExisting(
+  ctx: AuthContext,
+  req: Request,
+  url: URL,
+  body: SignupBody,
+  user: UserRow,
+  flow: FlowType,
+): Promise<Response> {
+  if (user.email_confirmed_at) {
+    if (!ctx.confirmations) throw userExists();
+    return json(sanitizedUserJson(user, AUDIENCE, body.data ?? {}));
   }
-  if (challenge.length < 43 || challenge.length > 128) {
-    throw badRequest("validation_failed", "code challenge has to be between 43 and 128 characters");
+  if (!ctx.confirmations) {
+    // Unconfirmed (signed up while confirmations were on) and now autoconfirm: GoTrue confirms
+    // the account and signs in, as for a new user.
+    const grant = await ctx.sql.begin(async (tx) => {
+      await confirmUser(tx, user.id, { identities: false });
+      return await startSession(tx, user.id, clientInfo(req));
+    });
+    return await answerWithSession(ctx, user.id, grant);
   }
-  if (!/^[a-zA-Z._~0-9-]+$/.test(challenge)) {
-    throw badRequest(
-      "validation_failed",
-      "code challenge can only contain alphanumeric characters, hyphens, periods, underscores and tildes",
-    );
-  }
+  const referrer = getReferrer(ctx.redirects, req, url);
+  await ctx.sql.begin(async (tx) => {
+    if (flow === "pkce") {
+      await createFlowState(tx, user.id, "email", body.code_challenge_method, body.code_challenge);
+    }
+    await sendConfirmation(ctx, tx, { id: user.id, email: user.email ?? "" }, flow, referrer);
+  });
+  return await answerWithUser(ctx, user.id);
+}
+
+async function answerWithSession(
+  ctx: AuthContext,
+  userId: string,
+  grant: Awaited<ReturnType<typeof startSession>>,
+): Promise<Response> {
+  const user = await findUserById(ctx.sql, userId);
+  if (!user) throw new Error("user vanished right after signup");
+  const identities = await findIdentities(ctx.sql, user.id);
+  return json(await sessionResponse(ctx, user, identities, grant));
+}
+
+async function answerWithUser(ctx: AuthContext, userId: string): Promise<Response> {
+  const user = await findUserById(ctx.sql, userId);
+  if (!user) throw new Error("user vanished right after signup");
+  return json(userJson(user, await findIdentities(ctx.sql, user.id)));
 }

@@ -1,11 +1,12 @@
-// POST /token (internal/api/token.go, token_refresh.go): the password and refresh_token grants.
-// Other grants (pkce, id_token, web3) need flows this stand-in does not offer and are answered
-// as GoTrue answers an unknown grant type.
+// POST /token (internal/api/token.go, token_refresh.go): the password, refresh_token and pkce
+// (pkce.ts) grants. Other grants (id_token, web3) need flows this stand-in does not offer and are
+// answered as GoTrue answers an unknown grant type.
 
 import type { AuthContext } from "./context.ts";
 import { badRequest, unprocessable } from "./errors.ts";
 import { clientInfo, json, readJsonBody } from "./http.ts";
 import { verifyPassword } from "./passwords.ts";
+import { pkceGrant } from "./pkce.ts";
 import { passwordGrantBody, refreshGrantBody } from "./schemas.ts";
 import { isWellFormedRefreshToken, refreshGrant, startSession } from "./sessions.ts";
 import { sessionResponse } from "./tokens.ts";
@@ -19,6 +20,8 @@ export async function token(ctx: AuthContext, req: Request, url: URL): Promise<R
       return await passwordGrant(ctx, req);
     case "refresh_token":
       return await refreshTokenGrant(ctx, req);
+    case "pkce":
+      return await pkceGrant(ctx, req);
     default:
       // Sic: GoTrue answers an unsupported grant with this code and message.
       throw badRequest("invalid_credentials", "unsupported_grant_type");

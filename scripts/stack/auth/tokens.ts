@@ -31,8 +31,7 @@ export async function mintAccessToken(
     user_metadata: user.raw_user_meta_data ?? {},
     role: user.role ?? "",
     aal: "aal1",
-    // Every session here began with a password (signup signs in with the password too).
-    amr: [{ method: "password", timestamp: session.createdAt }],
+    amr: session.amr,
     session_id: session.id,
     is_anonymous: user.is_anonymous,
   });

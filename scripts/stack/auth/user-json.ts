@@ -15,6 +15,7 @@ export interface UserRow {
   invited_at: string | null;
   phone: string | null;
   phone_confirmed_at: string | null;
+  confirmation_sent_at: string | null;
   confirmed_at: string | null;
   last_sign_in_at: string | null;
   raw_app_meta_data: Metadata | null;
@@ -80,6 +81,7 @@ export function userJson(user: UserRow, identities: IdentityRow[]): Record<strin
     phone: user.phone ?? "",
     ...omitEmpty({
       phone_confirmed_at: goTime(user.phone_confirmed_at),
+      confirmation_sent_at: goTime(user.confirmation_sent_at),
       confirmed_at: goTime(user.confirmed_at),
       last_sign_in_at: goTime(user.last_sign_in_at),
     }),
@@ -94,4 +96,29 @@ export function userJson(user: UserRow, identities: IdentityRow[]): Record<strin
     }),
     is_anonymous: user.is_anonymous,
   };
+}
+
+/**
+ * GoTrue's sanitizeUser: what a sign-up for an address that is already registered and confirmed
+ * answers while confirmations are on — shaped like a new, unconfirmed user (a random id, no
+ * identities, no session), so the answer does not tell whether the address has an account.
+ */
+export function sanitizedUserJson(user: UserRow, aud: string, data: Metadata): Record<string, unknown> {
+  const now = new Date().toISOString();
+  return userJson({
+    ...user,
+    id: crypto.randomUUID(),
+    aud,
+    role: "",
+    phone: "",
+    email_confirmed_at: null,
+    phone_confirmed_at: null,
+    confirmation_sent_at: now,
+    confirmed_at: null,
+    last_sign_in_at: null,
+    raw_app_meta_data: { provider: "email", providers: ["email"] },
+    raw_user_meta_data: data,
+    created_at: now,
+    updated_at: now,
+  }, []);
 }

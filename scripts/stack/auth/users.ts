@@ -24,6 +24,7 @@ const userColumns = (db: Db) =>
     to_char(u.email_confirmed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as email_confirmed_at,
     to_char(u.invited_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as invited_at,
     to_char(u.phone_confirmed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as phone_confirmed_at,
+    to_char(u.confirmation_sent_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as confirmation_sent_at,
     to_char(u.confirmed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as confirmed_at,
     to_char(u.last_sign_in_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as last_sign_in_at,
     to_char(u.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at,
@@ -60,15 +61,17 @@ export interface NewEmailUser {
   passwordHash: string;
   /** The `data` of the signup request. */
   data: Metadata;
+  /** Confirmed at once (autoconfirm), or left for the email link to confirm. */
+  confirmed: boolean;
 }
 
 /**
- * Creates a confirmed email user and its `email` identity, as GoTrue's signup with
- * autoconfirm leaves them: identity_data is `{sub, email, email_verified: false,
- * phone_verified: false}` plus the signup data (which cannot override those keys), and the
- * user's metadata is that identity data with `email_verified: true` (user.Confirm). The insert
- * fires the product's on_auth_user_created trigger, which reads email and raw_user_meta_data.
- * A concurrent signup with the same email fails on the unique index (23505).
+ * Creates an email user and its `email` identity, as GoTrue's signup leaves them:
+ * identity_data is `{sub, email, email_verified: false, phone_verified: false}` plus the signup
+ * data (which cannot override those keys), and the user's metadata is that identity data
+ * (user.RemoveUnconfirmedIdentities), with `email_verified: true` once confirmed (user.Confirm).
+ * The insert fires the product's on_auth_user_created trigger, which reads email and
+ * raw_user_meta_data. A concurrent signup with the same email fails on the unique index (23505).
  */
 export async function insertEmailUser(db: Db, u: NewEmailUser): Promise<string> {
   const id = crypto.randomUUID();
@@ -79,20 +82,44 @@ export async function insertEmailUser(db: Db, u: NewEmailUser): Promise<string> 
     email_verified: false,
     phone_verified: false,
   };
-  const userMetadata: Metadata = { ...identityData, email_verified: true };
+  const userMetadata: Metadata = u.confirmed ? { ...identityData, email_verified: true } : identityData;
   const appMetadata: Metadata = { provider: "email", providers: ["email"] };
   await db`
     insert into auth.users (
-      instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+      instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, confirmation_token,
       raw_app_meta_data, raw_user_meta_data, created_at, updated_at, is_sso_user, is_anonymous
     ) values (
-      ${NIL_UUID}, ${id}, ${AUDIENCE}, ${ROLE}, ${u.email}, ${u.passwordHash}, now(),
+      ${NIL_UUID}, ${id}, ${AUDIENCE}, ${ROLE}, ${u.email}, ${u.passwordHash},
+      ${u.confirmed ? db`now()` : null}, '',
       ${jsonb(db, appMetadata)}, ${jsonb(db, userMetadata)}, now(), now(), false, false
     )`;
   await db`
     insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
     values (${id}, ${id}, ${jsonb(db, identityData)}, 'email', now(), now(), now())`;
   return id;
+}
+
+/**
+ * GoTrue's user.Confirm: confirmed now, the confirmation token spent, `email_verified: true` in
+ * the user's metadata and every one-time token of the user gone (so no link of theirs works
+ * again). `identities`: also mark the email identity verified, as confirming by link does
+ * (signupVerify), unlike an autoconfirmed sign-up.
+ */
+export async function confirmUser(db: Db, userId: string, opts: { identities: boolean }): Promise<void> {
+  await db`
+    update auth.users
+    set email_confirmed_at = now(), confirmation_token = '',
+        raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || '{"email_verified": true}'::jsonb,
+        updated_at = now()
+    where id = ${userId}`;
+  await db`delete from auth.one_time_tokens where user_id = ${userId}`;
+  if (opts.identities) {
+    await db`
+      update auth.identities i
+      set identity_data = i.identity_data || '{"email_verified": true}'::jsonb, updated_at = now()
+      from auth.users u
+      where u.id = ${userId} and i.user_id = u.id and i.email <> '' and u.email <> '' and i.email = u.email`;
+  }
 }
 
 /** A sign-in stamps last_sign_in_at (and, as every GoTrue write to a user, updated_at). */
