@@ -51,9 +51,9 @@ async function main() {
   await Deno.mkdir(stateDir, { recursive: true });
   await Deno.remove(join(stateDir, "stack.json")).catch(() => {});
 
-  // 1. Postgres: DATABASE_URL, or a private cluster under the state dir.
-  let dbUrl = Deno.env.get("DATABASE_URL");
-  if (!dbUrl) {
+  // 1. Postgres: DATABASE_URL (a superuser's connection), or a private cluster under the state dir.
+  let superuserUrl = Deno.env.get("DATABASE_URL");
+  if (!superuserUrl) {
     if (args.reset) {
       await stopCluster(dataDir);
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
@@ -62,33 +62,49 @@ async function main() {
     const created = await initCluster(dataDir);
     const cluster = await startCluster(dataDir, Number(args["db-port"]));
     cleanups.push({ name: "postgres", run: () => stopCluster(dataDir) });
-    dbUrl = cluster.url;
+    superuserUrl = cluster.superuserUrl;
     log(`postgres ${created ? "created" : "started"} on port ${cluster.port}`);
   } else if (args.reset) {
     throw new Error("--reset refuses to wipe an external DATABASE_URL; drop its schemas yourself");
   }
 
-  // 2. Schema: the Supabase base, then our migrations through the real Supabase CLI.
-  await applySupabaseBase(dbUrl);
+  // 2. Schema: the Supabase base (applied by the superuser), then our migrations through the
+  // real Supabase CLI as postgres, which is no superuser, as on a hosted project.
+  const roles = await applySupabaseBase(superuserUrl);
+  if (!roles.hostedRoles) {
+    const superuser = new URL(superuserUrl).username;
+    const remedy = Deno.env.get("DATABASE_URL")
+      ? "Give DATABASE_URL another superuser, of a cluster whose postgres is none (README, Configuration)."
+      : "This cluster predates the hosted roles: start once with --reset to make a new one (its data is lost).";
+    log(
+      `WARNING: the role postgres is a superuser in this database, so the stack runs everything as ${superuser}: ` +
+        `a migration or function that needs superuser powers passes here and fails on a hosted project. ${remedy}`,
+    );
+  }
+  const dbUrl = roles.postgres;
   await migrate(dbUrl);
   log("migrations applied (supabase db push)");
 
-  const sql = connect(dbUrl, 8);
+  const sql = connect(dbUrl, 2);
   cleanups.push({ name: "database pool", run: () => sql.end({ timeout: 5 }) });
+  // GoTrue's own role on a hosted project
+  const authSql = connect(roles.auth, 8, "nexus-auth");
+  cleanups.push({ name: "auth database pool", run: () => authSql.end({ timeout: 5 }) });
 
-  // 3. Keys and the Auth stand-in, with config.toml's [auth] settings. Its emails (confirmation
-  // links) are kept in a mailbox on the API origin and shown here.
+  // 3. Keys, the Auth stand-in, with config.toml's [auth] settings (its emails, confirmation
+  // links, are kept in a mailbox on the API origin and shown here), and the Realtime stand-in,
+  // which connects as supabase_admin, as Supabase's Realtime does.
   const issuer = `${apiUrl}/auth/v1`;
   const keys = await loadProjectKeys(stateDir, issuer);
   const authSettings = loadAuthSettings(join(ROOT, "supabase", "config.toml"));
   const auth = createAuthService({
-    sql,
+    sql: authSql,
     issuer,
     keys,
     ...authSettings,
     onMail: (mail) => log(`email to ${mail.to}: ${mail.subject}: ${mail.actionLink}`),
   });
-  const realtime = createRealtimeService({ dbUrl, keys, issuer });
+  const realtime = createRealtimeService({ dbUrl: roles.superuser, keys, issuer });
 
   // 4. Providers: real where a key is set, simulated otherwise.
   const providers = await wireProviders(Deno.env.toObject());

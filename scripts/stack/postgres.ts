@@ -1,6 +1,12 @@
 // A private PostgreSQL cluster for the local stack, built from the machine's own binaries.
 // Postgres refuses to run as root, so when we are root the cluster belongs to the `postgres`
 // system user (created by Debian's package) and every pg command runs as that user.
+//
+// As on a hosted Supabase project, the cluster's superuser is `supabase_admin` (initdb's
+// bootstrap user); the `postgres` role the product connects as is created by the Supabase base
+// (supabase-base.sql) without SUPERUSER. Clusters created before the stack did so were
+// bootstrapped as `postgres`, which cannot lose SUPERUSER: the stack still runs them, everything
+// as that superuser, and says so (`npm start -- --reset` makes a new one).
 
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
@@ -9,10 +15,27 @@ import { existsSync } from "node:fs";
 export interface Cluster {
   dataDir: string;
   port: number;
-  url: string;
+  /** The cluster's superuser (supabase_admin, or postgres in a cluster of the old layout). */
+  superuserUrl: string;
 }
 
-const PASSWORD = "postgres";
+/** The password of every role the local stack logs in as (as `supabase start` has it; the
+ * Supabase base sets it for postgres and supabase_auth_admin). */
+export const PASSWORD = "postgres";
+
+/** initdb's bootstrap user: Supabase's superuser. */
+const SUPERUSER = "supabase_admin";
+
+/** Names the bootstrap user in the data directory (clusters without it were bootstrapped as postgres). */
+const SUPERUSER_FILE = "nexus_superuser";
+
+function superuserOf(dataDir: string): string {
+  try {
+    return Deno.readTextFileSync(join(dataDir, SUPERUSER_FILE)).trim() || "postgres";
+  } catch {
+    return "postgres";
+  }
+}
 
 function binDir(): string {
   const root = "/usr/lib/postgresql";
@@ -58,7 +81,7 @@ export async function initCluster(dataDir: string): Promise<boolean> {
       "-D",
       dataDir,
       "-U",
-      "postgres",
+      SUPERUSER,
       "-E",
       "UTF8",
       "--locale=C.UTF-8",
@@ -69,6 +92,8 @@ export async function initCluster(dataDir: string): Promise<boolean> {
   } finally {
     await Deno.remove(pwfile).catch(() => {});
   }
+  await Deno.writeTextFile(join(dataDir, SUPERUSER_FILE), SUPERUSER + "\n");
+  await chownToPostgres(join(dataDir, SUPERUSER_FILE));
   return true;
 }
 
@@ -118,7 +143,8 @@ export async function startCluster(dataDir: string, port: number): Promise<Clust
     "60",
     "start",
   ]);
-  return { dataDir, port, url: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/postgres` };
+  const superuser = superuserOf(dataDir);
+  return { dataDir, port, superuserUrl: `postgresql://${superuser}:${PASSWORD}@127.0.0.1:${port}/postgres` };
 }
 
 export async function stopCluster(dataDir: string): Promise<void> {

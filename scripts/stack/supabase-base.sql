@@ -1,9 +1,19 @@
 -- The part of a Supabase database that this product relies on, for a plain PostgreSQL cluster.
 -- On a real Supabase project all of this already exists; the local stack applies it before
--- `supabase db push`. It mirrors Supabase's names, types and default grants (notably: new
+-- `supabase db push`. It mirrors Supabase's names, types, owners and grants (notably: new
 -- tables, sequences and functions in `public` are granted to no API role, so every migration
 -- must grant what each role needs itself, exactly as on a hosted project; see below).
--- Idempotent: applied on every start.
+-- Idempotent: applied on every start, by the cluster's superuser (supabase_admin).
+--
+-- Roles as on a hosted project (supabase/postgres: migrations/db/init-scripts and
+-- migrations/db/migrations, 10000000000000_demote-postgres.sql and later; supabase/realtime's
+-- tenant migrations): supabase_admin is the only superuser; `postgres`, which the migrations,
+-- the functions and the tests connect as, is NOSUPERUSER CREATEDB CREATEROLE REPLICATION
+-- BYPASSRLS and owns the database (so the public schema); the auth schema's objects belong to
+-- supabase_auth_admin and the realtime schema's to supabase_realtime_admin, with the privileges
+-- hosted gives postgres on them (all on the auth tables, so triggers on auth.users; all on
+-- realtime.messages) and no CREATE on either schema. What Supabase's supautils lets postgres do
+-- besides (it is a C module, not available here) is stood in for below, marked "supautils".
 
 do $$
 begin
@@ -19,28 +29,80 @@ begin
   if not exists (select from pg_roles where rolname = 'authenticator') then
     create role authenticator login noinherit;
   end if;
+  -- GoTrue's role (the Auth stand-in logs in as it); without CREATEROLE since 2026
+  -- (20260821154147_revoke_createrole_from_auth_admin.sql).
   if not exists (select from pg_roles where rolname = 'supabase_auth_admin') then
-    create role supabase_auth_admin login noinherit createrole;
+    create role supabase_auth_admin;
   end if;
+  alter role supabase_auth_admin noinherit nocreaterole login noreplication password 'postgres';
+  -- Realtime's owner role, as Realtime's tenant migrations create it.
   if not exists (select from pg_roles where rolname = 'supabase_realtime_admin') then
-    create role supabase_realtime_admin nologin noinherit bypassrls;
+    create role supabase_realtime_admin;
   end if;
+  alter role supabase_realtime_admin noinherit nologin noreplication nobypassrls;
+  -- postgres, as demote-postgres leaves it. A cluster whose postgres is a superuser (one made
+  -- before the stack had these roles, or an external DATABASE_URL's) keeps it: the stack then
+  -- runs as that superuser and warns (scripts/stack/database.ts).
+  if not exists (select from pg_roles where rolname = 'postgres') then
+    create role postgres;
+  end if;
+  if not (select rolsuper from pg_roles where rolname = 'postgres') then
+    alter role postgres nosuperuser createdb createrole login replication bypassrls password 'postgres';
+    alter role postgres set search_path to "$user", public, extensions;
+  end if;
+  -- The database belongs to postgres (supabase/postgres migrate.sh), so does the public schema
+  -- (owned by pg_database_owner since PostgreSQL 15).
+  execute format('alter database %I owner to postgres', current_database());
+  execute format('grant create on database %I to supabase_auth_admin', current_database());
 end
 $$;
 
+alter role supabase_auth_admin set search_path = auth;
+alter role supabase_auth_admin set idle_in_transaction_session_timeout = 60000;
+
 grant anon, authenticated, service_role to authenticator;
 grant anon, authenticated, service_role to postgres;
+grant anon, authenticated, service_role to supabase_realtime_admin;
+grant pg_monitor, pg_read_all_data, pg_signal_backend to postgres;
+grant execute on function pg_catalog.pg_reload_conf() to postgres;
+-- supautils.privileged_role_allowed_configs: settings only a superuser may change that postgres
+-- may change on a hosted project (those of the core server; the extensions' ones need theirs).
+grant set on parameter session_replication_role, track_io_timing, log_lock_waits, log_min_messages to postgres;
+
+-- supautils: on a hosted project postgres may create, alter, comment and drop the policies of
+-- auth's tables and realtime.messages, and drop their triggers (supautils.policy_grants and
+-- supautils.drop_trigger_grants), without owning them. PostgreSQL lets only an owner do that,
+-- so here postgres is a member of the owner roles (as it was on hosted projects until 2025 for
+-- auth and July 2026 for realtime), and the event triggers at the end of this file refuse it
+-- everything else that ownership would allow (altering, dropping or commenting those tables,
+-- their columns, indexes and functions). Neither owner role has CREATE on its schema here
+-- (nothing creates objects as them locally), so postgres gets no CREATE there through them.
+grant supabase_auth_admin, supabase_realtime_admin to postgres;
 
 create schema if not exists extensions;
 create schema if not exists auth;
 create schema if not exists realtime;
+alter schema extensions owner to postgres;
+alter schema auth owner to current_user;
+alter schema realtime owner to current_user;
 
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
 
 grant usage on schema public, extensions to anon, authenticated, service_role;
+grant usage on schema extensions to supabase_realtime_admin;
 grant usage on schema auth, realtime to anon, authenticated, service_role;
-grant all on schema auth to supabase_auth_admin;
+-- auth: usage for postgres, no CREATE (20250421084701_revoke_admin_roles_from_postgres.sql)
+grant usage on schema auth to postgres;
+revoke create on schema auth from postgres;
+revoke create on schema auth from supabase_auth_admin;
+grant usage on schema auth to supabase_auth_admin, supabase_realtime_admin;
+-- realtime: usage with grant option for postgres, no CREATE (Realtime's
+-- 20260707120000_restrict_realtime_schema, supabase/postgres 20260506172403)
+grant usage on schema realtime to postgres with grant option;
+revoke create on schema realtime from postgres;
+revoke create on schema realtime from supabase_realtime_admin;
+grant usage on schema realtime to supabase_realtime_admin;
 
 -- Supabase's default privileges for new entities, as on every hosted project since October 30,
 -- 2026 (new projects since May 30, 2026; changelog of April 28, 2026, "New tables in the public
@@ -194,8 +256,6 @@ create index if not exists idx_user_id_auth_method on auth.flow_state (user_id, 
 create index if not exists identities_user_id_idx on auth.identities (user_id);
 create index if not exists sessions_user_id_idx on auth.sessions (user_id);
 
-grant all on all tables in schema auth to supabase_auth_admin;
-grant all on all sequences in schema auth to supabase_auth_admin;
 
 -- The helpers RLS policies call. Same definitions as Supabase's.
 create or replace function auth.uid() returns uuid
@@ -232,6 +292,37 @@ $$;
 
 grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt() to anon, authenticated, service_role;
 
+-- Owners and grants as on a hosted project: GoTrue's objects belong to supabase_auth_admin
+-- (20211115181400_update-auth-permissions.sql, 20211124212715_update-auth-owner.sql) and postgres
+-- holds all privileges on them without grant option (its default privileges there): it may read
+-- and write auth's rows, reference auth.users from its tables and create triggers on them, but
+-- not create, alter or drop anything in auth. Realtime may call auth's functions.
+do $$
+declare
+  r record;
+begin
+  for r in select c.oid::regclass as rel from pg_class c
+           where c.relnamespace = 'auth'::regnamespace and c.relkind in ('r', 'p', 'v', 'm')
+  loop
+    execute format('alter table %s owner to supabase_auth_admin', r.rel);
+  end loop;
+  for r in select p.oid::regprocedure as fn from pg_proc p
+           where p.pronamespace = 'auth'::regnamespace and p.prokind = 'f'
+  loop
+    execute format('alter function %s owner to supabase_auth_admin', r.fn);
+  end loop;
+  for r in select t.oid::regtype as type from pg_type t
+           where t.typnamespace = 'auth'::regnamespace and t.typtype in ('e', 'd')
+  loop
+    execute format('alter type %s owner to supabase_auth_admin', r.type);
+  end loop;
+end
+$$;
+grant all on all tables in schema auth to supabase_auth_admin, postgres;
+grant all on all sequences in schema auth to supabase_auth_admin, postgres;
+grant all on all routines in schema auth to postgres;
+grant execute on all functions in schema auth to supabase_realtime_admin;
+
 -- ---------------------------------------------------------------------------------------------
 -- realtime: the table private-channel authorization and database broadcasts go through
 
@@ -260,7 +351,7 @@ grant execute on function realtime.topic() to anon, authenticated, service_role;
 -- authenticated and service_role). What a caller may broadcast is what RLS on realtime.messages
 -- lets them insert, with realtime.topic() set to the topic as for a client's broadcast: members
 -- on their conversation's channel, anon and strangers nowhere. The product's own broadcasts come
--- from SECURITY DEFINER triggers owned by postgres, which RLS does not restrict. As Supabase's
+-- from SECURITY DEFINER triggers owned by postgres, whose BYPASSRLS lets them through. As Supabase's
 -- current definition, a payload without an "id" gains the message's id (so clients see one in
 -- every payload on hosted projects, and here too).
 create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true)
@@ -283,6 +374,16 @@ end
 $$;
 grant execute on function realtime.send(jsonb, text, text, boolean) to anon, authenticated, service_role;
 
+-- Owners and grants as on a hosted project: Realtime's objects belong to supabase_realtime_admin
+-- (Realtime's 20260707120000_restrict_realtime_schema); postgres holds all privileges on them
+-- (Realtime's migrations run as supabase_admin, whose default privileges in realtime grant all to
+-- postgres: supabase/postgres 20211130151719_update-realtime-permissions.sql).
+alter table realtime.messages owner to supabase_realtime_admin;
+alter function realtime.topic() owner to supabase_realtime_admin;
+alter function realtime.send(jsonb, text, text, boolean) owner to supabase_realtime_admin;
+grant all on realtime.messages to supabase_realtime_admin, postgres;
+grant all on function realtime.topic(), realtime.send(jsonb, text, text, boolean) to postgres;
+
 -- Database broadcasts reach Realtime as on Supabase: Realtime reads the rows committed to
 -- realtime.messages from logical replication (pgoutput, through this publication, on a temporary
 -- slot; scripts/stack/realtime/db-listener.ts), so rolled-back rows (Realtime's authorization
@@ -304,3 +405,120 @@ alter publication supabase_realtime_messages_publication
 -- Databases created before the stand-in read replication: their rows were NOTIFYed by a trigger.
 drop trigger if exists local_stack_notify_message on realtime.messages;
 drop function if exists realtime.local_stack_notify_message();
+
+-- ---------------------------------------------------------------------------------------------
+-- supautils: privileged extensions. On a hosted project postgres may create pg_cron (and every
+-- extension of supautils.privileged_extensions): supautils runs the CREATE EXTENSION as
+-- supabase_admin, in pg_catalog (supautils.extensions_parameter_overrides), then the after-create
+-- script grants postgres its share (supabase/postgres: postgresql_extension_custom_scripts/pg_cron,
+-- 20231020085357_revoke_writes_on_cron_job_from_postgres.sql,
+-- 20260730000000_revoke_trigger_on_cron_tables_from_postgres.sql). Nothing in SQL can run a
+-- non-superuser's CREATE EXTENSION as a superuser, so here the superuser creates pg_cron
+-- beforehand (where it is installed and preloaded), with the same owner, schema and grants: the
+-- state of a hosted project where it was enabled, in which the migrations' `create extension if
+-- not exists pg_cron` does nothing. pgTAP needs no superuser (its control file says so): postgres
+-- creates it in `extensions`, where it has CREATE as on a hosted project.
+do $$
+begin
+  if exists (select from pg_available_extensions where name = 'pg_cron')
+     and current_setting('shared_preload_libraries') like '%pg_cron%' then
+    create extension if not exists pg_cron with schema pg_catalog;
+    grant usage on schema cron to postgres with grant option;
+    grant all on all functions in schema cron to postgres with grant option;
+    execute format('alter default privileges for role %I in schema cron grant all on sequences to postgres with grant option', current_user);
+    execute format('alter default privileges for role %I in schema cron grant all on tables to postgres with grant option', current_user);
+    execute format('alter default privileges for role %I in schema cron grant all on functions to postgres with grant option', current_user);
+    grant all privileges on all tables in schema cron to postgres with grant option;
+    revoke all on table cron.job from postgres;
+    grant select on table cron.job to postgres with grant option;
+    revoke trigger on cron.job_run_details from postgres;
+  end if;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- supautils: what postgres may do to auth's and realtime's objects. Through its membership in
+-- their owner roles (above) PostgreSQL would let postgres do all an owner does; a hosted project
+-- lets it create triggers on their tables (its TRIGGER privilege), and manage the policies and
+-- drop the triggers of the tables supautils.policy_grants and supautils.drop_trigger_grants name
+-- for it. These event triggers, owned by the superuser, refuse anything else any role but a
+-- superuser or the owner role itself (logged in as such) does to an object of either schema, as
+-- the hosted project would (42501); the tables named are those of Supabase's policy and drop
+-- trigger grants that exist here or may. Objects dropped because something else was (a public table's
+-- foreign key's triggers on auth.users) are not checked, as PostgreSQL checks no owner for them.
+create or replace function extensions.local_stack_managed_ddl() returns event_trigger
+language plpgsql set search_path = '' as $$
+declare
+  cmd record;
+  rel oid;
+  schema_name text;
+begin
+  if (select rolsuper from pg_catalog.pg_roles where rolname = current_user)
+     or (current_user = session_user and current_user in ('supabase_auth_admin', 'supabase_realtime_admin')) then
+    return;
+  end if;
+  for cmd in select * from pg_catalog.pg_event_trigger_ddl_commands() where not in_extension loop
+    rel := case cmd.object_type
+             when 'policy' then (select polrelid from pg_catalog.pg_policy where oid = cmd.objid)
+             when 'trigger' then (select tgrelid from pg_catalog.pg_trigger where oid = cmd.objid)
+             when 'rule' then (select ev_class from pg_catalog.pg_rewrite where oid = cmd.objid)
+           end;
+    schema_name := coalesce(cmd.schema_name,
+                            (select n.nspname from pg_catalog.pg_class c
+                             join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.oid = rel));
+    continue when schema_name is distinct from 'auth' and schema_name is distinct from 'realtime';
+    continue when cmd.object_type = 'trigger' and cmd.command_tag = 'CREATE TRIGGER';
+    continue when cmd.object_type = 'policy' and cmd.command_tag in ('CREATE POLICY', 'ALTER POLICY', 'COMMENT')
+                  and rel::regclass::text = any (
+                    array['auth.audit_log_entries', 'auth.identities', 'auth.refresh_tokens',
+                          'auth.sessions', 'auth.users', 'realtime.messages', 'realtime.subscription']);
+    raise exception 'must be owner of % %', cmd.object_type, cmd.object_identity
+      using errcode = '42501',
+            hint = format('On a hosted Supabase project %I does not own the objects of schema %s: it may '
+                          'create triggers on its tables, and manage the policies of auth''s tables and '
+                          'realtime.messages (local stand-in: scripts/stack/supabase-base.sql).',
+                          current_user, schema_name);
+  end loop;
+end
+$$;
+
+create or replace function extensions.local_stack_managed_drop() returns event_trigger
+language plpgsql set search_path = '' as $$
+declare
+  obj record;
+  schema_name text;
+begin
+  if (select rolsuper from pg_catalog.pg_roles where rolname = current_user)
+     or (current_user = session_user and current_user in ('supabase_auth_admin', 'supabase_realtime_admin')) then
+    return;
+  end if;
+  for obj in select * from pg_catalog.pg_event_trigger_dropped_objects() where original loop
+    schema_name := coalesce(obj.schema_name,
+                            case when obj.object_type in ('policy', 'trigger', 'rule') then obj.address_names[1] end);
+    continue when schema_name is distinct from 'auth' and schema_name is distinct from 'realtime';
+    continue when obj.object_type in ('policy', 'trigger')
+                  and format('%s.%s', obj.address_names[1], obj.address_names[2]) = any (
+                    array['auth.audit_log_entries', 'auth.identities', 'auth.refresh_tokens',
+                          'auth.sessions', 'auth.users', 'realtime.messages', 'realtime.subscription']);
+    raise exception 'must be owner of % %', obj.object_type, obj.object_identity
+      using errcode = '42501',
+            hint = format('On a hosted Supabase project %I does not own the objects of schema %s: it may '
+                          'drop the triggers and policies of auth''s tables and realtime.messages only '
+                          '(local stand-in: scripts/stack/supabase-base.sql).',
+                          current_user, schema_name);
+  end loop;
+end
+$$;
+
+do $$
+begin
+  if not exists (select from pg_event_trigger where evtname = 'local_stack_managed_ddl') then
+    create event trigger local_stack_managed_ddl on ddl_command_end
+      execute function extensions.local_stack_managed_ddl();
+  end if;
+  if not exists (select from pg_event_trigger where evtname = 'local_stack_managed_drop') then
+    create event trigger local_stack_managed_drop on sql_drop
+      execute function extensions.local_stack_managed_drop();
+  end if;
+end
+$$;
