@@ -72,7 +72,7 @@ grant set on parameter session_replication_role, track_io_timing, log_lock_waits
 -- supautils: on a hosted project postgres may create, alter, comment and drop the policies of
 -- auth's tables and realtime.messages, and drop their triggers (supautils.policy_grants and
 -- supautils.drop_trigger_grants), without owning them. PostgreSQL lets only an owner do that,
--- so here postgres is a member of the owner roles (as it was on hosted projects until 2025 for
+-- so here postgres is a member of the owner roles (as it was on hosted projects until 2024 for
 -- auth and July 2026 for realtime), and the event triggers at the end of this file refuse it
 -- everything else that ownership would allow (altering, dropping or commenting those tables,
 -- their columns, indexes and functions). Neither owner role has CREATE on its schema here
@@ -255,7 +255,6 @@ create index if not exists idx_user_id_auth_method on auth.flow_state (user_id, 
 -- GoTrue's, for the Auth stand-in's lookups by user (identities of a user, logging a user out).
 create index if not exists identities_user_id_idx on auth.identities (user_id);
 create index if not exists sessions_user_id_idx on auth.sessions (user_id);
-
 
 -- The helpers RLS policies call. Same definitions as Supabase's.
 create or replace function auth.uid() returns uuid
