@@ -51,7 +51,7 @@ async function shutdown() {
   if (stopping) return;
   stopping = true;
   dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "termination" } }));
-  const grace = Number(Deno.env.get("NEXUS_WORKER_GRACE_MS") ?? 10_000);
+  const grace = Number(Deno.env.get("NEXUS_WORKER_GRACE_MS")) || 10_000; // unset or not a number: 10 s
   const timeUp = new Promise((r) => setTimeout(r, grace));
   await Promise.race([server?.shutdown(), timeUp]);
   await Promise.race([Promise.allSettled([...pending]), timeUp]);

@@ -445,7 +445,13 @@ $$;
 -- the hosted project would (42501); the tables named are those of Supabase's policy and drop
 -- trigger grants that exist here or may. Objects dropped because something else was (a public table's
 -- foreign key's triggers on auth.users) are not checked, as PostgreSQL checks no owner for them.
-create or replace function extensions.local_stack_managed_ddl() returns event_trigger
+-- They live in a schema of the superuser's (postgres owns extensions, and a schema's owner may
+-- drop what is in it, the triggers with it), and fire always: also in session_replication_role
+-- replica, which postgres may set.
+create schema if not exists local_stack;
+alter schema local_stack owner to current_user;
+revoke all on schema local_stack from public;
+create or replace function local_stack.managed_ddl() returns event_trigger
 language plpgsql set search_path = '' as $$
 declare
   cmd record;
@@ -481,7 +487,7 @@ begin
 end
 $$;
 
-create or replace function extensions.local_stack_managed_drop() returns event_trigger
+create or replace function local_stack.managed_drop() returns event_trigger
 language plpgsql set search_path = '' as $$
 declare
   obj record;
@@ -509,15 +515,10 @@ begin
 end
 $$;
 
-do $$
-begin
-  if not exists (select from pg_event_trigger where evtname = 'local_stack_managed_ddl') then
-    create event trigger local_stack_managed_ddl on ddl_command_end
-      execute function extensions.local_stack_managed_ddl();
-  end if;
-  if not exists (select from pg_event_trigger where evtname = 'local_stack_managed_drop') then
-    create event trigger local_stack_managed_drop on sql_drop
-      execute function extensions.local_stack_managed_drop();
-  end if;
-end
-$$;
+drop event trigger if exists local_stack_managed_ddl;
+drop event trigger if exists local_stack_managed_drop;
+drop function if exists extensions.local_stack_managed_ddl(), extensions.local_stack_managed_drop();
+create event trigger local_stack_managed_ddl on ddl_command_end execute function local_stack.managed_ddl();
+create event trigger local_stack_managed_drop on sql_drop execute function local_stack.managed_drop();
+alter event trigger local_stack_managed_ddl enable always;
+alter event trigger local_stack_managed_drop enable always;

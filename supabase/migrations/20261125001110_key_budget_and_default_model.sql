@@ -48,11 +48,12 @@ begin
       from jsonb_array_elements(p_default_options) with ordinality as t(c, i)
       where (c ->> 'worstCaseCost')::numeric <= v_left;
     -- What admission may pick from: the candidates and, for a user who turned the router off,
-    -- his default model (admit_request prefers it; the router may have found nothing at all).
-    -- Refused for the budget only when none of those fits.
+    -- his default model if his plan allows it (admit_request prefers it; the router may have
+    -- found nothing at all). Refused for the budget only when none of those fits.
     select coalesce(jsonb_agg(c), '[]') into v_default
       from public.profiles p, jsonb_array_elements(p_default_options) c
-      where p.id = k.user_id and p_routed and not p.smart_router and c ->> 'model' = p.default_model;
+      where p.id = k.user_id and p_routed and not p.smart_router and c ->> 'model' = p.default_model
+        and private.plan_allows(private.effective_plan(k.user_id), c);
     v_options := p_candidates || v_default;
     if jsonb_array_length(v_options) > 0 and not exists (
       select 1 from jsonb_array_elements(v_options) c where (c ->> 'worstCaseCost')::numeric <= v_left

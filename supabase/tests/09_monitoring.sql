@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(24);
+select plan(25);
 
 \set ana 'a0000009-0000-4000-8000-000000000001'
 \set r1 'b0000009-0000-4000-8000-000000000001'
@@ -85,6 +85,10 @@ select is((public.admit_request(:'ana', :'r3', :'cands', false, null, null, null
 select throws_ok($$ select public.record_attempts('b0000009-0000-4000-8000-000000000003'::uuid,
                      '[{"attempt":1,"provider":"p","model":"m","outcome":"bogus","latency_ms":1}]', null, null) $$,
   '23514', null, 'an unknown outcome is refused by the table');
+select is(public.record_attempts(:'r3',
+            '[{"attempt":1,"provider":"pgtap-provider-9b","model":"m","outcome":"time_limit","latency_ms":5}]',
+            'time_limit', to_jsonb(public.release_request(:'r3', 'provider_error'))), 1,
+  'a call cut short by the request''s own time limit is logged as time_limit (20261125001120)');
 
 -- ---------------------------------------------------------------------------------------------
 -- Tallies and the snapshot.

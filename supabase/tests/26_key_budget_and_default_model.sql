@@ -6,7 +6,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(14);
+select plan(15);
 
 \set uid   'a0000026-0000-4000-8000-000000000001'
 \set kid   'c0000026-0000-4000-8000-000000000001'
@@ -81,6 +81,12 @@ select is(public.release_request(:'r4', 'done'), true, 'r4 is released');
 select is(tests.admit26(:'r5', jsonb_build_array(tests.cand26('pgtap-explicit', '1.5')),
             jsonb_build_array(tests.cand26('pgtap-default', '0.3')), false) ->> 'code', 'quota_exceeded',
   'a request naming its model is not answered by the default model: over the budget, refused');
+
+select is(tests.admit26(:'r5', jsonb_build_array(tests.cand26('pgtap-dear', '1.5')),
+            jsonb_build_array(tests.cand26('pgtap-default', '0.3') || '{"tiers": ["free"]}')) ->> 'code',
+  'quota_exceeded',
+  'router off, a default model the plan does not allow: the candidates over the budget are refused for it '
+  '(not as a model the plan does not allow)');
 
 -- ---------------------------------------------------------------------------------------------
 -- Router on: the default model's options play no part.

@@ -8,7 +8,7 @@ begin;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(16);
+select plan(19);
 
 select is(current_user::text, 'postgres', 'the tests run as postgres');
 select ok(not (select rolsuper from pg_roles where rolname = 'postgres'), 'postgres is no superuser');
@@ -34,6 +34,17 @@ select throws_ok($$alter table realtime.messages disable row level security$$, '
   'RLS on realtime.messages cannot be turned off');
 select throws_ok($$drop function realtime.send(jsonb, text, text, boolean)$$, '42501', null,
   'realtime.send cannot be dropped');
+
+-- The local stand-in's guard holds in replica mode too (postgres may set it), and cannot be dropped.
+select throws_ok($$set local session_replication_role = replica; alter table auth.users add column nexus_probe int$$,
+  '42501', null, 'auth.users cannot be altered in replica mode either');
+reset session_replication_role;
+select ok(not exists (select from pg_event_trigger where evtname like 'local_stack_%' and evtenabled <> 'A'),
+  'the stand-in''s event triggers (if any) fire always');
+select ok(not exists (select from pg_proc p join pg_event_trigger t on t.evtfoid = p.oid
+                      where pg_has_role('postgres', p.proowner, 'usage')
+                         or pg_has_role('postgres', (select nspowner from pg_namespace where oid = p.pronamespace), 'usage')),
+  'postgres can drop no event trigger''s function (nor the schema holding it)');
 
 select lives_ok($$create policy nexus_probe on realtime.messages for select to authenticated using (false);
                   drop policy nexus_probe on realtime.messages$$,

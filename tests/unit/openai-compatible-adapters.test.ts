@@ -461,6 +461,19 @@ Deno.test("tool calls without index, one whole call per chunk, stay apart; piece
     { id: "a", name: "f", arguments: '{"x":1}' },
     { id: "b", name: "g", arguments: "{}" },
   ]);
+  // Whole calls with neither index nor id, two to a chunk: each name starts a call.
+  const anonymous =
+    chunk([{ function: { name: "f", arguments: "{}" } }, { function: { name: "g", arguments: "[]" } }]) +
+    chunk([{ function: { name: "h", arguments: "{}" } }], "tool_calls");
+  const apart = await collect(local.localAdapter.parseStream(chunkedStream(anonymous, 2)));
+  assert.deepEqual(
+    apart.toolCalls.map((c: { name: string; arguments: string }) => `${c.name} ${c.arguments}`),
+    [
+      "f {}",
+      "g []",
+      "h {}",
+    ],
+  );
 });
 
 /** A recorded stream's chunks (the JSON of each data: line, [DONE] left out), in order. */

@@ -195,7 +195,11 @@ Deno.test("connect: a request out of time calls no fallback and blames no provid
       connect(models, asking("hang"), true, new AbortController().signal, attempts, deadline),
       (e: ProviderError) => e.kind === "timeout",
     );
-    assert.deepEqual(attempts, [], "the wait our time limit cut is nobody's failure; no fallback was tried");
+    assert.deepEqual(
+      attempts.map((a) => `${a.provider} ${a.outcome}`),
+      ["deepseek time_limit"],
+      "the call made is logged as cut by our time limit, no failure of the provider's; no fallback was tried",
+    );
     // Their breakers heard nothing: one permit each is free and a probe-less closed circuit.
     assert.deepEqual(models.map((m) => breakerFor(m.provider, { threshold: 5, openMs: 1000 }).state), before);
   });

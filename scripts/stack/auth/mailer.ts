@@ -21,8 +21,8 @@ const template = (confirmationUrl: string) =>
 <p><a href="${escapeHtml(confirmationUrl)}">Confirm email address</a></p>
 `;
 
-/** What Go's html/template does to the link in the href. */
-function escapeHtml(s: string): string {
+/** What Go's html escaping (html/template's href, net/http's redirect body) does to a URL. */
+export function escapeHtml(s: string): string {
   const entities: Record<string, string> = {
     "&": "&amp;",
     "<": "&lt;",

@@ -22,7 +22,7 @@ import {
   hexEscapeNonAscii,
 } from "./go-url.ts";
 import { clientInfo } from "./http.ts";
-import { type FlowType } from "./mailer.ts";
+import { escapeHtml, type FlowType } from "./mailer.ts";
 import { issueAuthCode } from "./pkce.ts";
 import { getReferrer } from "./redirect.ts";
 import { type Grant, startSession } from "./sessions.ts";
@@ -149,7 +149,8 @@ async function verifyTokenHash(
   const [ott] = await tx<{ user_id: string; token_type: string }[]>`
     select user_id, token_type::text from auth.one_time_tokens
     where token_type::text in ${tx(tokenTypes)} and token_hash = ${tokenHash}
-    limit 1`;
+    limit 1
+    for update`; // a second click at the same instant waits, then finds the token used
   const user = ott ? await findUserById(tx, ott.user_id) : null;
   if (!user) throw linkInvalid();
   if (user.banned) throw forbidden("user_banned", "User is banned");
@@ -200,15 +201,7 @@ function errorRedirectUrl(err: AuthError, redirectTo: string, flow: FlowType): s
 /** net/http's Redirect with 303 See Other, body and all. */
 function seeOther(location: string): Response {
   const href = hexEscapeNonAscii(location);
-  const entities: Record<string, string> = {
-    "&": "&amp;",
-    "<": "&lt;",
-    ">": "&gt;",
-    '"': "&#34;",
-    "'": "&#39;",
-  };
-  const escaped = href.replace(/[&<>"']/g, (c) => entities[c]);
-  return new Response(`<a href="${escaped}">See Other</a>.\n\n`, {
+  return new Response(`<a href="${escapeHtml(href)}">See Other</a>.\n\n`, {
     status: 303,
     headers: { Location: href, "Content-Type": "text/html; charset=utf-8" },
   });

@@ -98,7 +98,9 @@ export async function connect(
           throw e;
         }
         if (e.kind === "timeout" && performance.now() >= deadline - TIMER_SLACK_MS) {
-          breaker.abandon(permit); // the wait was cut by the request's time limit, not the provider
+          // the wait was cut by the request's time limit: logged as made, the provider not blamed
+          note(model, "time_limit", started);
+          breaker.abandon(permit);
           return noTimeLeft(lastError ?? e);
         }
         note(model, outcomeOf(e), started, e.status);

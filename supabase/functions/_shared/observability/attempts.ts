@@ -12,7 +12,9 @@ export type AttemptOutcome =
   | "client_error"
   | "network"
   | "circuit_open"
-  | "stream_error";
+  | "stream_error"
+  /** Cut short by our own request time limit: made, but no failure of the provider's. */
+  | "time_limit";
 
 // a type (not an interface) so it is a JSON value for the database driver
 export type Attempt = {

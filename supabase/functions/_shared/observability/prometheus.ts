@@ -78,7 +78,7 @@ export function prometheusText(m: MetricsSnapshot): string {
     ...family(
       "nexus_provider_attempts_total",
       "counter",
-      "Provider calls by provider and outcome (ok, rate_limited, overloaded, timeout, server_error, client_error, network, circuit_open, stream_error: a call that broke after its answer began).",
+      "Provider calls by provider and outcome (ok, rate_limited, overloaded, timeout, server_error, client_error, network, circuit_open, stream_error: a call that broke after its answer began, time_limit: cut short by the request's own time limit).",
       m.attempts.map((a) =>
         sample("nexus_provider_attempts_total", { provider: a.provider, outcome: a.outcome }, a.count)
       ),
@@ -87,7 +87,8 @@ export function prometheusText(m: MetricsSnapshot): string {
       "nexus_provider_errors_total",
       "counter",
       "Failed provider calls by provider and error class.",
-      m.attempts.filter((a) => a.outcome !== "ok").map((a) =>
+      // a call our own time limit cut short is no failure of the provider's
+      m.attempts.filter((a) => a.outcome !== "ok" && a.outcome !== "time_limit").map((a) =>
         sample("nexus_provider_errors_total", { provider: a.provider, class: a.outcome }, a.count)
       ),
     ),

@@ -446,26 +446,32 @@ interface StreamState {
   finished: boolean;
   /** Tool calls started so far: the next call's index, for deltas that carry none. */
   calls: number;
-  /** The call that deltas without index or id continue, and its id. */
-  current: { index: number; id: string | undefined } | undefined;
+  /** The call that deltas without index continue: its id, and whether its name came. */
+  current: { index: number; id: string | undefined; named: boolean } | undefined;
 }
 
 /**
- * The index of a tool-call delta. OpenAI numbers calls (`index`) and sends a call's id only in
- * its first delta. Some OpenAI-compatible servers (local ones) send calls without `index`, often
- * one whole call per chunk: there, a delta whose id differs from the current call's starts a new
- * call, and one without an id continues the current call (its argument pieces).
+ * The index of a tool-call delta. OpenAI numbers calls (`index`) and sends a call's id and name
+ * only in its first delta. Some OpenAI-compatible servers (local ones) send calls without
+ * `index`, often whole, one or several to a chunk: there, a delta that brings another id, or a
+ * name when the current call has one, starts a new call; any other continues the current call
+ * (its argument pieces).
  */
 function toolCallIndex(call: OpenAIToolCallDelta, state: StreamState): number {
   const current = state.current;
   let index = call.index;
   if (index === undefined) {
-    const another = call.id !== undefined && current?.id !== undefined && call.id !== current.id;
+    const another = (call.id !== undefined && current?.id !== undefined && call.id !== current.id) ||
+      (call.function?.name !== undefined && current?.named === true);
     index = current && !another ? current.index : state.calls;
   }
   state.calls = Math.max(state.calls, index + 1);
-  if (current?.index !== index) state.current = { index, id: call.id };
-  else if (call.id !== undefined) current.id = call.id;
+  if (current?.index !== index) {
+    state.current = { index, id: call.id, named: call.function?.name !== undefined };
+  } else {
+    if (call.id !== undefined) current.id = call.id;
+    if (call.function?.name !== undefined) current.named = true;
+  }
   return index;
 }
 
