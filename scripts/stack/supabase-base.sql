@@ -451,6 +451,18 @@ $$;
 create schema if not exists local_stack;
 alter schema local_stack owner to current_user;
 revoke all on schema local_stack from public;
+-- The tables whose policies postgres manages and whose triggers it drops (supautils'
+-- policy_grants and drop_trigger_grants: those that exist here or may). The guards run as the
+-- role doing the DDL, postgres: it may read this list, nothing more of the schema.
+create or replace function local_stack.granted_tables() returns text[]
+language sql immutable set search_path = '' as $$
+  select array['auth.audit_log_entries', 'auth.identities', 'auth.refresh_tokens', 'auth.sessions', 'auth.users',
+               'realtime.messages', 'realtime.subscription']
+$$;
+revoke execute on function local_stack.granted_tables() from public;
+grant usage on schema local_stack to postgres;
+grant execute on function local_stack.granted_tables() to postgres;
+
 create or replace function local_stack.managed_ddl() returns event_trigger
 language plpgsql set search_path = '' as $$
 declare
@@ -474,9 +486,7 @@ begin
     continue when schema_name is distinct from 'auth' and schema_name is distinct from 'realtime';
     continue when cmd.object_type = 'trigger' and cmd.command_tag = 'CREATE TRIGGER';
     continue when cmd.object_type = 'policy' and cmd.command_tag in ('CREATE POLICY', 'ALTER POLICY', 'COMMENT')
-                  and rel::regclass::text = any (
-                    array['auth.audit_log_entries', 'auth.identities', 'auth.refresh_tokens',
-                          'auth.sessions', 'auth.users', 'realtime.messages', 'realtime.subscription']);
+                  and rel::regclass::text = any (local_stack.granted_tables());
     raise exception 'must be owner of % %', cmd.object_type, cmd.object_identity
       using errcode = '42501',
             hint = format('On a hosted Supabase project %I does not own the objects of schema %s: it may '
@@ -502,9 +512,7 @@ begin
                             case when obj.object_type in ('policy', 'trigger', 'rule') then obj.address_names[1] end);
     continue when schema_name is distinct from 'auth' and schema_name is distinct from 'realtime';
     continue when obj.object_type in ('policy', 'trigger')
-                  and format('%s.%s', obj.address_names[1], obj.address_names[2]) = any (
-                    array['auth.audit_log_entries', 'auth.identities', 'auth.refresh_tokens',
-                          'auth.sessions', 'auth.users', 'realtime.messages', 'realtime.subscription']);
+                  and format('%s.%s', obj.address_names[1], obj.address_names[2]) = any (local_stack.granted_tables());
     raise exception 'must be owner of % %', obj.object_type, obj.object_identity
       using errcode = '42501',
             hint = format('On a hosted Supabase project %I does not own the objects of schema %s: it may '
