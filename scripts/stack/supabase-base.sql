@@ -451,82 +451,66 @@ $$;
 create schema if not exists local_stack;
 alter schema local_stack owner to current_user;
 revoke all on schema local_stack from public;
--- The tables whose policies postgres manages and whose triggers it drops (supautils'
--- policy_grants and drop_trigger_grants: those that exist here or may). The guards run as the
--- role doing the DDL, postgres: it may read this list, nothing more of the schema.
-create or replace function local_stack.granted_tables() returns text[]
-language sql immutable set search_path = '' as $$
-  select array['auth.audit_log_entries', 'auth.identities', 'auth.refresh_tokens', 'auth.sessions', 'auth.users',
-               'realtime.messages', 'realtime.subscription']
-$$;
-revoke execute on function local_stack.granted_tables() from public;
-grant usage on schema local_stack to postgres;
-grant execute on function local_stack.granted_tables() to postgres;
-
-create or replace function local_stack.managed_ddl() returns event_trigger
+drop function if exists local_stack.granted_tables() cascade;
+-- One guard for both events: what a DDL command created or altered (ddl_command_end), and what
+-- it dropped (sql_drop), each as (object type, identity, its schema, the table it is on).
+create or replace function local_stack.guard() returns event_trigger
 language plpgsql set search_path = '' as $$
 declare
-  cmd record;
-  rel oid;
-  schema_name text;
+  -- the tables whose policies postgres manages and whose triggers it drops (supautils'
+  -- policy_grants and drop_trigger_grants: those that exist here or may)
+  granted constant text[] := array['auth.audit_log_entries', 'auth.identities', 'auth.refresh_tokens',
+                                   'auth.sessions', 'auth.users', 'realtime.messages', 'realtime.subscription'];
+  o record;
 begin
   if (select rolsuper from pg_catalog.pg_roles where rolname = current_user)
      or (current_user = session_user and current_user in ('supabase_auth_admin', 'supabase_realtime_admin')) then
     return;
   end if;
-  for cmd in select * from pg_catalog.pg_event_trigger_ddl_commands() where not in_extension loop
-    rel := case cmd.object_type
-             when 'policy' then (select polrelid from pg_catalog.pg_policy where oid = cmd.objid)
-             when 'trigger' then (select tgrelid from pg_catalog.pg_trigger where oid = cmd.objid)
-             when 'rule' then (select ev_class from pg_catalog.pg_rewrite where oid = cmd.objid)
-           end;
-    schema_name := coalesce(cmd.schema_name,
-                            (select n.nspname from pg_catalog.pg_class c
-                             join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.oid = rel));
-    continue when schema_name is distinct from 'auth' and schema_name is distinct from 'realtime';
-    continue when cmd.object_type = 'trigger' and cmd.command_tag = 'CREATE TRIGGER';
-    continue when cmd.object_type = 'policy' and cmd.command_tag in ('CREATE POLICY', 'ALTER POLICY', 'COMMENT')
-                  and rel::regclass::text = any (local_stack.granted_tables());
-    raise exception 'must be owner of % %', cmd.object_type, cmd.object_identity
+  for o in
+    select object_type, object_identity, schema_name, tbl,
+           -- a trigger created on any of their tables; a granted table's policies managed and
+           -- its triggers dropped
+           (object_type = 'trigger' and command_tag = 'CREATE TRIGGER')
+             or (tbl = any (granted) and case when dropped then object_type in ('policy', 'trigger')
+                                              else object_type = 'policy'
+                                                   and command_tag in ('CREATE POLICY', 'ALTER POLICY', 'COMMENT')
+                                         end) as allowed
+    from (
+      select cmd.object_type, cmd.object_identity, cmd.command_tag, false as dropped,
+             coalesce(cmd.schema_name, n.nspname) as schema_name, c.oid::regclass::text as tbl
+      from pg_catalog.pg_event_trigger_ddl_commands() cmd
+      left join pg_catalog.pg_class c on c.oid = case cmd.object_type
+        when 'policy' then (select polrelid from pg_catalog.pg_policy where oid = cmd.objid)
+        when 'trigger' then (select tgrelid from pg_catalog.pg_trigger where oid = cmd.objid)
+        when 'rule' then (select ev_class from pg_catalog.pg_rewrite where oid = cmd.objid) end
+      left join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where tg_event = 'ddl_command_end' and not cmd.in_extension
+      union all
+      select d.object_type, d.object_identity, 'DROP', true,
+             coalesce(d.schema_name, case when d.object_type in ('policy', 'trigger', 'rule') then d.address_names[1] end),
+             format('%s.%s', d.address_names[1], d.address_names[2])
+      from pg_catalog.pg_event_trigger_dropped_objects() d
+      where tg_event = 'sql_drop' and d.original
+    ) commands
+    where schema_name in ('auth', 'realtime')
+  loop
+    continue when o.allowed;
+    raise exception 'must be owner of % %', o.object_type, o.object_identity
       using errcode = '42501',
             hint = format('On a hosted Supabase project %I does not own the objects of schema %s: it may '
-                          'create triggers on its tables, and manage the policies of auth''s tables and '
-                          'realtime.messages (local stand-in: scripts/stack/supabase-base.sql).',
-                          current_user, schema_name);
-  end loop;
-end
-$$;
-
-create or replace function local_stack.managed_drop() returns event_trigger
-language plpgsql set search_path = '' as $$
-declare
-  obj record;
-  schema_name text;
-begin
-  if (select rolsuper from pg_catalog.pg_roles where rolname = current_user)
-     or (current_user = session_user and current_user in ('supabase_auth_admin', 'supabase_realtime_admin')) then
-    return;
-  end if;
-  for obj in select * from pg_catalog.pg_event_trigger_dropped_objects() where original loop
-    schema_name := coalesce(obj.schema_name,
-                            case when obj.object_type in ('policy', 'trigger', 'rule') then obj.address_names[1] end);
-    continue when schema_name is distinct from 'auth' and schema_name is distinct from 'realtime';
-    continue when obj.object_type in ('policy', 'trigger')
-                  and format('%s.%s', obj.address_names[1], obj.address_names[2]) = any (local_stack.granted_tables());
-    raise exception 'must be owner of % %', obj.object_type, obj.object_identity
-      using errcode = '42501',
-            hint = format('On a hosted Supabase project %I does not own the objects of schema %s: it may '
-                          'drop the triggers and policies of auth''s tables and realtime.messages only '
-                          '(local stand-in: scripts/stack/supabase-base.sql).',
-                          current_user, schema_name);
+                          'create triggers on its tables, drop them, and manage the policies of auth''s '
+                          'tables and realtime.messages (local stand-in: scripts/stack/supabase-base.sql).',
+                          current_user, o.schema_name);
   end loop;
 end
 $$;
 
 drop event trigger if exists local_stack_managed_ddl;
 drop event trigger if exists local_stack_managed_drop;
-drop function if exists extensions.local_stack_managed_ddl(), extensions.local_stack_managed_drop();
-create event trigger local_stack_managed_ddl on ddl_command_end execute function local_stack.managed_ddl();
-create event trigger local_stack_managed_drop on sql_drop execute function local_stack.managed_drop();
+drop function if exists extensions.local_stack_managed_ddl(), extensions.local_stack_managed_drop(),
+                        local_stack.managed_ddl(), local_stack.managed_drop();
+create event trigger local_stack_managed_ddl on ddl_command_end execute function local_stack.guard();
+create event trigger local_stack_managed_drop on sql_drop execute function local_stack.guard();
 alter event trigger local_stack_managed_ddl enable always;
 alter event trigger local_stack_managed_drop enable always;

@@ -17,7 +17,7 @@ import {
   type TestUser,
 } from "../support/users.ts";
 import { stack } from "../support/stack.ts";
-import { share } from "../support/sharing.ts";
+import { invite, share } from "../support/sharing.ts";
 import {
   acceptInvitation,
   focusedId,
@@ -484,15 +484,6 @@ Deno.test({
       assert.equal(res.status, 200);
       return (await res.json()).conversationId as string;
     };
-    const invite = async (conversationId: string, email: string) => {
-      const res = await fetch(functionsUrl(`conversations/${conversationId}/members`), {
-        method: "POST",
-        headers: { authorization: `Bearer ${ana.accessToken}`, "content-type": "application/json" },
-        body: JSON.stringify({ email }),
-      });
-      assert.equal(res.status, 201);
-      await res.body?.cancel();
-    };
     try {
       // Ben's websocket goes through the test: it can cut it, and keep him offline for a while.
       const sockets: { page: WebSocketRoute; server: WebSocketRoute }[] = [];
@@ -510,7 +501,7 @@ Deno.test({
       const { page } = ben;
       const indicator = page.getByRole("status").filter({ has: page.locator("#connection-text") });
       const trip = await chat("Plan the trip while I am around");
-      await invite(trip, ben.email);
+      await invite(ana, trip, ben.email);
       await acceptInvitation(page, "Plan the trip while I am around");
       await page.locator("#messages li.assistant").first().waitFor();
       await indicator.getByText("Live").waitFor();
@@ -524,7 +515,7 @@ Deno.test({
       await chat("While you were away: Lisbon it is", trip);
       await settled(ana.id);
       const other = await chat("Another plan, for later");
-      await invite(other, ben.email);
+      await invite(ana, other, ben.email);
       offline = false;
 
       // Back: what was said and offered meanwhile is there, once, in order.

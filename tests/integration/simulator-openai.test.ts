@@ -61,6 +61,23 @@ async function collect(stream: AsyncIterable<Chunk>): Promise<Chunk[]> {
   return chunks;
 }
 
+/**
+ * The whole reply to HELLO, then a stream of the same request (with usage) under the fault `mode`
+ * after its first 3 tokens.
+ */
+async function faultedStream(sim: Simulator, client: OpenAI, mode: "cut_stream" | "early_end") {
+  const full = (await client.chat.completions.create({ model: MODEL, messages: HELLO })).choices[0].message
+    .content!;
+  await setFaults(sim, { mode, afterTokens: 3 });
+  const stream = await client.chat.completions.create({
+    model: MODEL,
+    messages: HELLO,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  return { full, stream };
+}
+
 function joinDeltas(chunks: Chunk[]): string {
   return chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
 }
@@ -395,15 +412,7 @@ Deno.test("400 on a bad body → BadRequestError with param", async () => {
 
 Deno.test("cut_stream: the SDK's stream iteration throws after the first tokens, with no finish_reason", async () => {
   await withSim(async (sim, client) => {
-    const full = (await client.chat.completions.create({ model: MODEL, messages: HELLO })).choices[0].message
-      .content!;
-    await setFaults(sim, { mode: "cut_stream", afterTokens: 3 });
-    const stream = await client.chat.completions.create({
-      model: MODEL,
-      messages: HELLO,
-      stream: true,
-      stream_options: { include_usage: true },
-    });
+    const { full, stream } = await faultedStream(sim, client, "cut_stream");
     const chunks: Chunk[] = [];
     const err = await (async () => {
       for await (const c of stream) chunks.push(c);
@@ -428,15 +437,7 @@ Deno.test("cut_stream: the SDK's stream iteration throws after the first tokens,
 
 Deno.test("early_end: the stream closes in good order after the first tokens, with no finish_reason", async () => {
   await withSim(async (sim, client) => {
-    const full = (await client.chat.completions.create({ model: MODEL, messages: HELLO })).choices[0].message
-      .content!;
-    await setFaults(sim, { mode: "early_end", afterTokens: 3 });
-    const stream = await client.chat.completions.create({
-      model: MODEL,
-      messages: HELLO,
-      stream: true,
-      stream_options: { include_usage: true },
-    });
+    const { full, stream } = await faultedStream(sim, client, "early_end");
     // The SDK sees a clean end: nothing but the missing finish tells the answer is not whole.
     const chunks = await collect(stream);
     assert.equal(joinDeltas(chunks), tokenize(full).slice(0, 3).join(""));

@@ -6,7 +6,7 @@
 import type { ChatModel } from "../catalog/index.ts";
 import { env } from "../env.ts";
 import { callProvider } from "../providers/call.ts";
-import { ProviderError, type ProviderRequest } from "../providers/types.ts";
+import { OutOfTime, ProviderError, type ProviderRequest } from "../providers/types.ts";
 import { backoffDelay, sleep } from "../resilience/backoff.ts";
 import { breakerFor } from "../resilience/breaker.ts";
 import { type Attempt, outcomeOf } from "../observability/attempts.ts";
@@ -14,8 +14,6 @@ import { recordBreakerOpening } from "../observability/recorder.ts";
 
 /** A provider asking to wait longer than this is treated as down for this request: fall back. */
 const MAX_RETRY_WAIT_MS = 5_000;
-/** A timer may fire this much before its time (delays are whole milliseconds). */
-const TIMER_SLACK_MS = 2;
 
 export interface Connection {
   model: ChatModel;
@@ -97,7 +95,7 @@ export async function connect(
           breaker.abandon(permit);
           throw e;
         }
-        if (e.kind === "timeout" && performance.now() >= deadline - TIMER_SLACK_MS) {
+        if (e instanceof OutOfTime) {
           // the wait was cut by the request's time limit: logged as made, the provider not blamed
           note(model, "time_limit", started);
           breaker.abandon(permit);

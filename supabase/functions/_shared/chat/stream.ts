@@ -4,6 +4,7 @@
 import { chargeFor } from "../worst-case.ts";
 import { type Attempt, markBroken } from "../observability/attempts.ts";
 import {
+  OutOfTime,
   ProviderError,
   type ProviderEvent,
   type ToolCall,
@@ -98,11 +99,11 @@ export function requestDeadline(ctx: ChatContext): number {
 }
 
 /** What ends a request that reached requestDeadline (one error for all: no stack per request). */
-export const OUT_OF_TIME = new ProviderError("timeout", "The answer reached the time limit of a request");
+export const OUT_OF_TIME = new OutOfTime("The answer reached the time limit of a request");
 
 /** The answering call broke after it began (markBroken), unless our own time limit ended it. */
 export function callBroke(attempts: Attempt[], e: unknown): void {
-  if (e !== OUT_OF_TIME) markBroken(attempts, e);
+  if (!(e instanceof OutOfTime)) markBroken(attempts, e);
 }
 
 export function chatStream(

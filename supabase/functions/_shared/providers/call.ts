@@ -5,7 +5,7 @@
 import { env } from "../env.ts";
 import { providerEndpoint, providerInfo } from "./registry.ts";
 import { log, redactSecrets } from "../observability/log.ts";
-import { ProviderError, type ProviderRequest } from "./types.ts";
+import { OutOfTime, ProviderError, type ProviderRequest } from "./types.ts";
 import { retryAfterSeconds } from "./retry-after.ts";
 
 // A non-streamed answer's headers come with its last token: the wait for them grows with the
@@ -29,8 +29,9 @@ export async function callProvider(
   const allowed = stream
     ? env.providerTimeoutMs
     : env.providerTimeoutMs + req.maxOutputTokens * MS_PER_OUTPUT_TOKEN;
-  const wait = Math.min(allowed, deadline - performance.now());
-  if (wait <= 0) throw new ProviderError("timeout", `No time left for ${provider}`);
+  const left = deadline - performance.now();
+  if (left <= 0) throw new OutOfTime(`No time left for ${provider}`);
+  const wait = Math.min(allowed, left);
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), wait);
   let res: Response;
@@ -38,7 +39,10 @@ export async function callProvider(
     res = await fetch(url, { ...init, signal: AbortSignal.any([signal, timeout.signal]) });
   } catch (e) {
     clearTimeout(timer);
-    if (timeout.signal.aborted) throw new ProviderError("timeout", `${provider} did not answer in time`);
+    if (timeout.signal.aborted) {
+      const message = `${provider} did not answer in time`;
+      throw left < allowed ? new OutOfTime(message) : new ProviderError("timeout", message);
+    }
     if (signal.aborted) throw e;
     throw new ProviderError("unavailable", `${provider} could not be reached`);
   }

@@ -220,3 +220,10 @@ export class ProviderError extends Error {
     super(message);
   }
 }
+
+/** A wait for a provider that the request's own time limit cut short: no failure of the provider's. */
+export class OutOfTime extends ProviderError {
+  constructor(message: string) {
+    super("timeout", message);
+  }
+}
